@@ -1,0 +1,1262 @@
+//! Lowering of ruff's Python AST into perfgate's model.
+
+use perfgate_model::{
+    normalize_ws, Await, Binding, Block, Call, Callee, Context, Function, FunctionRole, Handler,
+    HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, Path, Receiver, Span,
+    StmtFacts, TripCount, TypeDecl,
+};
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, ExceptHandler, Expr, Stmt};
+use ruff_text_size::Ranged;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+fn span_of(node: &impl Ranged) -> Span {
+    let r = node.range();
+    Span::new(r.start().to_usize(), r.end().to_usize())
+}
+
+pub(crate) fn lower_module(
+    src: &str,
+    suite: &ast::ModModule,
+    module_path: Path,
+    is_package: bool,
+    is_test_file: bool,
+) -> Module {
+    let mut cx = ModuleLower {
+        src,
+        module: Module {
+            language: Language::Python,
+            module_path,
+            imports: Vec::new(),
+            types: Vec::new(),
+            functions: Vec::new(),
+            globals: Vec::new(),
+            had_syntax_errors: false,
+        },
+        is_package,
+        is_test_file,
+        class_fields: FxHashMap::default(),
+    };
+    cx.collect_imports(&suite.body);
+    // Module-level statements run once, at import: model them as an entry function.
+    let mut top = FnLower::new(&cx, "<module>".into(), None, false, span_of(suite));
+    top.func.role = FunctionRole::Entry;
+    top.lower_suite(&suite.body, span_of(suite));
+    let (top_fn, nested) = top.finish();
+    for b in &top_fn.locals {
+        cx.module.globals.push(b.clone());
+    }
+    cx.module.functions.push(top_fn);
+    cx.lower_nested(nested);
+    let ModuleLower {
+        mut module,
+        class_fields,
+        ..
+    } = cx;
+    for ty in &mut module.types {
+        if let Some(fields) = class_fields.get(&ty.name) {
+            for f in fields {
+                if !ty.fields.iter().any(|x| x.name == f.name) {
+                    ty.fields.push(f.clone());
+                }
+            }
+        }
+    }
+    module
+}
+
+/// A definition found while lowering a body, lowered after it (keeps recursion shallow).
+enum Nested<'a> {
+    Function {
+        def: &'a ast::StmtFunctionDef,
+        owner: Option<String>,
+        prefix: String,
+    },
+    Class {
+        def: &'a ast::StmtClassDef,
+        prefix: String,
+    },
+}
+
+struct ModuleLower<'s> {
+    src: &'s str,
+    module: Module,
+    is_package: bool,
+    is_test_file: bool,
+    /// `self.x = ...` assignments seen in methods, per class.
+    class_fields: FxHashMap<String, Vec<Binding>>,
+}
+
+impl<'s> ModuleLower<'s> {
+    fn collect_imports(&mut self, body: &[Stmt]) {
+        // Imports anywhere at module level, including under `if TYPE_CHECKING:` / `try:`.
+        struct Collector<'m, 's> {
+            cx: &'m mut ModuleLower<'s>,
+        }
+        impl<'a> Visitor<'a> for Collector<'_, '_> {
+            fn visit_stmt(&mut self, stmt: &'a Stmt) {
+                match stmt {
+                    Stmt::Import(imp) => {
+                        for alias in &imp.names {
+                            let full = perfgate_model::split_path(alias.name.id.as_str());
+                            match &alias.asname {
+                                Some(as_) => self.cx.module.imports.push(Import {
+                                    alias: as_.id.to_string(),
+                                    path: full,
+                                }),
+                                None => {
+                                    // `import a.b` binds `a`.
+                                    if let Some(first) = full.first() {
+                                        self.cx.module.imports.push(Import {
+                                            alias: first.clone(),
+                                            path: vec![first.clone()],
+                                        });
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Stmt::ImportFrom(imp) => {
+                        let mut base = self.cx.relative_base(imp.level);
+                        if let Some(m) = &imp.module {
+                            base.extend(perfgate_model::split_path(m.id.as_str()));
+                        }
+                        for alias in &imp.names {
+                            if alias.name.id.as_str() == "*" {
+                                continue;
+                            }
+                            let mut path = base.clone();
+                            path.push(alias.name.id.to_string());
+                            let local = alias.asname.as_ref().unwrap_or(&alias.name);
+                            self.cx.module.imports.push(Import {
+                                alias: local.id.to_string(),
+                                path,
+                            });
+                        }
+                    }
+                    Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                    _ => visitor::walk_stmt(self, stmt),
+                }
+            }
+            fn visit_expr(&mut self, _expr: &'a Expr) {}
+        }
+        let mut c = Collector { cx: self };
+        for s in body {
+            c.visit_stmt(s);
+        }
+    }
+
+    /// The package a relative import of `level` dots starts from.
+    fn relative_base(&self, level: u32) -> Path {
+        if level == 0 {
+            return Vec::new();
+        }
+        let mut base = self.module.module_path.clone();
+        if !self.is_package {
+            base.pop();
+        }
+        for _ in 1..level {
+            base.pop();
+        }
+        base
+    }
+
+    fn lower_nested(&mut self, mut work: Vec<Nested<'_>>) {
+        while let Some(item) = work.pop() {
+            match item {
+                Nested::Function { def, owner, prefix } => {
+                    let qual = if prefix.is_empty() {
+                        def.name.id.to_string()
+                    } else {
+                        format!("{prefix}.{}", def.name.id)
+                    };
+                    let mut fl =
+                        FnLower::new(self, qual, owner.clone(), def.is_async, span_of(def));
+                    fl.func.name = def.name.id.to_string();
+                    fl.func.name_span = span_of(&def.name);
+                    fl.func.role = self.role_of(def);
+                    fl.lower_params(&def.parameters);
+                    fl.lower_suite(&def.body, span_of(def));
+                    let (func, nested) = fl.finish();
+                    if let Some(owner) = &owner {
+                        let fields = self.class_fields.entry(owner.clone()).or_default();
+                        for f in &func_self_fields(&func) {
+                            if !fields.iter().any(|x| x.name == f.name) {
+                                fields.push(f.clone());
+                            }
+                        }
+                    }
+                    self.module.functions.push(func);
+                    work.extend(nested);
+                }
+                Nested::Class { def, prefix } => {
+                    let name = def.name.id.to_string();
+                    let mut decl = TypeDecl {
+                        name: name.clone(),
+                        span: span_of(def),
+                        fields: Vec::new(),
+                        bases: Vec::new(),
+                    };
+                    if let Some(args) = &def.arguments {
+                        for b in args.args.iter() {
+                            if let Some(p) = dotted(b) {
+                                decl.bases.push(p);
+                            }
+                        }
+                    }
+                    let qual = if prefix.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    for stmt in &def.body {
+                        match stmt {
+                            Stmt::FunctionDef(f) => work.push(Nested::Function {
+                                def: f,
+                                owner: Some(name.clone()),
+                                prefix: qual.clone(),
+                            }),
+                            Stmt::ClassDef(c) => work.push(Nested::Class {
+                                def: c,
+                                prefix: qual.clone(),
+                            }),
+                            Stmt::AnnAssign(a) => {
+                                if let Expr::Name(n) = a.target.as_ref() {
+                                    decl.fields.push(Binding {
+                                        name: n.id.to_string(),
+                                        ty: annotation_path(&a.annotation),
+                                        span: span_of(a),
+                                        ..Binding::default()
+                                    });
+                                }
+                            }
+                            Stmt::Assign(a) => {
+                                for t in &a.targets {
+                                    if let Expr::Name(n) = t {
+                                        decl.fields.push(Binding {
+                                            name: n.id.to_string(),
+                                            ty: call_path(&a.value),
+                                            number: number(&a.value),
+                                            span: span_of(a),
+                                            ..Binding::default()
+                                        });
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    self.module.types.push(decl);
+                }
+            }
+        }
+    }
+
+    fn role_of(&self, def: &ast::StmtFunctionDef) -> FunctionRole {
+        let name = def.name.id.as_str();
+        if self.is_test_file || name.starts_with("test_") || name.starts_with("bench_") {
+            FunctionRole::Test
+        } else if name == "main" || name == "__init__" {
+            FunctionRole::Entry
+        } else {
+            FunctionRole::Normal
+        }
+    }
+}
+
+/// Fields a method assigns on `self`, with the type of what it assigns when known.
+fn func_self_fields(func: &Function) -> Vec<Binding> {
+    func.locals
+        .iter()
+        .filter_map(|b| {
+            b.name.strip_prefix("self.").map(|f| Binding {
+                name: f.to_owned(),
+                ..b.clone()
+            })
+        })
+        .collect()
+}
+
+struct FnLower<'m, 's> {
+    src: &'s str,
+    func: Function,
+    /// Names bound in this function (params and assignment targets): an attribute chain
+    /// rooted at one of these is a method call, not a module path.
+    local_names: FxHashSet<String>,
+    block: u32,
+    stmt: u32,
+    loops: Vec<u32>,
+    parent_call: Option<u32>,
+    in_closure: bool,
+    handler: Option<u32>,
+    /// Names bound by the statement being lowered (for `Await::binds`).
+    stmt_defs: Vec<String>,
+    nested: Vec<Nested<'m>>,
+    qual_prefix: String,
+    _marker: std::marker::PhantomData<&'m ()>,
+}
+
+impl<'m, 's> FnLower<'m, 's> {
+    fn new(
+        cx: &ModuleLower<'s>,
+        qualname: String,
+        owner: Option<String>,
+        is_async: bool,
+        span: Span,
+    ) -> Self {
+        let name = qualname.rsplit('.').next().unwrap_or(&qualname).to_owned();
+        FnLower {
+            src: cx.src,
+            func: Function {
+                name,
+                owner,
+                qualname: qualname.clone(),
+                is_async,
+                span,
+                name_span: span,
+                ..Function::default()
+            },
+            local_names: FxHashSet::default(),
+            block: 0,
+            stmt: 0,
+            loops: Vec::new(),
+            parent_call: None,
+            in_closure: false,
+            handler: None,
+            stmt_defs: Vec::new(),
+            nested: Vec::new(),
+            qual_prefix: if qualname == "<module>" {
+                String::new()
+            } else {
+                qualname
+            },
+            _marker: std::marker::PhantomData,
+        }
+    }
+
+    fn finish(self) -> (Function, Vec<Nested<'m>>) {
+        (self.func, self.nested)
+    }
+
+    fn ctx(&self) -> Context {
+        Context {
+            loop_idx: self.loops.last().copied(),
+            block: self.block,
+            stmt: self.stmt,
+            parent_call: self.parent_call,
+            in_closure: self.in_closure,
+            async_block: false,
+            handler: self.handler,
+        }
+    }
+
+    fn text(&self, span: Span) -> String {
+        normalize_ws(
+            self.src
+                .get(span.start as usize..span.end as usize)
+                .unwrap_or(""),
+            160,
+        )
+    }
+
+    fn lower_params(&mut self, params: &ast::Parameters) {
+        for p in params.iter_non_variadic_params() {
+            let name = p.parameter.name.id.to_string();
+            self.local_names.insert(name.clone());
+            self.func.params.push(Binding {
+                name,
+                ty: p.parameter.annotation.as_deref().and_then(annotation_path),
+                number: p.default.as_deref().and_then(number),
+                span: span_of(&p.parameter),
+                ..Binding::default()
+            });
+        }
+        for v in [&params.vararg, &params.kwarg].into_iter().flatten() {
+            self.local_names.insert(v.name.id.to_string());
+        }
+    }
+
+    fn lower_suite(&mut self, body: &'m [Stmt], span: Span) {
+        // Pre-pass: every name assigned in this body is local.
+        let mut names = NameCollector::default();
+        for s in body {
+            names.visit_stmt(s);
+        }
+        self.local_names.extend(names.stores);
+        self.lower_block(body, span);
+    }
+
+    fn lower_block(&mut self, body: &'m [Stmt], span: Span) {
+        let parent = if self.func.blocks.is_empty() {
+            None
+        } else {
+            Some(self.block)
+        };
+        let idx = self.func.blocks.len() as u32;
+        self.func.blocks.push(Block {
+            parent,
+            span,
+            stmts: Vec::new(),
+        });
+        let (saved_block, saved_stmt) = (self.block, self.stmt);
+        self.block = idx;
+        for (i, stmt) in body.iter().enumerate() {
+            self.stmt = i as u32;
+            let facts = stmt_facts(stmt);
+            self.stmt_defs = facts.defs.clone();
+            self.func.blocks[idx as usize].stmts.push(facts);
+            self.lower_stmt(stmt);
+        }
+        self.block = saved_block;
+        self.stmt = saved_stmt;
+    }
+
+    fn lower_stmt(&mut self, stmt: &'m Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => self.nested.push(Nested::Function {
+                def,
+                owner: None,
+                prefix: self.qual_prefix.clone(),
+            }),
+            Stmt::ClassDef(def) => self.nested.push(Nested::Class {
+                def,
+                prefix: self.qual_prefix.clone(),
+            }),
+            Stmt::Assign(a) => {
+                let call = self.lower_expr(&a.value);
+                for t in &a.targets {
+                    self.bind_target(t, None, call, &a.value, span_of(a));
+                }
+                for t in &a.targets {
+                    if !matches!(t, Expr::Name(_)) {
+                        self.lower_expr(t);
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                let call = a.value.as_deref().and_then(|v| self.lower_expr(v));
+                let value = a.value.as_deref();
+                let ty = annotation_path(&a.annotation);
+                if let Some(v) = value {
+                    self.bind_target(&a.target, ty, call, v, span_of(a));
+                } else if let Some(name) = target_name(&a.target) {
+                    self.func.locals.push(Binding {
+                        name,
+                        ty,
+                        span: span_of(a),
+                        ..Binding::default()
+                    });
+                }
+            }
+            Stmt::For(f) => {
+                self.lower_expr(&f.iter);
+                let trip = trip_of(&f.iter);
+                let mut vars = NameCollector::default();
+                vars.visit_expr(&f.target);
+                let header_end = f.iter.range().end().to_usize();
+                let header = Span::new(f.range.start().to_usize(), header_end);
+                self.lower_loop(
+                    if f.is_async {
+                        LoopKind::While
+                    } else {
+                        LoopKind::For
+                    },
+                    span_of(f),
+                    header,
+                    trip,
+                    root_name(&f.iter),
+                    vars.stores,
+                    contains_exit(&f.body),
+                    &f.body,
+                );
+                self.lower_block(&f.orelse, span_of(f));
+            }
+            Stmt::While(w) => {
+                self.lower_expr(&w.test);
+                let always = matches!(w.test.as_ref(), Expr::BooleanLiteral(b) if b.value)
+                    || matches!(w.test.as_ref(), Expr::NumberLiteral(_));
+                let header = Span::new(w.range.start().to_usize(), w.test.range().end().to_usize());
+                self.lower_loop(
+                    LoopKind::While,
+                    span_of(w),
+                    header,
+                    if always {
+                        TripCount::Unbounded
+                    } else {
+                        TripCount::Dynamic
+                    },
+                    None,
+                    Vec::new(),
+                    !always || contains_exit(&w.body),
+                    &w.body,
+                );
+                self.lower_block(&w.orelse, span_of(w));
+            }
+            Stmt::If(i) => {
+                self.lower_expr(&i.test);
+                self.lower_block(&i.body, span_of(i));
+                for clause in &i.elif_else_clauses {
+                    if let Some(t) = &clause.test {
+                        self.lower_expr(t);
+                    }
+                    self.lower_block(&clause.body, span_of(clause));
+                }
+            }
+            Stmt::With(w) => {
+                let saved = self.parent_call;
+                let mut scope = saved;
+                let mut locks = Vec::new();
+                for item in &w.items {
+                    let call = self.lower_expr(&item.context_expr);
+                    if let Some(c) = call {
+                        scope = Some(c);
+                        if let Some(v) = &item.optional_vars {
+                            self.bind_target(v, None, Some(c), &item.context_expr, span_of(item));
+                        }
+                    } else if looks_like_lock(&item.context_expr) {
+                        locks.push(item);
+                    }
+                }
+                for item in locks {
+                    let target = self.text(span_of(&item.context_expr));
+                    let recv = receiver_of(&item.context_expr, &self.local_names);
+                    self.func.locks.push(Lock {
+                        kind: if w.is_async {
+                            LockKind::Async
+                        } else {
+                            LockKind::Blocking
+                        },
+                        span: span_of(&item.context_expr),
+                        guard: None,
+                        live_until: w.range.end().to_u32(),
+                        target,
+                        recv,
+                        ctx: self.ctx(),
+                    });
+                }
+                self.parent_call = scope;
+                self.lower_block(&w.body, span_of(w));
+                self.parent_call = saved;
+            }
+            Stmt::Try(t) => {
+                self.lower_block(&t.body, span_of(t));
+                for h in &t.handlers {
+                    let ExceptHandler::ExceptHandler(h) = h;
+                    let kind = h.type_.as_deref().map_or(HandlerKind::Other, handler_kind);
+                    let idx = self.func.handlers.len() as u32;
+                    self.func.handlers.push(Handler {
+                        kind,
+                        span: span_of(h),
+                        exits: h
+                            .body
+                            .iter()
+                            .any(|s| matches!(s, Stmt::Raise(_) | Stmt::Return(_))),
+                    });
+                    let saved = self.handler;
+                    self.handler = Some(idx);
+                    self.lower_block(&h.body, span_of(h));
+                    self.handler = saved;
+                }
+                self.lower_block(&t.orelse, span_of(t));
+                self.lower_block(&t.finalbody, span_of(t));
+            }
+            Stmt::Match(m) => {
+                self.lower_expr(&m.subject);
+                for case in &m.cases {
+                    if let Some(g) = &case.guard {
+                        self.lower_expr(g);
+                    }
+                    self.lower_block(&case.body, span_of(case));
+                }
+            }
+            Stmt::Expr(e) => {
+                self.lower_expr(&e.value);
+            }
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.lower_expr(v);
+                }
+            }
+            Stmt::AugAssign(a) => {
+                self.lower_expr(&a.value);
+                self.lower_expr(&a.target);
+            }
+            Stmt::Raise(r) => {
+                for e in [&r.exc, &r.cause].into_iter().flatten() {
+                    self.lower_expr(e);
+                }
+            }
+            Stmt::Assert(a) => {
+                self.lower_expr(&a.test);
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    self.lower_expr(t);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lower_loop(
+        &mut self,
+        kind: LoopKind,
+        span: Span,
+        header: Span,
+        trip: TripCount,
+        iter_root: Option<String>,
+        vars: Vec<String>,
+        has_exit: bool,
+        body: &'m [Stmt],
+    ) {
+        let mut scan = BodyScan::default();
+        for s in body {
+            scan.visit_stmt(s);
+        }
+        let idx = self.push_loop(kind, span, header, trip, iter_root, vars, has_exit, scan);
+        self.loops.push(idx);
+        self.lower_block(body, span);
+        self.loops.pop();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_loop(
+        &mut self,
+        kind: LoopKind,
+        span: Span,
+        header: Span,
+        trip: TripCount,
+        iter_root: Option<String>,
+        vars: Vec<String>,
+        has_exit: bool,
+        scan: BodyScan,
+    ) -> u32 {
+        let parent = self.loops.last().copied();
+        let depth = parent.map_or(1, |p| self.func.loops[p as usize].depth + 1);
+        let idx = self.func.loops.len() as u32;
+        let header = self.text(header);
+        self.func.loops.push(Loop {
+            kind,
+            span,
+            header,
+            parent,
+            depth,
+            trip,
+            iter_root,
+            vars,
+            body_arith: scan.arith,
+            body_index: scan.index,
+            has_exit,
+            ctx: self.ctx(),
+        });
+        idx
+    }
+
+    fn bind_target(
+        &mut self,
+        target: &Expr,
+        ty: Option<Path>,
+        call: Option<u32>,
+        value: &Expr,
+        span: Span,
+    ) {
+        let Some(name) = target_name(target) else {
+            return;
+        };
+        let ty = ty.or_else(|| call_path(value));
+        self.func.locals.push(Binding {
+            name,
+            ty,
+            init_call: call,
+            number: number(value),
+            span,
+        });
+    }
+
+    /// Lower an expression; returns the call index when the expression is itself a call
+    /// (looking through `await`).
+    fn lower_expr(&mut self, expr: &'m Expr) -> Option<u32> {
+        let mut v = ExprLower {
+            fl: self,
+            last_call: None,
+        };
+        v.visit_expr(expr);
+        match expr {
+            Expr::Call(_) | Expr::Await(_) => v.last_call,
+            _ => None,
+        }
+    }
+}
+
+struct ExprLower<'a, 'm, 's> {
+    fl: &'a mut FnLower<'m, 's>,
+    /// Index of the call most recently entered at top level of `visit_expr`.
+    last_call: Option<u32>,
+}
+
+impl<'a> Visitor<'a> for ExprLower<'_, 'a, '_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Call(call) => {
+                let idx = self.lower_call(call);
+                self.last_call = Some(idx);
+            }
+            Expr::Await(aw) => {
+                let span = span_of(aw);
+                let ctx = self.fl.ctx();
+                let await_idx = self.fl.func.awaits.len();
+                self.fl.func.awaits.push(Await {
+                    span,
+                    ctx,
+                    call: None,
+                    binds: self.fl.stmt_defs.clone(),
+                    uses: names_in(&aw.value),
+                });
+                self.last_call = None;
+                self.visit_expr(&aw.value);
+                let inner = match aw.value.as_ref() {
+                    Expr::Call(_) => self.last_call,
+                    _ => None,
+                };
+                if let Some(i) = inner {
+                    self.fl.func.calls[i as usize].awaited = true;
+                }
+                self.fl.func.awaits[await_idx].call = inner;
+                self.last_call = inner;
+            }
+            Expr::Lambda(l) => {
+                let saved = self.fl.in_closure;
+                self.fl.in_closure = true;
+                self.visit_expr(&l.body);
+                self.fl.in_closure = saved;
+            }
+            Expr::ListComp(ast::ExprListComp {
+                elt, generators, ..
+            })
+            | Expr::SetComp(ast::ExprSetComp {
+                elt, generators, ..
+            })
+            | Expr::Generator(ast::ExprGenerator {
+                elt, generators, ..
+            }) => self.lower_comprehension(expr, generators, &[elt]),
+            Expr::DictComp(d) => match &d.key {
+                Some(k) => self.lower_comprehension(expr, &d.generators, &[k, &d.value]),
+                None => self.lower_comprehension(expr, &d.generators, &[&d.value]),
+            },
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+impl<'a> ExprLower<'_, 'a, '_> {
+    fn lower_call(&mut self, call: &'a ast::ExprCall) -> u32 {
+        let span = span_of(call);
+        let idx = self.fl.func.calls.len() as u32;
+        let mut numbers = Vec::new();
+        let mut fn_args = Vec::new();
+        let mut arg_names = Vec::new();
+        for a in call.arguments.args.iter() {
+            numbers.push(number(a));
+            arg_names.extend(names_in(a));
+            if matches!(a, Expr::Name(_) | Expr::Attribute(_)) {
+                fn_args.push(classify_callee(a, &self.fl.local_names).0);
+            }
+        }
+        let keywords = call
+            .arguments
+            .keywords
+            .iter()
+            .filter_map(|k| {
+                arg_names.extend(names_in(&k.value));
+                k.arg.as_ref().map(|a| (a.id.to_string(), number(&k.value)))
+            })
+            .collect();
+        let (callee, recv_expr) = classify_callee(&call.func, &self.fl.local_names);
+        self.fl.func.calls.push(Call {
+            callee,
+            span,
+            ctx: self.fl.ctx(),
+            awaited: false,
+            n_args: (call.arguments.args.len() + call.arguments.keywords.len()) as u32,
+            arg_names,
+            keywords,
+            numbers,
+            fn_args,
+            text: self.fl.text(span),
+            is_macro: false,
+        });
+        // The receiver expression is evaluated before the call, outside its arguments.
+        if let Some(recv) = recv_expr {
+            self.last_call = None;
+            self.visit_expr(recv);
+            if let (Expr::Call(_), Some(inner)) = (recv, self.last_call) {
+                if let Callee::Method { recv, .. } = &mut self.fl.func.calls[idx as usize].callee {
+                    *recv = Receiver::CallResult(inner);
+                }
+            }
+        } else {
+            self.visit_expr(&call.func);
+        }
+        let saved = self.fl.parent_call;
+        self.fl.parent_call = Some(idx);
+        for a in call.arguments.args.iter() {
+            self.visit_expr(a);
+        }
+        for k in call.arguments.keywords.iter() {
+            self.visit_expr(&k.value);
+        }
+        self.fl.parent_call = saved;
+        idx
+    }
+
+    fn lower_comprehension(
+        &mut self,
+        expr: &'a Expr,
+        generators: &'a [ast::Comprehension],
+        elts: &[&'a Expr],
+    ) {
+        let mut pushed = 0;
+        for g in generators {
+            self.visit_expr(&g.iter);
+            let mut scan = BodyScan::default();
+            for e in elts {
+                scan.visit_expr(e);
+            }
+            let mut vars = NameCollector::default();
+            vars.visit_expr(&g.target);
+            let header = Span::new(g.range.start().to_usize(), g.iter.range().end().to_usize());
+            let idx = self.fl.push_loop(
+                LoopKind::Comprehension,
+                span_of(expr),
+                header,
+                trip_of(&g.iter),
+                root_name(&g.iter),
+                vars.stores,
+                false,
+                scan,
+            );
+            self.fl.loops.push(idx);
+            pushed += 1;
+            for cond in &g.ifs {
+                self.visit_expr(cond);
+            }
+        }
+        for e in elts {
+            self.visit_expr(e);
+        }
+        for _ in 0..pushed {
+            self.fl.loops.pop();
+        }
+    }
+}
+
+/// How a call expression names its callee; also returns the receiver expression to lower
+/// when the receiver is not a plain name.
+fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<String>) -> (Callee, Option<&'a Expr>) {
+    match func {
+        Expr::Name(n) => (Callee::Path(vec![n.id.to_string()]), None),
+        Expr::Attribute(attr) => {
+            let name = attr.attr.id.to_string();
+            match attr.value.as_ref() {
+                Expr::Name(n) if n.id.as_str() == "self" || n.id.as_str() == "cls" => (
+                    Callee::Method {
+                        recv: Receiver::SelfValue,
+                        name,
+                    },
+                    None,
+                ),
+                Expr::Attribute(inner) if matches!(inner.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
+                    (
+                        Callee::Method {
+                            recv: Receiver::SelfField(inner.attr.id.to_string()),
+                            name,
+                        },
+                        None,
+                    )
+                }
+                Expr::Name(n) if locals.contains(n.id.as_str()) => (
+                    Callee::Method {
+                        recv: Receiver::Local(n.id.to_string()),
+                        name,
+                    },
+                    None,
+                ),
+                Expr::Call(_) => (
+                    Callee::Method {
+                        recv: Receiver::Other,
+                        name,
+                    },
+                    Some(&attr.value),
+                ),
+                other => match dotted(func) {
+                    Some(path) if !root_is_local(other, locals) => (Callee::Path(path), None),
+                    _ => (
+                        Callee::Method {
+                            recv: Receiver::Other,
+                            name,
+                        },
+                        Some(&attr.value),
+                    ),
+                },
+            }
+        }
+        _ => (Callee::Unknown, Some(func)),
+    }
+}
+
+fn root_is_local(expr: &Expr, locals: &FxHashSet<String>) -> bool {
+    match expr {
+        Expr::Name(n) => locals.contains(n.id.as_str()) || n.id.as_str() == "self",
+        Expr::Attribute(a) => root_is_local(&a.value, locals),
+        _ => true,
+    }
+}
+
+fn receiver_of(expr: &Expr, locals: &FxHashSet<String>) -> Receiver {
+    match expr {
+        Expr::Name(n) if locals.contains(n.id.as_str()) => Receiver::Local(n.id.to_string()),
+        Expr::Name(n) => Receiver::Path(vec![n.id.to_string()]),
+        Expr::Attribute(a) => match a.value.as_ref() {
+            Expr::Name(n) if n.id.as_str() == "self" => Receiver::SelfField(a.attr.id.to_string()),
+            _ => dotted(expr).map_or(Receiver::Other, Receiver::Path),
+        },
+        _ => Receiver::Other,
+    }
+}
+
+/// `a.b.c` as a path, when the expression is a chain of names.
+fn dotted(expr: &Expr) -> Option<Path> {
+    match expr {
+        Expr::Name(n) => Some(vec![n.id.to_string()]),
+        Expr::Attribute(a) => {
+            let mut p = dotted(&a.value)?;
+            p.push(a.attr.id.to_string());
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+fn call_path(expr: &Expr) -> Option<Path> {
+    match expr {
+        Expr::Call(c) => dotted(&c.func),
+        Expr::Await(a) => call_path(&a.value),
+        _ => None,
+    }
+}
+
+/// The type named by an annotation: `aiohttp.ClientSession`, `Optional[Engine]` -> `Engine`.
+fn annotation_path(expr: &Expr) -> Option<Path> {
+    match expr {
+        Expr::Subscript(s) => {
+            let outer = dotted(&s.value)?;
+            let last = outer.last()?.as_str();
+            if matches!(last, "Optional" | "Final" | "ClassVar" | "Annotated") {
+                match s.slice.as_ref() {
+                    Expr::Tuple(t) => t.elts.first().and_then(annotation_path),
+                    other => annotation_path(other),
+                }
+            } else {
+                Some(outer)
+            }
+        }
+        Expr::StringLiteral(s) => Some(perfgate_model::split_path(s.value.to_str())),
+        Expr::BinOp(b) => annotation_path(&b.left),
+        other => dotted(other),
+    }
+}
+
+fn target_name(target: &Expr) -> Option<String> {
+    match target {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => match a.value.as_ref() {
+            Expr::Name(n) if n.id.as_str() == "self" => Some(format!("self.{}", a.attr.id)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => i.as_u64().map(|v| v as f64),
+            ast::Number::Float(f) => Some(*f),
+            ast::Number::Complex { .. } => None,
+        },
+        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub) => number(&u.operand).map(|v| -v),
+        Expr::BinOp(b) => {
+            let (l, r) = (number(&b.left)?, number(&b.right)?);
+            match b.op {
+                ast::Operator::Mult => Some(l * r),
+                ast::Operator::Div => Some(l / r),
+                ast::Operator::Add => Some(l + r),
+                ast::Operator::Sub => Some(l - r),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn trip_of(iter: &Expr) -> TripCount {
+    match iter {
+        Expr::Call(c) => {
+            if let Some(path) = dotted(&c.func) {
+                let last = path.last().map(String::as_str);
+                if last == Some("range") {
+                    let args: Vec<Option<f64>> = c.arguments.args.iter().map(number).collect();
+                    return match args.as_slice() {
+                        [Some(n)] => TripCount::Const(n.max(0.0) as u64),
+                        [Some(a), Some(b), ..] => TripCount::Const((b - a).max(0.0) as u64),
+                        _ => TripCount::Dynamic,
+                    };
+                }
+                if matches!(last, Some("enumerate" | "reversed" | "sorted" | "list")) {
+                    if let Some(first) = c.arguments.args.first() {
+                        return trip_of(first);
+                    }
+                }
+            }
+            TripCount::Dynamic
+        }
+        Expr::List(l) => TripCount::Const(l.elts.len() as u64),
+        Expr::Tuple(t) => TripCount::Const(t.elts.len() as u64),
+        Expr::Set(s) => TripCount::Const(s.elts.len() as u64),
+        Expr::StringLiteral(s) => TripCount::Const(s.value.to_str().len() as u64),
+        _ => TripCount::Dynamic,
+    }
+}
+
+/// The root data name of an iterated expression: `self.items.values()` -> `items`.
+fn root_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => match a.value.as_ref() {
+            Expr::Name(n) if n.id.as_str() == "self" => Some(a.attr.id.to_string()),
+            other => root_name(other),
+        },
+        Expr::Call(c) => match c.func.as_ref() {
+            Expr::Attribute(a) => root_name(&a.value),
+            Expr::Name(_) => c.arguments.args.first().and_then(root_name),
+            _ => None,
+        },
+        Expr::Subscript(s) => root_name(&s.value),
+        _ => None,
+    }
+}
+
+fn handler_kind(ty: &Expr) -> HandlerKind {
+    let kinds: Vec<HandlerKind> = match ty {
+        Expr::Tuple(t) => t.elts.iter().map(handler_kind).collect(),
+        other => {
+            let last = dotted(other)
+                .and_then(|p| p.last().cloned())
+                .unwrap_or_default();
+            vec![match last.as_str() {
+                "CancelledError" => HandlerKind::Cancelled,
+                "TimeoutError" | "TimeoutExpired" | "Timeout" | "ReadTimeout" => {
+                    HandlerKind::Timeout
+                }
+                "BaseException" => HandlerKind::Cancelled,
+                _ => HandlerKind::Other,
+            }]
+        }
+    };
+    if kinds.contains(&HandlerKind::Cancelled) {
+        HandlerKind::Cancelled
+    } else if kinds.contains(&HandlerKind::Timeout) {
+        HandlerKind::Timeout
+    } else {
+        HandlerKind::Other
+    }
+}
+
+fn looks_like_lock(expr: &Expr) -> bool {
+    let Some(path) = dotted(expr) else {
+        return false;
+    };
+    let last = path
+        .last()
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    last.contains("lock") || last.contains("mutex") || last.ends_with("_cv") || last == "cond"
+}
+
+/// Does the body leave the loop early (`break`/`return`), not counting nested loops' breaks?
+fn contains_exit(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Break(_) | Stmt::Return(_) | Stmt::Raise(_) => true,
+        Stmt::If(i) => {
+            contains_exit(&i.body) || i.elif_else_clauses.iter().any(|c| contains_exit(&c.body))
+        }
+        Stmt::With(w) => contains_exit(&w.body),
+        Stmt::Try(t) => {
+            contains_exit(&t.body)
+                || contains_exit(&t.orelse)
+                || t.handlers.iter().any(|h| {
+                    let ExceptHandler::ExceptHandler(h) = h;
+                    contains_exit(&h.body)
+                })
+        }
+        Stmt::Match(m) => m.cases.iter().any(|c| contains_exit(&c.body)),
+        _ => false,
+    })
+}
+
+fn stmt_facts(stmt: &Stmt) -> StmtFacts {
+    let mut defs = NameCollector::default();
+    let mut uses = Vec::new();
+    match stmt {
+        Stmt::Assign(a) => {
+            for t in &a.targets {
+                defs.visit_expr(t);
+            }
+            uses = names_in(&a.value);
+        }
+        Stmt::AnnAssign(a) => {
+            defs.visit_expr(&a.target);
+            if let Some(v) = &a.value {
+                uses = names_in(v);
+            }
+        }
+        Stmt::AugAssign(a) => {
+            defs.visit_expr(&a.target);
+            uses = names_in(&a.value);
+            uses.extend(names_in(&a.target));
+        }
+        Stmt::Expr(e) => uses = names_in(&e.value),
+        Stmt::Return(r) => {
+            if let Some(v) = &r.value {
+                uses = names_in(v);
+            }
+        }
+        other => {
+            // Compound statements: everything they read, including their bodies.
+            let mut all = NameCollector::default();
+            all.visit_stmt(other);
+            uses = all.loads;
+            defs.stores = all.stores;
+        }
+    }
+    StmtFacts {
+        span: span_of(stmt),
+        defs: defs.stores,
+        uses,
+    }
+}
+
+fn names_in(expr: &Expr) -> Vec<String> {
+    let mut c = NameCollector::default();
+    c.visit_expr(expr);
+    c.loads.extend(c.stores);
+    c.loads
+}
+
+/// Names loaded and stored (by `self.x` too, as `self.x`), not entering nested definitions.
+#[derive(Default)]
+struct NameCollector {
+    loads: Vec<String>,
+    stores: Vec<String>,
+}
+
+impl<'a> Visitor<'a> for NameCollector {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {}
+            Stmt::With(w) => {
+                for item in &w.items {
+                    self.visit_expr(&item.context_expr);
+                    if let Some(v) = &item.optional_vars {
+                        self.visit_expr(v);
+                    }
+                }
+                for s in &w.body {
+                    self.visit_stmt(s);
+                }
+            }
+            Stmt::Try(t) => {
+                visitor::walk_stmt(self, stmt);
+                for h in &t.handlers {
+                    let ExceptHandler::ExceptHandler(h) = h;
+                    if let Some(n) = &h.name {
+                        self.stores.push(n.id.to_string());
+                    }
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(n) => {
+                if n.ctx.is_store() {
+                    self.stores.push(n.id.to_string());
+                } else {
+                    self.loads.push(n.id.to_string());
+                }
+            }
+            Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") =>
+            {
+                let name = format!("self.{}", a.attr.id);
+                if a.ctx.is_store() {
+                    self.stores.push(name);
+                } else {
+                    self.loads.push(name);
+                }
+            }
+            Expr::Lambda(_) => {}
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+/// Arithmetic and indexing in a loop body (the marks of pixel, matrix and sample loops).
+#[derive(Default)]
+struct BodyScan {
+    arith: bool,
+    index: bool,
+}
+
+impl<'a> Visitor<'a> for BodyScan {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::AugAssign(a) => {
+                if is_numeric_op(a.op) {
+                    self.arith = true;
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::BinOp(b) if is_numeric_op(b.op) && !is_string(&b.left) => self.arith = true,
+            Expr::Subscript(_) => self.index = true,
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+fn is_numeric_op(op: ast::Operator) -> bool {
+    matches!(
+        op,
+        ast::Operator::Add
+            | ast::Operator::Sub
+            | ast::Operator::Mult
+            | ast::Operator::Div
+            | ast::Operator::FloorDiv
+            | ast::Operator::Pow
+            | ast::Operator::MatMult
+    )
+}
+
+fn is_string(e: &Expr) -> bool {
+    matches!(e, Expr::StringLiteral(_) | Expr::FString(_))
+}

@@ -1,0 +1,123 @@
+use super::*;
+use perfgate_model::{Callee, HandlerKind, LockKind, Receiver, TripCount};
+
+const SRC: &str = r#"
+import asyncio
+import time as t
+from .engine import Engine as Eng
+from concurrent.futures import ThreadPoolExecutor
+
+class Pipeline:
+    def __init__(self, cfg):
+        self.engine = Eng(cfg)
+        self._lock = threading.Lock()
+
+    async def run(self, x):
+        a = await self.engine.infer(x)
+        b = await self.fetch(a)
+        t.sleep(1)
+        with self._lock:
+            await asyncio.sleep(0)
+        try:
+            await asyncio.wait_for(self.fetch(b), timeout=3)
+        except asyncio.CancelledError:
+            raise
+        for y in range(224):
+            for x2 in range(n):
+                img[y][x2] = img[y][x2] * 2
+        return [await self.fetch(i) for i in items]
+"#;
+
+#[test]
+fn lowers_a_realistic_class() {
+    let m = lower(SRC, "pkg/pipeline.py").unwrap();
+    assert_eq!(m.module_path, vec!["pkg", "pipeline"]);
+    assert!(m
+        .imports
+        .iter()
+        .any(|i| i.alias == "Eng" && i.path == vec!["pkg", "engine", "Engine"]));
+    assert!(m
+        .imports
+        .iter()
+        .any(|i| i.alias == "t" && i.path == vec!["time"]));
+    let ty = m.types.iter().find(|t| t.name == "Pipeline").unwrap();
+    let engine = ty.fields.iter().find(|f| f.name == "engine").unwrap();
+    assert_eq!(engine.ty.as_deref(), Some(&["Eng".to_string()][..]));
+    let run = m
+        .functions
+        .iter()
+        .find(|f| f.qualname == "Pipeline.run")
+        .unwrap();
+    assert!(run.is_async);
+    assert_eq!(run.owner.as_deref(), Some("Pipeline"));
+    let infer = run
+        .calls
+        .iter()
+        .find(|c| matches!(&c.callee, Callee::Method { name, .. } if name == "infer"))
+        .unwrap();
+    assert!(infer.awaited);
+    assert_eq!(
+        infer.callee,
+        Callee::Method {
+            recv: Receiver::SelfField("engine".into()),
+            name: "infer".into()
+        }
+    );
+    let sleep = run
+        .calls
+        .iter()
+        .find(|c| c.callee == Callee::Path(vec!["t".into(), "sleep".into()]))
+        .unwrap();
+    assert!(!sleep.awaited);
+    assert_eq!(run.awaits[0].binds, vec!["a"]);
+    assert!(run.awaits[1].uses.contains(&"a".to_string()));
+    assert_eq!(run.locks.len(), 1);
+    assert_eq!(run.locks[0].kind, LockKind::Blocking);
+    assert_eq!(run.handlers[0].kind, HandlerKind::Cancelled);
+    assert!(run.handlers[0].exits);
+    // the fetch inside wait_for has wait_for as parent
+    let wait_for = run
+        .calls
+        .iter()
+        .position(|c| c.text.starts_with("asyncio.wait_for"))
+        .unwrap() as u32;
+    assert!(run
+        .calls
+        .iter()
+        .any(|c| c.ctx.parent_call == Some(wait_for) && c.text.starts_with("self.fetch")));
+    let outer = &run.loops[0];
+    assert_eq!(outer.trip, TripCount::Const(224));
+    let inner = &run.loops[1];
+    assert_eq!(inner.depth, 2);
+    assert_eq!(inner.trip, TripCount::Dynamic);
+    assert!(inner.body_arith && inner.body_index);
+    assert!(run
+        .loops
+        .iter()
+        .any(|l| l.kind == perfgate_model::LoopKind::Comprehension));
+}
+
+#[test]
+fn relative_imports_from_packages() {
+    let m = lower(
+        "from . import a\nfrom ..b import c\n",
+        "pkg/sub/__init__.py",
+    )
+    .unwrap();
+    assert_eq!(m.imports[0].path, vec!["pkg", "sub", "a"]);
+    assert_eq!(m.imports[1].path, vec!["pkg", "b", "c"]);
+}
+
+#[test]
+fn broken_and_pathological_input_does_not_panic() {
+    for src in [
+        "def f(:\n  x = (",
+        "\u{0}\u{1}",
+        "",
+        "async def f():\n    await\n",
+    ] {
+        let _ = lower(src, "x.py");
+    }
+    let deep = "(".repeat(10_000);
+    assert!(lower(&deep, "x.py").is_err());
+}

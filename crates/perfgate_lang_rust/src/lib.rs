@@ -1,0 +1,101 @@
+//! Rust front end: parses with tree-sitter-rust (error tolerant) and lowers the syntax tree
+//! into perfgate's language-neutral [`Module`]. Macro bodies that hold expressions
+//! (`join!`, `select!`, `vec!`, `format!`, ...) are re-parsed so calls inside them are seen.
+
+mod lower;
+
+use perfgate_model::{Module, Path};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontendError(pub String);
+
+impl std::fmt::Display for FrontendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Bracket nesting beyond this is refused (see the Python front end for why).
+pub const MAX_NESTING: usize = 200;
+
+/// The module path of a file from its path relative to the checked root:
+/// `crates/my-crate/src/engine/clip.rs` -> `["my_crate", "engine", "clip"]`.
+/// Also says whether the file is test or bench code (`tests/`, `benches/`).
+pub fn module_path_for(rel_path: &str) -> (Path, bool) {
+    let parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
+    let anchor = parts
+        .iter()
+        .rposition(|p| matches!(*p, "src" | "tests" | "benches" | "examples"));
+    let (crate_name, rest, is_test) = match anchor {
+        Some(i) => {
+            let name = if i > 0 { parts[i - 1] } else { "crate" };
+            (
+                name.replace('-', "_"),
+                &parts[i + 1..],
+                matches!(parts[i], "tests" | "benches"),
+            )
+        }
+        None => ("crate".to_owned(), &parts[..], false),
+    };
+    let mut path = vec![crate_name];
+    for (i, p) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        if last {
+            let stem = p.trim_end_matches(".rs");
+            if !matches!(stem, "lib" | "main" | "mod") {
+                path.push(stem.to_owned());
+            }
+        } else {
+            path.push((*p).to_owned());
+        }
+    }
+    (path, is_test)
+}
+
+/// Parse and lower one Rust source file.
+pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
+    let depth = max_bracket_depth(source.as_bytes());
+    if depth > MAX_NESTING {
+        return Err(FrontendError(format!(
+            "brackets nested {depth} deep (limit {MAX_NESTING})"
+        )));
+    }
+    let (module_path, is_test) = module_path_for(rel_path);
+    lower::lower_file(source, module_path, is_test)
+}
+
+/// Deepest nesting of `([{`, skipping string literals and comments.
+pub fn max_bracket_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    let mut in_str = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_str {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                in_str = false;
+            }
+        } else {
+            match b {
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b'"' => in_str = true,
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1427 @@
+//! Lowering of tree-sitter-rust syntax trees into perfgate's model.
+
+use crate::FrontendError;
+use perfgate_model::{
+    normalize_ws, Await, Binding, Block, Call, Callee, Context, Function, FunctionRole, Handler,
+    HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, Path, Receiver, Span,
+    StmtFacts, TripCount, TypeDecl,
+};
+use rustc_hash::FxHashMap;
+use tree_sitter::{Node, Parser};
+
+/// Recursion guard for expression walks: deeper trees are truncated, not overflowed.
+const MAX_DEPTH: u32 = 256;
+/// Macro bodies re-parsed inside macro bodies, at most this deep.
+const MAX_MACRO_DEPTH: u32 = 3;
+
+fn new_parser() -> Result<Parser, FrontendError> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_rust::LANGUAGE.into())
+        .map_err(|e| FrontendError(format!("tree-sitter-rust: {e}")))?;
+    Ok(parser)
+}
+
+/// Source text that nodes point into, and how far its offsets are from the file's.
+#[derive(Clone, Copy)]
+struct Src<'t> {
+    text: &'t str,
+    delta: i64,
+}
+
+impl<'t> Src<'t> {
+    fn of(&self, n: Node) -> &'t str {
+        self.text.get(n.byte_range()).unwrap_or("")
+    }
+    fn span(&self, n: Node) -> Span {
+        let s = (n.start_byte() as i64 + self.delta).max(0) as usize;
+        let e = (n.end_byte() as i64 + self.delta).max(0) as usize;
+        Span::new(s, e)
+    }
+    fn pos(&self, byte: usize) -> u32 {
+        (byte as i64 + self.delta).max(0) as u32
+    }
+}
+
+pub(crate) fn lower_file(
+    src: &str,
+    module_path: Path,
+    is_test: bool,
+) -> Result<Module, FrontendError> {
+    let mut parser = new_parser()?;
+    let tree = parser
+        .parse(src, None)
+        .ok_or_else(|| FrontendError("the parser gave up".into()))?;
+    let root = tree.root_node();
+    let mut cx = FileLower {
+        module: Module {
+            language: Language::Rust,
+            module_path,
+            imports: Vec::new(),
+            types: Vec::new(),
+            functions: Vec::new(),
+            globals: Vec::new(),
+            had_syntax_errors: root.has_error(),
+        },
+        consts: FxHashMap::default(),
+        parser,
+    };
+    let s = Src {
+        text: src,
+        delta: 0,
+    };
+    cx.collect_consts(root, s);
+    let scope = ItemScope {
+        mod_prefix: Vec::new(),
+        owner: None,
+        test: is_test,
+    };
+    cx.lower_items(root, s, &scope);
+    Ok(cx.module)
+}
+
+struct ItemScope {
+    /// Inline `mod a { mod b { ... } }` names.
+    mod_prefix: Vec<String>,
+    owner: Option<String>,
+    test: bool,
+}
+
+struct FileLower {
+    module: Module,
+    consts: FxHashMap<String, f64>,
+    parser: Parser,
+}
+
+impl FileLower {
+    fn collect_consts(&mut self, root: Node, s: Src) {
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            match n.kind() {
+                "const_item" | "static_item" => {
+                    let name = n.child_by_field_name("name").map(|x| s.of(x).to_owned());
+                    let value = n.child_by_field_name("value").and_then(|v| number(v, s));
+                    let ty = n.child_by_field_name("type").and_then(|t| type_path(t, s));
+                    if let Some(name) = name {
+                        if let Some(v) = value {
+                            self.consts.insert(name.clone(), v);
+                        }
+                        self.module.globals.push(Binding {
+                            name,
+                            ty,
+                            number: value,
+                            span: s.span(n),
+                            ..Binding::default()
+                        });
+                    }
+                }
+                "source_file" | "declaration_list" | "mod_item" => {
+                    let mut c = n.walk();
+                    stack.extend(n.named_children(&mut c));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn lower_items(&mut self, parent: Node, s: Src, scope: &ItemScope) {
+        let mut cursor = parent.walk();
+        let children: Vec<Node> = parent.named_children(&mut cursor).collect();
+        for (i, item) in children.iter().enumerate() {
+            let attrs = preceding_attributes(&children[..i], s);
+            match item.kind() {
+                "function_item" => {
+                    let role = role_of(item, s, &attrs, scope.test);
+                    self.lower_function(*item, s, scope, role);
+                }
+                "impl_item" => {
+                    let owner = item
+                        .child_by_field_name("type")
+                        .and_then(|t| type_path(t, s))
+                        .and_then(|p| p.last().cloned());
+                    if let (Some(owner), Some(tr)) = (&owner, item.child_by_field_name("trait")) {
+                        if let Some(tp) = type_path(tr, s) {
+                            self.add_base(owner, tp, s.span(*item));
+                        }
+                    }
+                    if let Some(body) = item.child_by_field_name("body") {
+                        let inner = ItemScope {
+                            mod_prefix: scope.mod_prefix.clone(),
+                            owner,
+                            test: scope.test || attrs.iter().any(|a| a.contains("cfg(test)")),
+                        };
+                        self.lower_items(body, s, &inner);
+                    }
+                }
+                "trait_item" => {
+                    let owner = item.child_by_field_name("name").map(|n| s.of(n).to_owned());
+                    if let Some(body) = item.child_by_field_name("body") {
+                        let inner = ItemScope {
+                            mod_prefix: scope.mod_prefix.clone(),
+                            owner,
+                            test: scope.test,
+                        };
+                        self.lower_items(body, s, &inner);
+                    }
+                }
+                "struct_item" | "enum_item" | "union_item" => self.lower_type(*item, s),
+                "mod_item" => {
+                    if let (Some(body), Some(name)) = (
+                        item.child_by_field_name("body"),
+                        item.child_by_field_name("name"),
+                    ) {
+                        let mut prefix = scope.mod_prefix.clone();
+                        prefix.push(s.of(name).to_owned());
+                        let inner = ItemScope {
+                            mod_prefix: prefix,
+                            owner: None,
+                            test: scope.test
+                                || attrs.iter().any(|a| a.contains("cfg(test)"))
+                                || s.of(name) == "tests",
+                        };
+                        self.lower_items(body, s, &inner);
+                    }
+                }
+                "use_declaration" => {
+                    if let Some(arg) = item.child_by_field_name("argument") {
+                        let mut out = Vec::new();
+                        use_tree(arg, s, Vec::new(), &mut out);
+                        for (alias, path) in out {
+                            let path = self.absolute(path, &scope.mod_prefix);
+                            self.module.imports.push(Import { alias, path });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn add_base(&mut self, owner: &str, base: Path, span: Span) {
+        if let Some(t) = self.module.types.iter_mut().find(|t| t.name == owner) {
+            t.bases.push(base);
+        } else {
+            self.module.types.push(TypeDecl {
+                name: owner.to_owned(),
+                span,
+                fields: Vec::new(),
+                bases: vec![base],
+            });
+        }
+    }
+
+    fn lower_type(&mut self, item: Node, s: Src) {
+        let Some(name) = item.child_by_field_name("name").map(|n| s.of(n).to_owned()) else {
+            return;
+        };
+        let mut fields = Vec::new();
+        if let Some(body) = item.child_by_field_name("body") {
+            let mut c = body.walk();
+            for f in body.named_children(&mut c) {
+                if f.kind() == "field_declaration" {
+                    if let Some(fname) = f.child_by_field_name("name") {
+                        fields.push(Binding {
+                            name: s.of(fname).to_owned(),
+                            ty: f.child_by_field_name("type").and_then(|t| type_path(t, s)),
+                            span: s.span(f),
+                            ..Binding::default()
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(t) = self.module.types.iter_mut().find(|t| t.name == name) {
+            t.fields = fields;
+            t.span = s.span(item);
+        } else {
+            self.module.types.push(TypeDecl {
+                name,
+                span: s.span(item),
+                fields,
+                bases: Vec::new(),
+            });
+        }
+    }
+
+    /// Rewrite `crate::`, `self::` and `super::` paths to absolute module paths.
+    fn absolute(&self, mut path: Path, mod_prefix: &[String]) -> Path {
+        let mut here = self.module.module_path.clone();
+        here.extend(mod_prefix.iter().cloned());
+        match path.first().map(String::as_str) {
+            Some("crate") => {
+                path[0] = self.module.module_path[0].clone();
+                path
+            }
+            Some("self") => {
+                path.remove(0);
+                here.extend(path);
+                here
+            }
+            Some("super") => {
+                while path.first().map(String::as_str) == Some("super") {
+                    path.remove(0);
+                    here.pop();
+                }
+                here.extend(path);
+                here
+            }
+            _ => path,
+        }
+    }
+
+    fn lower_function(&mut self, item: Node, s: Src, scope: &ItemScope, role: FunctionRole) {
+        let Some(name_node) = item.child_by_field_name("name") else {
+            return;
+        };
+        let name = s.of(name_node).to_owned();
+        let mut qual: Vec<String> = scope.mod_prefix.clone();
+        if let Some(o) = &scope.owner {
+            qual.push(o.clone());
+        }
+        qual.push(name.clone());
+        let is_async = {
+            let mut c = item.walk();
+            let found = item
+                .children(&mut c)
+                .any(|ch| ch.kind() == "function_modifiers" && s.of(ch).contains("async"));
+            found
+        };
+        let mut func = Function {
+            name,
+            owner: scope.owner.clone(),
+            qualname: qual.join("::"),
+            is_async,
+            span: s.span(item),
+            name_span: s.span(name_node),
+            role,
+            ..Function::default()
+        };
+        if let Some(params) = item.child_by_field_name("parameters") {
+            let mut c = params.walk();
+            for p in params.named_children(&mut c) {
+                if p.kind() == "parameter" {
+                    if let Some(pat) = p.child_by_field_name("pattern") {
+                        func.params.push(Binding {
+                            name: s.of(pat).trim_start_matches("mut ").to_owned(),
+                            ty: p.child_by_field_name("type").and_then(|t| type_path(t, s)),
+                            span: s.span(p),
+                            ..Binding::default()
+                        });
+                    }
+                }
+            }
+        }
+        let mut fl = FnLower {
+            func,
+            block: 0,
+            stmt: 0,
+            loops: Vec::new(),
+            parent_call: None,
+            in_closure: false,
+            async_block: false,
+            handler: None,
+            stmt_defs: Vec::new(),
+            depth: 0,
+            macro_depth: 0,
+            consts: &self.consts,
+            parser: &mut self.parser,
+            owner: scope.owner.clone(),
+            here: {
+                let mut h = self.module.module_path.clone();
+                h.extend(scope.mod_prefix.iter().cloned());
+                h
+            },
+            crate_name: self.module.module_path[0].clone(),
+        };
+        if let Some(body) = item.child_by_field_name("body") {
+            fl.lower_block(body, s);
+        }
+        let func = fl.func;
+        self.module.functions.push(func);
+        // Functions nested in the body are their own functions.
+        if let Some(body) = item.child_by_field_name("body") {
+            let mut stack = vec![body];
+            while let Some(n) = stack.pop() {
+                let mut c = n.walk();
+                for ch in n.named_children(&mut c) {
+                    match ch.kind() {
+                        "function_item" => {
+                            let inner = ItemScope {
+                                mod_prefix: scope.mod_prefix.clone(),
+                                owner: None,
+                                test: scope.test,
+                            };
+                            let role = if role == FunctionRole::Test {
+                                role
+                            } else {
+                                FunctionRole::Normal
+                            };
+                            self.lower_function(ch, s, &inner, role);
+                        }
+                        "impl_item" | "struct_item" | "mod_item" | "trait_item" => {
+                            let inner = ItemScope {
+                                mod_prefix: scope.mod_prefix.clone(),
+                                owner: None,
+                                test: scope.test,
+                            };
+                            self.lower_items(n, s, &inner);
+                        }
+                        _ if ch.child_count() > 0 && stack.len() < 4096 => stack.push(ch),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn preceding_attributes(before: &[Node], s: Src) -> Vec<String> {
+    before
+        .iter()
+        .rev()
+        .take_while(|n| {
+            matches!(
+                n.kind(),
+                "attribute_item" | "line_comment" | "block_comment"
+            )
+        })
+        .filter(|n| n.kind() == "attribute_item")
+        .map(|n| s.of(*n).replace(' ', ""))
+        .collect()
+}
+
+fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionRole {
+    let name = item
+        .child_by_field_name("name")
+        .map(|n| s.of(n))
+        .unwrap_or("");
+    if test_scope
+        || attrs
+            .iter()
+            .any(|a| a.contains("test") || a.contains("bench"))
+    {
+        FunctionRole::Test
+    } else if name == "main" || attrs.iter().any(|a| a.contains("::main")) {
+        FunctionRole::Entry
+    } else {
+        FunctionRole::Normal
+    }
+}
+
+/// Flatten a `use` tree into `(alias, path)` pairs.
+fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(String, Path)>) {
+    match n.kind() {
+        "identifier" | "scoped_identifier" | "crate" | "self" | "super" => {
+            let mut path = prefix;
+            path.extend(path_segments(s.of(n)));
+            if path.last().map(String::as_str) == Some("self") {
+                path.pop();
+            }
+            if let Some(alias) = path.last().cloned() {
+                out.push((alias, path));
+            }
+        }
+        "use_as_clause" => {
+            if let (Some(p), Some(a)) = (
+                n.child_by_field_name("path"),
+                n.child_by_field_name("alias"),
+            ) {
+                let mut path = prefix;
+                path.extend(path_segments(s.of(p)));
+                out.push((s.of(a).to_owned(), path));
+            }
+        }
+        "scoped_use_list" => {
+            let mut base = prefix;
+            if let Some(p) = n.child_by_field_name("path") {
+                base.extend(path_segments(s.of(p)));
+            }
+            if let Some(list) = n.child_by_field_name("list") {
+                use_tree(list, s, base, out);
+            }
+        }
+        "use_list" => {
+            let mut c = n.walk();
+            for ch in n.named_children(&mut c) {
+                use_tree(ch, s, prefix.clone(), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `a::b::<T>::c` -> `["a", "b", "c"]` (generic arguments dropped).
+fn path_segments(text: &str) -> Path {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0u32;
+    for ch in text.chars() {
+        match ch {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            c if depth == 0 && !c.is_whitespace() => out.push(c),
+            _ => {}
+        }
+    }
+    out.split("::")
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The nominal type of a type expression, looking through references and smart pointers.
+fn type_path(n: Node, s: Src) -> Option<Path> {
+    match n.kind() {
+        "type_identifier" | "primitive_type" | "identifier" => Some(vec![s.of(n).to_owned()]),
+        "scoped_type_identifier" | "scoped_identifier" => Some(path_segments(s.of(n))),
+        "reference_type" | "pointer_type" => {
+            n.child_by_field_name("type").and_then(|t| type_path(t, s))
+        }
+        "generic_type" => {
+            let outer = type_path(n.child_by_field_name("type")?, s)?;
+            let last = outer.last()?.as_str();
+            if matches!(
+                last,
+                "Arc" | "Rc" | "Box" | "Option" | "Cow" | "Pin" | "RefCell"
+            ) {
+                let args = n.child_by_field_name("type_arguments")?;
+                let mut c = args.walk();
+                let first = args.named_children(&mut c).next()?;
+                type_path(first, s)
+            } else {
+                Some(outer)
+            }
+        }
+        _ => None,
+    }
+}
+
+fn number(n: Node, s: Src) -> Option<f64> {
+    number_at(n, s, 0)
+}
+
+fn number_at(n: Node, s: Src, depth: u32) -> Option<f64> {
+    if depth > 16 {
+        return None;
+    }
+    match n.kind() {
+        "integer_literal" | "float_literal" => {
+            let t: String = s.of(n).chars().filter(|c| *c != '_').collect::<String>();
+            let t = t.trim_end_matches(|c: char| c.is_ascii_alphabetic() && c != 'e');
+            let t = t
+                .trim_end_matches("u8")
+                .trim_end_matches("u16")
+                .trim_end_matches("u32")
+                .trim_end_matches("u64")
+                .trim_end_matches("usize")
+                .trim_end_matches("i32")
+                .trim_end_matches("i64")
+                .trim_end_matches("f32")
+                .trim_end_matches("f64");
+            t.parse::<f64>().ok()
+        }
+        "parenthesized_expression" => n.named_child(0).and_then(|c| number_at(c, s, depth + 1)),
+        "binary_expression" => {
+            let l = number_at(n.child_by_field_name("left")?, s, depth + 1)?;
+            let r = number_at(n.child_by_field_name("right")?, s, depth + 1)?;
+            match s.of(n.child_by_field_name("operator")?) {
+                "*" => Some(l * r),
+                "+" => Some(l + r),
+                "-" => Some(l - r),
+                "/" if r != 0.0 => Some(l / r),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+struct FnLower<'c> {
+    func: Function,
+    block: u32,
+    stmt: u32,
+    loops: Vec<u32>,
+    parent_call: Option<u32>,
+    in_closure: bool,
+    async_block: bool,
+    handler: Option<u32>,
+    stmt_defs: Vec<String>,
+    depth: u32,
+    macro_depth: u32,
+    consts: &'c FxHashMap<String, f64>,
+    parser: &'c mut Parser,
+    owner: Option<String>,
+    here: Path,
+    crate_name: String,
+}
+
+impl FnLower<'_> {
+    fn ctx(&self) -> Context {
+        Context {
+            loop_idx: self.loops.last().copied(),
+            block: self.block,
+            stmt: self.stmt,
+            parent_call: self.parent_call,
+            in_closure: self.in_closure,
+            async_block: self.async_block,
+            handler: self.handler,
+        }
+    }
+
+    fn lower_block(&mut self, block: Node, s: Src) {
+        let parent = if self.func.blocks.is_empty() {
+            None
+        } else {
+            Some(self.block)
+        };
+        let idx = self.func.blocks.len() as u32;
+        self.func.blocks.push(Block {
+            parent,
+            span: s.span(block),
+            stmts: Vec::new(),
+        });
+        let (saved_block, saved_stmt, saved_defs) =
+            (self.block, self.stmt, std::mem::take(&mut self.stmt_defs));
+        self.block = idx;
+        let mut c = block.walk();
+        let stmts: Vec<Node> = block
+            .named_children(&mut c)
+            .filter(|n| {
+                !matches!(
+                    n.kind(),
+                    "line_comment" | "block_comment" | "attribute_item"
+                )
+            })
+            .collect();
+        for (i, st) in stmts.iter().enumerate() {
+            self.stmt = i as u32;
+            let facts = self.stmt_facts(*st, s);
+            self.stmt_defs = facts.defs.clone();
+            self.func.blocks[idx as usize].stmts.push(facts);
+            self.lower_stmt(*st, s);
+        }
+        self.block = saved_block;
+        self.stmt = saved_stmt;
+        self.stmt_defs = saved_defs;
+    }
+
+    fn stmt_facts(&self, st: Node, s: Src) -> StmtFacts {
+        let mut defs = Vec::new();
+        let mut uses = Vec::new();
+        match st.kind() {
+            "let_declaration" => {
+                if let Some(p) = st.child_by_field_name("pattern") {
+                    identifiers(p, s, &mut defs);
+                }
+                if let Some(v) = st.child_by_field_name("value") {
+                    identifiers(v, s, &mut uses);
+                }
+            }
+            _ => {
+                let inner = if st.kind() == "expression_statement" {
+                    st.named_child(0).unwrap_or(st)
+                } else {
+                    st
+                };
+                if matches!(
+                    inner.kind(),
+                    "assignment_expression" | "compound_assignment_expr"
+                ) {
+                    if let Some(l) = inner.child_by_field_name("left") {
+                        identifiers(l, s, &mut defs);
+                    }
+                    if let Some(r) = inner.child_by_field_name("right") {
+                        identifiers(r, s, &mut uses);
+                    }
+                } else {
+                    identifiers(inner, s, &mut uses);
+                }
+            }
+        }
+        StmtFacts {
+            span: s.span(st),
+            defs,
+            uses,
+        }
+    }
+
+    fn lower_stmt(&mut self, st: Node, s: Src) {
+        match st.kind() {
+            "let_declaration" => {
+                let value = st.child_by_field_name("value");
+                let call = value.and_then(|v| self.expr(v, s));
+                if let Some(alt) = st.child_by_field_name("alternative") {
+                    self.lower_block(alt, s);
+                }
+                let ty = st.child_by_field_name("type").and_then(|t| type_path(t, s));
+                if let Some(pat) = st.child_by_field_name("pattern") {
+                    if pat.kind() == "identifier" || s.of(pat).starts_with("mut ") {
+                        let name = s.of(pat).trim_start_matches("mut ").trim().to_owned();
+                        let ty = ty.or_else(|| value.and_then(|v| self.constructed_type(v, s)));
+                        self.func.locals.push(Binding {
+                            name,
+                            ty,
+                            init_call: call,
+                            number: value.and_then(|v| number(v, s)),
+                            span: s.span(st),
+                        });
+                    }
+                }
+            }
+            "expression_statement" => {
+                if let Some(e) = st.named_child(0) {
+                    self.expr(e, s);
+                }
+            }
+            "function_item" | "impl_item" | "struct_item" | "enum_item" | "mod_item"
+            | "trait_item" | "use_declaration" | "const_item" | "static_item" => {}
+            _ => {
+                self.expr(st, s);
+            }
+        }
+    }
+
+    /// The type a `let` initialiser constructs: `Client::new()`, `Client::builder()...build()`.
+    fn constructed_type(&self, v: Node, s: Src) -> Option<Path> {
+        let mut n = v;
+        loop {
+            match n.kind() {
+                "try_expression" | "await_expression" | "parenthesized_expression" => {
+                    n = n.named_child(0)?;
+                }
+                "call_expression" => {
+                    let f = n.child_by_field_name("function")?;
+                    match f.kind() {
+                        "field_expression" => n = f.child_by_field_name("value")?,
+                        "scoped_identifier" | "generic_function" => {
+                            let mut p = path_segments(s.of(f));
+                            p.pop();
+                            let last = p.last()?;
+                            if last.chars().next()?.is_uppercase() {
+                                return Some(self.resolve_self(p));
+                            }
+                            return None;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn resolve_self(&self, mut p: Path) -> Path {
+        if p.first().map(String::as_str) == Some("Self") {
+            if let Some(o) = &self.owner {
+                p[0] = o.clone();
+            }
+        }
+        match p.first().map(String::as_str) {
+            Some("crate") => p[0] = self.crate_name.clone(),
+            Some("self") => {
+                p.remove(0);
+                let mut h = self.here.clone();
+                h.extend(p);
+                return h;
+            }
+            Some("super") => {
+                let mut h = self.here.clone();
+                while p.first().map(String::as_str) == Some("super") {
+                    p.remove(0);
+                    h.pop();
+                }
+                h.extend(p);
+                return h;
+            }
+            _ => {}
+        }
+        p
+    }
+
+    /// Lower an expression. Returns the index of the call it evaluates to, looking through
+    /// `?`, `.await` and parentheses.
+    fn expr(&mut self, n: Node, s: Src) -> Option<u32> {
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let r = self.expr_inner(n, s);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, n: Node, s: Src) -> Option<u32> {
+        match n.kind() {
+            "call_expression" => Some(self.lower_call(n, s)),
+            "macro_invocation" => Some(self.lower_macro(n, s)),
+            "await_expression" => {
+                let inner = n.named_child(0)?;
+                let idx = self.func.awaits.len();
+                let mut uses = Vec::new();
+                identifiers(inner, s, &mut uses);
+                self.func.awaits.push(Await {
+                    span: s.span(n),
+                    ctx: self.ctx(),
+                    call: None,
+                    binds: self.stmt_defs.clone(),
+                    uses,
+                });
+                let call = self.expr(inner, s);
+                if let Some(c) = call {
+                    self.func.calls[c as usize].awaited = true;
+                }
+                self.func.awaits[idx].call = call;
+                call
+            }
+            "try_expression" | "parenthesized_expression" => {
+                let inner = n.named_child(0)?;
+                self.expr(inner, s)
+            }
+            "closure_expression" => {
+                let saved = (self.in_closure, self.async_block);
+                self.in_closure = true;
+                if s.of(n).trim_start().starts_with("async") {
+                    self.async_block = true;
+                }
+                if let Some(b) = n.child_by_field_name("body") {
+                    self.expr(b, s);
+                }
+                (self.in_closure, self.async_block) = saved;
+                None
+            }
+            "async_block" => {
+                let saved = self.async_block;
+                self.async_block = true;
+                if let Some(b) = n.named_child(0) {
+                    self.expr(b, s);
+                }
+                self.async_block = saved;
+                None
+            }
+            "block" | "unsafe_block" | "const_block" => {
+                let b = if n.kind() == "block" {
+                    n
+                } else {
+                    n.named_child(0)?
+                };
+                self.lower_block(b, s);
+                None
+            }
+            "for_expression" => {
+                let value = n.child_by_field_name("value")?;
+                self.expr(value, s);
+                let trip = self.trip(value, s);
+                let mut vars = Vec::new();
+                if let Some(p) = n.child_by_field_name("pattern") {
+                    identifiers(p, s, &mut vars);
+                }
+                let header = Span::new(
+                    s.pos(n.start_byte()) as usize,
+                    s.pos(value.end_byte()) as usize,
+                );
+                let body = n.child_by_field_name("body")?;
+                self.lower_loop(
+                    LoopKind::For,
+                    n,
+                    header,
+                    trip,
+                    root_ident(value, s),
+                    vars,
+                    has_exit(body),
+                    None,
+                    body,
+                    s,
+                );
+                None
+            }
+            "while_expression" => {
+                let cond = n.child_by_field_name("condition");
+                let body = n.child_by_field_name("body")?;
+                let header_end = cond.map_or(n.start_byte(), |c| c.end_byte());
+                let header = Span::new(s.pos(n.start_byte()) as usize, s.pos(header_end) as usize);
+                self.lower_loop(
+                    LoopKind::While,
+                    n,
+                    header,
+                    TripCount::Dynamic,
+                    None,
+                    Vec::new(),
+                    true,
+                    cond,
+                    body,
+                    s,
+                );
+                None
+            }
+            "loop_expression" => {
+                let body = n.child_by_field_name("body")?;
+                let header = Span::new(
+                    s.pos(n.start_byte()) as usize,
+                    s.pos(n.start_byte() + 4) as usize,
+                );
+                self.lower_loop(
+                    LoopKind::Loop,
+                    n,
+                    header,
+                    TripCount::Unbounded,
+                    None,
+                    Vec::new(),
+                    has_exit(body),
+                    None,
+                    body,
+                    s,
+                );
+                None
+            }
+            "match_expression" => {
+                let value = n.child_by_field_name("value");
+                let timeout_match = value.is_some_and(|v| {
+                    let t = s.of(v);
+                    t.contains("timeout(") || t.contains("timeout_at(")
+                });
+                if let Some(v) = value {
+                    self.expr(v, s);
+                }
+                let body = n.child_by_field_name("body")?;
+                let mut c = body.walk();
+                let arms: Vec<Node> = body.named_children(&mut c).collect();
+                for arm in arms {
+                    if arm.kind() != "match_arm" {
+                        continue;
+                    }
+                    let pat = arm
+                        .child_by_field_name("pattern")
+                        .map(|p| s.of(p))
+                        .unwrap_or("");
+                    let handler = if timeout_match && pat.trim_start().starts_with("Err") {
+                        let idx = self.func.handlers.len() as u32;
+                        let v = arm.child_by_field_name("value");
+                        self.func.handlers.push(Handler {
+                            kind: HandlerKind::Timeout,
+                            span: s.span(arm),
+                            exits: v.is_some_and(|v| {
+                                let t = s.of(v);
+                                t.contains("return") || t.contains("Err(") || t.contains("bail!")
+                            }),
+                        });
+                        Some(idx)
+                    } else {
+                        None
+                    };
+                    let saved = self.handler;
+                    if handler.is_some() {
+                        self.handler = handler;
+                    }
+                    if let Some(v) = arm.child_by_field_name("value") {
+                        self.expr(v, s);
+                    }
+                    self.handler = saved;
+                }
+                None
+            }
+            "identifier" | "integer_literal" | "string_literal" | "float_literal"
+            | "boolean_literal" | "self" | "field_identifier" | "line_comment"
+            | "block_comment" | "char_literal" | "raw_string_literal" => None,
+            "let_declaration" | "expression_statement" => {
+                self.lower_stmt(n, s);
+                None
+            }
+            "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item" => None,
+            _ => {
+                let mut c = n.walk();
+                let children: Vec<Node> = n.named_children(&mut c).collect();
+                for ch in children {
+                    self.expr(ch, s);
+                }
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lower_loop(
+        &mut self,
+        kind: LoopKind,
+        n: Node,
+        header: Span,
+        trip: TripCount,
+        iter_root: Option<String>,
+        vars: Vec<String>,
+        has_exit: bool,
+        cond: Option<Node>,
+        body: Node,
+        s: Src,
+    ) {
+        let (arith, index) = scan_body(body, s);
+        let parent = self.loops.last().copied();
+        let depth = parent.map_or(1, |p| self.func.loops[p as usize].depth + 1);
+        let idx = self.func.loops.len() as u32;
+        let header_text = normalize_ws(
+            s.text
+                .get(
+                    (header.start as i64 - s.delta).max(0) as usize
+                        ..(header.end as i64 - s.delta).max(0) as usize,
+                )
+                .unwrap_or(""),
+            120,
+        );
+        self.func.loops.push(Loop {
+            kind,
+            span: s.span(n),
+            header: header_text,
+            parent,
+            depth,
+            trip,
+            iter_root,
+            vars,
+            body_arith: arith,
+            body_index: index,
+            has_exit,
+            ctx: self.ctx(),
+        });
+        self.loops.push(idx);
+        if let Some(c) = cond {
+            self.expr(c, s);
+        }
+        self.lower_block(body, s);
+        self.loops.pop();
+    }
+
+    fn trip(&self, value: Node, s: Src) -> TripCount {
+        match value.kind() {
+            "range_expression" => {
+                let mut c = value.walk();
+                let kids: Vec<Node> = value.children(&mut c).collect();
+                let inclusive = kids.iter().any(|k| s.of(*k) == "..=");
+                let named: Vec<Node> = kids.iter().copied().filter(|k| k.is_named()).collect();
+                let bound = |n: Node| -> Option<f64> {
+                    number(n, s).or_else(|| {
+                        let t = s.of(n);
+                        let key = t.rsplit("::").next().unwrap_or(t);
+                        self.consts.get(key).copied()
+                    })
+                };
+                match named.as_slice() {
+                    [a, b] => match (bound(*a), bound(*b)) {
+                        (Some(a), Some(b)) => TripCount::Const(
+                            (b - a + if inclusive { 1.0 } else { 0.0 }).max(0.0) as u64,
+                        ),
+                        _ => TripCount::Dynamic,
+                    },
+                    _ => TripCount::Dynamic,
+                }
+            }
+            "array_expression" => {
+                let mut c = value.walk();
+                let n = value.named_children(&mut c).count();
+                TripCount::Const(n as u64)
+            }
+            "reference_expression" => value
+                .child_by_field_name("value")
+                .map_or(TripCount::Dynamic, |v| self.trip(v, s)),
+            _ => TripCount::Dynamic,
+        }
+    }
+
+    fn classify(&self, f: Node, s: Src) -> (Callee, bool) {
+        match f.kind() {
+            "identifier" => (Callee::Path(vec![s.of(f).to_owned()]), false),
+            "scoped_identifier" => (
+                Callee::Path(self.resolve_self(path_segments(s.of(f)))),
+                false,
+            ),
+            "generic_function" => match f.child_by_field_name("function") {
+                Some(inner) => self.classify(inner, s),
+                None => (Callee::Unknown, false),
+            },
+            "field_expression" => {
+                let name = f
+                    .child_by_field_name("field")
+                    .map(|x| s.of(x).to_owned())
+                    .unwrap_or_default();
+                let Some(value) = f.child_by_field_name("value") else {
+                    return (Callee::Unknown, false);
+                };
+                let recv = match value.kind() {
+                    "self" => Receiver::SelfValue,
+                    "identifier" => Receiver::Local(s.of(value).to_owned()),
+                    "field_expression"
+                        if value
+                            .child_by_field_name("value")
+                            .is_some_and(|v| v.kind() == "self") =>
+                    {
+                        Receiver::SelfField(
+                            value
+                                .child_by_field_name("field")
+                                .map(|x| s.of(x).to_owned())
+                                .unwrap_or_default(),
+                        )
+                    }
+                    "scoped_identifier" => Receiver::Path(path_segments(s.of(value))),
+                    _ => Receiver::Other,
+                };
+                let walk = matches!(recv, Receiver::Other);
+                (Callee::Method { recv, name }, walk)
+            }
+            _ => (Callee::Unknown, true),
+        }
+    }
+
+    fn lower_call(&mut self, n: Node, s: Src) -> u32 {
+        let idx = self.func.calls.len() as u32;
+        let span = s.span(n);
+        let func_node = n.child_by_field_name("function");
+        let (callee, walk) = match func_node {
+            Some(f) => self.classify(f, s),
+            None => (Callee::Unknown, false),
+        };
+        let args = n.child_by_field_name("arguments");
+        let mut arg_nodes = Vec::new();
+        if let Some(a) = args {
+            let mut c = a.walk();
+            arg_nodes.extend(a.named_children(&mut c).filter(|x| {
+                !matches!(
+                    x.kind(),
+                    "line_comment" | "block_comment" | "attribute_item"
+                )
+            }));
+        }
+        let mut arg_names = Vec::new();
+        let mut numbers = Vec::new();
+        let mut fn_args = Vec::new();
+        for a in &arg_nodes {
+            identifiers(*a, s, &mut arg_names);
+            numbers.push(number(*a, s));
+            match a.kind() {
+                "identifier" => fn_args.push(Callee::Path(vec![s.of(*a).to_owned()])),
+                "scoped_identifier" => {
+                    fn_args.push(Callee::Path(self.resolve_self(path_segments(s.of(*a)))))
+                }
+                _ => {}
+            }
+        }
+        self.func.calls.push(Call {
+            callee,
+            span,
+            ctx: self.ctx(),
+            awaited: false,
+            n_args: arg_nodes.len() as u32,
+            arg_names,
+            keywords: Vec::new(),
+            numbers,
+            fn_args,
+            text: normalize_ws(s.text.get(n.byte_range()).unwrap_or(""), 160),
+            is_macro: false,
+        });
+        // Receiver first: it is evaluated before this call.
+        if let (Some(f), true) = (func_node, walk) {
+            let recv_node = if f.kind() == "field_expression" {
+                f.child_by_field_name("value")
+            } else {
+                Some(f)
+            };
+            if let Some(r) = recv_node {
+                if let Some(inner) = self.expr(r, s) {
+                    if let Callee::Method { recv, .. } = &mut self.func.calls[idx as usize].callee {
+                        *recv = Receiver::CallResult(inner);
+                    }
+                }
+            }
+        }
+        self.detect_lock(n, idx, s);
+        let saved = self.parent_call;
+        self.parent_call = Some(idx);
+        for a in arg_nodes {
+            self.expr(a, s);
+        }
+        self.parent_call = saved;
+        idx
+    }
+
+    /// A `.lock()` (or std `RwLock` `.read()`/`.write()`) call: find how long its guard lives.
+    fn detect_lock(&mut self, call: Node, idx: u32, s: Src) {
+        let (name, recv) = match &self.func.calls[idx as usize].callee {
+            Callee::Method { name, recv } => (name.clone(), recv.clone()),
+            _ => return,
+        };
+        if self.func.calls[idx as usize].n_args != 0 {
+            return;
+        }
+        let is_lock = name == "lock" || name == "blocking_lock";
+        let is_rw = name == "read" || name == "write";
+        if !is_lock && !is_rw {
+            return;
+        }
+        let mut kind = LockKind::Blocking;
+        let mut unwrapped = false;
+        let mut top = call;
+        loop {
+            let Some(p) = top.parent() else { break };
+            match p.kind() {
+                "field_expression" => {
+                    let Some(gp) = p.parent().filter(|g| g.kind() == "call_expression") else {
+                        break;
+                    };
+                    let m = p
+                        .child_by_field_name("field")
+                        .map(|f| s.of(f))
+                        .unwrap_or("");
+                    if matches!(m, "unwrap" | "expect" | "unwrap_or_else") {
+                        unwrapped = true;
+                        top = gp;
+                    } else {
+                        break;
+                    }
+                }
+                "try_expression" => {
+                    unwrapped = true;
+                    top = p;
+                }
+                "await_expression" => {
+                    kind = LockKind::Async;
+                    top = p;
+                }
+                _ => break,
+            }
+        }
+        if is_rw && !unwrapped && kind == LockKind::Blocking {
+            // `x.read()` alone is too ambiguous (files, sockets) to call it a lock.
+            return;
+        }
+        let parent = top.parent();
+        let (guard, live_until) = match parent {
+            Some(p) if p.kind() == "let_declaration" => {
+                let guard = p
+                    .child_by_field_name("pattern")
+                    .map(|x| s.of(x).trim_start_matches("mut ").trim().to_owned());
+                let block = p.parent();
+                let mut end = block.map_or(p.end_byte(), |b| b.end_byte());
+                if let (Some(b), Some(g)) = (block, &guard) {
+                    // An explicit `drop(guard)` ends it early.
+                    let mut c = b.walk();
+                    for st in b.named_children(&mut c) {
+                        if st.start_byte() > p.end_byte() {
+                            let t = s.of(st).replace(' ', "");
+                            if t.starts_with(&format!("drop({g})")) {
+                                end = st.start_byte();
+                                break;
+                            }
+                        }
+                    }
+                }
+                (guard, end)
+            }
+            _ => {
+                // A temporary guard lives to the end of its statement.
+                let mut st = top;
+                while let Some(p) = st.parent() {
+                    if matches!(p.kind(), "block" | "source_file") {
+                        break;
+                    }
+                    st = p;
+                }
+                (None, st.end_byte())
+            }
+        };
+        let target = match self.func.calls[idx as usize]
+            .text
+            .rfind(&format!(".{name}("))
+        {
+            Some(i) => self.func.calls[idx as usize].text[..i].to_owned(),
+            None => String::new(),
+        };
+        self.func.locks.push(Lock {
+            kind,
+            span: s.span(call),
+            guard,
+            live_until: s.pos(live_until),
+            target,
+            recv,
+            ctx: self.ctx(),
+        });
+    }
+
+    fn lower_macro(&mut self, n: Node, s: Src) -> u32 {
+        let idx = self.func.calls.len() as u32;
+        let path = n
+            .child_by_field_name("macro")
+            .map(|m| self.resolve_self(path_segments(s.of(m))))
+            .unwrap_or_default();
+        let name = path.last().cloned().unwrap_or_default();
+        self.func.calls.push(Call {
+            callee: Callee::Path(path),
+            span: s.span(n),
+            ctx: self.ctx(),
+            awaited: false,
+            n_args: 0,
+            arg_names: Vec::new(),
+            keywords: Vec::new(),
+            numbers: Vec::new(),
+            fn_args: Vec::new(),
+            text: normalize_ws(s.of(n), 160),
+            is_macro: true,
+        });
+        let Some(tt) = n
+            .named_children(&mut n.walk())
+            .find(|c| c.kind() == "token_tree")
+        else {
+            return idx;
+        };
+        let tt_text = s.of(tt);
+        if self.macro_depth >= MAX_MACRO_DEPTH || tt_text.len() < 3 || !tt_text.contains('(') {
+            return idx;
+        }
+        let inner = &tt_text[1..tt_text.len() - 1];
+        let is_select = name == "select" || name == "select_biased";
+        let (prefix, body, suffix) = if is_select {
+            // `pat = fut => handler,` becomes `pat = fut ; handler,` (same length).
+            ("fn __pg() {\n", inner.replace("=>", "; "), "\n}")
+        } else {
+            ("fn __pg() { __pg(", inner.to_owned(), "); }")
+        };
+        let text = format!("{prefix}{body}{suffix}");
+        let Some(tree) = self.parser.parse(&text, None) else {
+            return idx;
+        };
+        let sub = Src {
+            text: &text,
+            delta: s.delta + (tt.start_byte() + 1) as i64 - prefix.len() as i64,
+        };
+        let root = tree.root_node();
+        let Some(block) = root
+            .named_child(0)
+            .filter(|f| f.kind() == "function_item")
+            .and_then(|f| f.child_by_field_name("body"))
+        else {
+            return idx;
+        };
+        let saved = self.parent_call;
+        self.parent_call = Some(idx);
+        self.macro_depth += 1;
+        if is_select {
+            let mut c = block.walk();
+            let kids: Vec<Node> = block.named_children(&mut c).collect();
+            for k in kids {
+                self.expr(k, sub);
+            }
+        } else if let Some(args) = block
+            .named_child(0)
+            .and_then(|st| st.named_child(0))
+            .filter(|c| c.kind() == "call_expression")
+            .and_then(|c| c.child_by_field_name("arguments"))
+        {
+            let mut c = args.walk();
+            let kids: Vec<Node> = args.named_children(&mut c).collect();
+            self.func.calls[idx as usize].n_args = kids.len() as u32;
+            for k in kids {
+                self.expr(k, sub);
+            }
+        }
+        self.macro_depth -= 1;
+        self.parent_call = saved;
+        idx
+    }
+}
+
+/// All identifiers under a node (iteratively; no recursion on deep trees).
+fn identifiers(n: Node, s: Src, out: &mut Vec<String>) {
+    let mut stack = vec![n];
+    while let Some(x) = stack.pop() {
+        if x.kind() == "identifier" {
+            out.push(s.of(x).to_owned());
+            continue;
+        }
+        if out.len() > 256 || stack.len() > 4096 {
+            break;
+        }
+        let mut c = x.walk();
+        stack.extend(x.named_children(&mut c));
+    }
+}
+
+/// The root data name iterated over: `self.items.iter()` -> `items`, `&frames` -> `frames`.
+fn root_ident(n: Node, s: Src) -> Option<String> {
+    let mut cur = n;
+    for _ in 0..32 {
+        match cur.kind() {
+            "identifier" => return Some(s.of(cur).to_owned()),
+            "field_expression" => {
+                let v = cur.child_by_field_name("value")?;
+                if v.kind() == "self" {
+                    return cur.child_by_field_name("field").map(|f| s.of(f).to_owned());
+                }
+                cur = v;
+            }
+            "call_expression" => {
+                let f = cur.child_by_field_name("function")?;
+                if f.kind() == "field_expression" {
+                    cur = f;
+                } else {
+                    return None;
+                }
+            }
+            "reference_expression" => cur = cur.child_by_field_name("value")?,
+            "index_expression" | "try_expression" | "parenthesized_expression" => {
+                cur = cur.named_child(0)?
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Does the loop body `break` or `return` (not counting nested loops and closures)?
+fn has_exit(body: Node) -> bool {
+    let mut stack = vec![body];
+    while let Some(x) = stack.pop() {
+        match x.kind() {
+            "break_expression" | "return_expression" | "try_expression" => return true,
+            "closure_expression" | "for_expression" | "while_expression" | "loop_expression"
+            | "function_item" | "async_block" => {
+                if x.id() != body.id() {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if stack.len() > 4096 {
+            break;
+        }
+        let mut c = x.walk();
+        stack.extend(x.named_children(&mut c));
+    }
+    false
+}
+
+/// Arithmetic and indexing anywhere in a loop body.
+fn scan_body(body: Node, s: Src) -> (bool, bool) {
+    let (mut arith, mut index) = (false, false);
+    let mut stack = vec![body];
+    while let Some(x) = stack.pop() {
+        match x.kind() {
+            "binary_expression" => {
+                if let Some(op) = x.child_by_field_name("operator") {
+                    if matches!(s.of(op), "+" | "-" | "*" | "/" | "%") {
+                        arith = true;
+                    }
+                }
+            }
+            "compound_assignment_expr" => arith = true,
+            "index_expression" => index = true,
+            "field_identifier" => {
+                if matches!(
+                    s.of(x),
+                    "get_pixel" | "put_pixel" | "get_pixel_mut" | "pixel"
+                ) {
+                    index = true;
+                }
+            }
+            _ => {}
+        }
+        if (arith && index) || stack.len() > 4096 {
+            break;
+        }
+        let mut c = x.walk();
+        stack.extend(x.named_children(&mut c));
+    }
+    (arith, index)
+}

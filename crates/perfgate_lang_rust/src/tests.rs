@@ -1,0 +1,160 @@
+use super::*;
+use perfgate_model::{Callee, FunctionRole, HandlerKind, LockKind, Receiver, TripCount};
+
+const SRC: &str = r#"
+use std::fs;
+use std::sync::Mutex;
+use crate::engine::{ClipEngine as Engine, helpers};
+
+const SIZE: u32 = 224;
+
+pub struct Validator {
+    engine: Arc<Engine>,
+    state: Mutex<Vec<u8>>,
+}
+
+impl Validator {
+    pub async fn validate(&self, path: &Path) -> Result<f32> {
+        let data = fs::read(path)?;
+        let tensors = Self::preprocess(&data);
+        let a = self.engine.infer_b32(&tensors).await?;
+        let b = self.engine.infer_l14(&tensors).await?;
+        let guard = self.state.lock().unwrap();
+        helpers::log(a).await;
+        drop(guard);
+        let (x, y) = tokio::join!(self.engine.infer_b32(&tensors), helpers::fetch());
+        match tokio::time::timeout(Duration::from_secs(3), self.engine.run()).await {
+            Ok(v) => v,
+            Err(_) => return Err(Error::Timeout),
+        }
+        Ok(a + b)
+    }
+
+    fn preprocess(data: &[u8]) -> Vec<f32> {
+        let mut out = vec![0.0; 10];
+        for y in 0..SIZE {
+            for x in 0..width {
+                out[(y * width + x) as usize] = data[x as usize] as f32 / 255.0;
+            }
+        }
+        out
+    }
+}
+
+#[tokio::main]
+async fn main() {}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn t() {}
+}
+"#;
+
+#[test]
+fn lowers_a_realistic_service() {
+    let m = lower(SRC, "crates/validator-node/src/clip.rs").unwrap();
+    assert_eq!(m.module_path, vec!["validator_node", "clip"]);
+    assert!(!m.had_syntax_errors);
+    assert!(m
+        .imports
+        .iter()
+        .any(|i| i.alias == "Engine" && i.path == vec!["validator_node", "engine", "ClipEngine"]));
+    assert!(m
+        .imports
+        .iter()
+        .any(|i| i.alias == "fs" && i.path == vec!["std", "fs"]));
+    let v = m.types.iter().find(|t| t.name == "Validator").unwrap();
+    assert_eq!(v.fields[0].ty.as_deref(), Some(&["Engine".to_string()][..]));
+    let f = m
+        .functions
+        .iter()
+        .find(|f| f.qualname == "Validator::validate")
+        .unwrap();
+    assert!(f.is_async);
+    let read = &f.calls[0];
+    assert_eq!(read.callee, Callee::Path(vec!["fs".into(), "read".into()]));
+    assert!(f
+        .calls
+        .iter()
+        .any(|c| c.callee == Callee::Path(vec!["Validator".into(), "preprocess".into()])));
+    let infer = f
+        .calls
+        .iter()
+        .find(|c| matches!(&c.callee, Callee::Method { name, .. } if name == "infer_b32"))
+        .unwrap();
+    assert!(infer.awaited);
+    assert_eq!(
+        infer.callee,
+        Callee::Method {
+            recv: Receiver::SelfField("engine".into()),
+            name: "infer_b32".into()
+        }
+    );
+    assert_eq!(f.awaits[0].binds, vec!["a"]);
+    assert_eq!(f.locks.len(), 1);
+    let lock = &f.locks[0];
+    assert_eq!(lock.kind, LockKind::Blocking);
+    assert_eq!(lock.guard.as_deref(), Some("guard"));
+    let drop_pos = SRC.find("drop(guard)").unwrap() as u32;
+    assert_eq!(lock.live_until, drop_pos);
+    // calls inside join! are lowered, with the macro as their parent
+    let join = f
+        .calls
+        .iter()
+        .position(|c| c.is_macro && c.text.starts_with("tokio::join!"))
+        .unwrap() as u32;
+    let inside: Vec<_> = f
+        .calls
+        .iter()
+        .filter(|c| c.ctx.parent_call == Some(join))
+        .collect();
+    assert_eq!(inside.len(), 2, "{inside:#?}");
+    assert_eq!(
+        &SRC[inside[1].span.start as usize..inside[1].span.end as usize],
+        "helpers::fetch()"
+    );
+    assert_eq!(f.handlers.len(), 1);
+    assert_eq!(f.handlers[0].kind, HandlerKind::Timeout);
+    let pre = m
+        .functions
+        .iter()
+        .find(|f| f.qualname == "Validator::preprocess")
+        .unwrap();
+    assert_eq!(pre.loops[0].trip, TripCount::Const(224));
+    assert_eq!(pre.loops[1].trip, TripCount::Dynamic);
+    assert!(pre.loops[1].body_arith && pre.loops[1].body_index);
+    let main = m.functions.iter().find(|f| f.name == "main").unwrap();
+    assert_eq!(main.role, FunctionRole::Entry);
+    let t = m.functions.iter().find(|f| f.name == "t").unwrap();
+    assert_eq!(t.role, FunctionRole::Test);
+}
+
+#[test]
+fn module_paths() {
+    assert_eq!(module_path_for("src/lib.rs").0, vec!["crate"]);
+    assert_eq!(
+        module_path_for("my-app/src/a/mod.rs").0,
+        vec!["my_app", "a"]
+    );
+    assert_eq!(
+        module_path_for("benches/speed.rs"),
+        (vec!["crate".into(), "speed".into()], true)
+    );
+}
+
+#[test]
+fn broken_and_pathological_input_does_not_panic() {
+    for src in [
+        "fn f( {",
+        "\u{0}\u{1}",
+        "",
+        "async fn f() { x.await.await; join!(",
+        "fn f() { a!(b!(c!(d!(e!(f()))))) }",
+    ] {
+        let _ = lower(src, "src/x.rs");
+    }
+    assert!(lower(&"(".repeat(10_000), "src/x.rs").is_err());
+    let long = format!("fn f() {{ let x = {}1; }}", "1 + ".repeat(200_000));
+    let _ = lower(&long, "src/x.rs");
+}

@@ -1,0 +1,376 @@
+//! The language-neutral model of a source file.
+//!
+//! Front ends (`perfgate_lang_rust`, `perfgate_lang_python`) lower syntax into these types;
+//! the analysis layer and the rules read only these types. Nothing here knows a grammar, so a
+//! third language is one new front end producing a [`Module`].
+
+mod diagnostic;
+mod lines;
+
+pub use diagnostic::{Category, Confidence, Finding, RootCause, Severity, TraceStep};
+pub use lines::LineIndex;
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    pub fn contains(self, offset: u32) -> bool {
+        self.start <= offset && offset < self.end
+    }
+
+    pub fn encloses(self, other: Span) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Language {
+    Rust,
+    Python,
+}
+
+impl Language {
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::Python => "python",
+        }
+    }
+
+    /// The separator used when a path is written out for this language.
+    pub fn path_sep(self) -> &'static str {
+        match self {
+            Language::Rust => "::",
+            Language::Python => ".",
+        }
+    }
+}
+
+/// A path such as `std::fs::read` or `torch.cuda.synchronize`, as its segments.
+pub type Path = Vec<String>;
+
+/// One parsed source file, lowered.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub language: Language,
+    /// The module's own path: `["my_crate", "engine", "clip"]`, `["pkg", "pipeline"]`.
+    pub module_path: Path,
+    /// Names brought into scope by `use` / `import`.
+    pub imports: Vec<Import>,
+    pub types: Vec<TypeDecl>,
+    pub functions: Vec<Function>,
+    /// Module-level `const`/`static`/global bindings with a numeric value or a known type.
+    pub globals: Vec<Binding>,
+    /// The parser recovered from syntax errors; the model may be partial.
+    pub had_syntax_errors: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The name this import binds locally (`d` in `use a::b::c as d`, `np` in `import numpy as np`).
+    pub alias: String,
+    /// The absolute path it refers to.
+    pub path: Path,
+}
+
+/// A struct, enum or class with the fields whose types the front end could read.
+#[derive(Clone, Debug)]
+pub struct TypeDecl {
+    pub name: String,
+    pub span: Span,
+    pub fields: Vec<Binding>,
+    /// Base classes / implemented traits, as written.
+    pub bases: Vec<Path>,
+}
+
+/// A name with what is known of its value: a declared or constructed type, or a constant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Binding {
+    pub name: String,
+    /// The type path as written (`reqwest::Client`, `aiohttp.ClientSession`), unresolved.
+    pub ty: Option<Path>,
+    /// Set when the value was produced by a call (`Client::new()`, `ClientSession(...)`): the
+    /// call's index in the function, so the analysis can see how it was built.
+    pub init_call: Option<u32>,
+    /// A numeric constant value (seconds for durations), when the binding is one.
+    pub number: Option<f64>,
+    pub span: Span,
+}
+
+pub type FuncIdx = u32;
+
+#[derive(Clone, Debug, Default)]
+pub struct Function {
+    pub name: String,
+    /// The type or class that owns this method, if any.
+    pub owner: Option<String>,
+    /// `ClipEngine::compute_score` / `Pipeline._generate_audio` / `helpers::load`.
+    pub qualname: String,
+    pub is_async: bool,
+    pub span: Span,
+    pub name_span: Span,
+    /// Tests, benches and entry points (`main`, `#[tokio::main]`) run once, not per request.
+    pub role: FunctionRole,
+    pub params: Vec<Binding>,
+    pub locals: Vec<Binding>,
+    pub calls: Vec<Call>,
+    pub awaits: Vec<Await>,
+    pub loops: Vec<Loop>,
+    pub locks: Vec<Lock>,
+    pub handlers: Vec<Handler>,
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FunctionRole {
+    #[default]
+    Normal,
+    Test,
+    Entry,
+}
+
+/// How a call names what it calls. Resolution happens in the analysis layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// `f()`, `a::b::f()`, `Self::f()`, `np.zeros()` where `np` is not a local value.
+    Path(Path),
+    /// `recv.name()`.
+    Method { recv: Receiver, name: String },
+    /// A call of something we cannot name (`(get_fn())()`, `x[0]()`).
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Receiver {
+    /// `self`
+    SelfValue,
+    /// `self.field` (a chain `self.a.b` keeps the first field and is marked `Other`).
+    SelfField(String),
+    /// A local variable or parameter.
+    Local(String),
+    /// The value returned by another call of this function (index into `Function::calls`).
+    CallResult(u32),
+    /// A path used as a value (`String::new().len()` aside): `CONFIG.get()`.
+    Path(Path),
+    Other,
+}
+
+/// Where a call, await or lock sits inside its function. Only syntax: what the enclosing
+/// calls *mean* (timeout, offload, join) is decided by the analysis from the API catalogue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// Innermost enclosing loop (index into `Function::loops`).
+    pub loop_idx: Option<u32>,
+    /// Enclosing block (index into `Function::blocks`) and statement index inside it.
+    pub block: u32,
+    pub stmt: u32,
+    /// Innermost call whose arguments, closure argument or `with` scope contain this node
+    /// (index into `Function::calls`): `spawn_blocking(|| f())`, `wait_for(f(), 3)`,
+    /// `async with asyncio.timeout(3): await f()`.
+    pub parent_call: Option<u32>,
+    /// Inside a closure or lambda: runs when called, maybe later, maybe elsewhere.
+    pub in_closure: bool,
+    /// Inside an `async { }` block or async closure of a (possibly sync) function.
+    pub async_block: bool,
+    /// Inside an exception / cancellation handler (index into `Function::handlers`).
+    pub handler: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub callee: Callee,
+    pub span: Span,
+    pub ctx: Context,
+    /// The call's value is awaited (directly, or through `?`/`.await` chains).
+    pub awaited: bool,
+    pub n_args: u32,
+    /// Names read by the arguments.
+    pub arg_names: Vec<String>,
+    /// Keyword arguments (Python) and their literal numbers, if any.
+    pub keywords: Vec<(String, Option<f64>)>,
+    /// Numeric literal arguments, in order (`None` where an argument is not a literal number).
+    pub numbers: Vec<Option<f64>>,
+    /// Function names passed as arguments (`to_thread(load)`, `spawn_blocking(work)`).
+    pub fn_args: Vec<Callee>,
+    /// Whitespace-normalised source of the call, for fingerprints and messages.
+    pub text: String,
+    /// A `macro!(...)` invocation rather than a function call.
+    pub is_macro: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Await {
+    pub span: Span,
+    pub ctx: Context,
+    /// The outermost call that is awaited (`client.get(u).send()` -> the `send` call).
+    pub call: Option<u32>,
+    /// Names this await's statement binds (`let x = f().await`, `x = await f()`).
+    pub binds: Vec<String>,
+    /// Names the awaited expression reads.
+    pub uses: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopKind {
+    For,
+    While,
+    Loop,
+    Comprehension,
+}
+
+/// What a loop's trip count looks like from the source.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TripCount {
+    /// A literal or named-constant bound (`0..224`, `range(3)`, `for f in [a, b, c]`).
+    Const(u64),
+    /// Depends on data (`for x in items`, `0..n`).
+    Dynamic,
+    /// `loop {}` / `while True:`.
+    Unbounded,
+}
+
+#[derive(Clone, Debug)]
+pub struct Loop {
+    pub kind: LoopKind,
+    pub span: Span,
+    /// The loop header (`for y in 0..224`), for messages.
+    pub header: String,
+    pub parent: Option<u32>,
+    /// 1 for an outermost loop.
+    pub depth: u32,
+    pub trip: TripCount,
+    /// The root name iterated over (`items` in `for x in self.items.iter()`), if any.
+    pub iter_root: Option<String>,
+    /// The loop variable names.
+    pub vars: Vec<String>,
+    /// The body does arithmetic on values / indexes into buffers (nested loops included).
+    pub body_arith: bool,
+    pub body_index: bool,
+    /// The loop can end other than by exhausting its iterator: `break`, `return`, a `while` test.
+    pub has_exit: bool,
+    pub ctx: Context,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockKind {
+    /// A guard whose holder blocks the thread (`std::sync::Mutex`, `parking_lot`, `threading.Lock`).
+    Blocking,
+    /// An async-aware lock (`tokio::sync::Mutex`, `asyncio.Lock`): fine across awaits.
+    Async,
+}
+
+#[derive(Clone, Debug)]
+pub struct Lock {
+    pub kind: LockKind,
+    pub span: Span,
+    /// The guard's binding, if named.
+    pub guard: Option<String>,
+    /// The guard is alive over `[span.end, live_until)`.
+    pub live_until: u32,
+    /// What is locked, as written (`self.state`).
+    pub target: String,
+    /// Receiver of the lock call, for type lookups.
+    pub recv: Receiver,
+    pub ctx: Context,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// `except asyncio.CancelledError`
+    Cancelled,
+    /// `except asyncio.TimeoutError` / `TimeoutError`, a timeout's `Err` arm.
+    Timeout,
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct Handler {
+    pub kind: HandlerKind,
+    pub span: Span,
+    /// The handler re-raises or returns (abandoning the work).
+    pub exits: bool,
+}
+
+/// A statement list; statements record the names they define and read, which is what the
+/// dependency checks between awaits need.
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    pub parent: Option<u32>,
+    pub span: Span,
+    pub stmts: Vec<StmtFacts>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct StmtFacts {
+    pub span: Span,
+    pub defs: Vec<String>,
+    pub uses: Vec<String>,
+}
+
+impl Function {
+    /// Is the loop `inner` nested in (or equal to) `outer`?
+    pub fn loop_within(&self, inner: u32, outer: u32) -> bool {
+        let mut cur = Some(inner);
+        while let Some(i) = cur {
+            if i == outer {
+                return true;
+            }
+            cur = self.loops.get(i as usize).and_then(|l| l.parent);
+        }
+        false
+    }
+
+    /// Is the block `inner` nested in (or equal to) `outer`?
+    pub fn block_within(&self, inner: u32, outer: u32) -> bool {
+        let mut cur = Some(inner);
+        while let Some(i) = cur {
+            if i == outer {
+                return true;
+            }
+            cur = self.blocks.get(i as usize).and_then(|b| b.parent);
+        }
+        false
+    }
+}
+
+/// Split a written path (`std::fs::read`, `torch.cuda.synchronize`) into segments.
+pub fn split_path(s: &str) -> Path {
+    s.split("::")
+        .flat_map(|p| p.split('.'))
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Collapse runs of whitespace so the text of a statement is stable under reformatting.
+pub fn normalize_ws(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    let mut last_ws = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !last_ws && !out.is_empty() {
+                out.push(' ');
+            }
+            last_ws = true;
+        } else {
+            out.push(c);
+            last_ws = false;
+        }
+        if out.len() >= max {
+            out.push('…');
+            break;
+        }
+    }
+    out.trim_end().to_owned()
+}
