@@ -510,6 +510,10 @@ impl<'m, 's> FnLower<'m, 's> {
                     let call = self.lower_expr(&item.context_expr);
                     if let Some(c) = call {
                         scope = Some(c);
+                        if w.is_async {
+                            // `async with session.get(u) as r:` awaits `__aenter__`.
+                            self.func.calls[c as usize].awaited = true;
+                        }
                         if let Some(v) = &item.optional_vars {
                             self.bind_target(v, None, Some(c), &item.context_expr, span_of(item));
                         }

@@ -374,3 +374,31 @@ pub fn normalize_ws(s: &str, max: usize) -> String {
     }
     out.trim_end().to_owned()
 }
+
+/// A checked file: its text, its line index and its lowered model.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// Relative to the checked root, `/`-separated.
+    pub path: String,
+    pub text: String,
+    pub lines: LineIndex,
+    pub module: Module,
+}
+
+impl SourceFile {
+    pub fn new(path: String, text: String, module: Module) -> Self {
+        let lines = LineIndex::new(&text);
+        SourceFile {
+            path,
+            text,
+            lines,
+            module,
+        }
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+}

@@ -1,0 +1,327 @@
+//! Effect summaries: for every function, which thread-blocking effects it can reach through
+//! synchronous calls, with the shortest call chain as evidence.
+//!
+//! Computed as a multi-source breadth-first search over the reversed call graph, one pass per
+//! effect: every function is visited at most once per effect, so the cost is linear in the
+//! number of calls and recursion terminates. Propagation stops at async functions (calling
+//! one only builds a future) and at offloading boundaries (`spawn_blocking`, `to_thread`).
+
+use crate::{Analysis, CallId, FuncId, Target};
+use perfgate_catalog::Kind;
+use perfgate_model::{Confidence, Function, Loop, Span, TripCount};
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Effect {
+    /// File, socket, HTTP, subprocess or database I/O that blocks.
+    Io,
+    /// A thread sleep.
+    Sleep,
+    /// A synchronous wait on a thread, channel, future or result.
+    Wait,
+    /// CPU-bound work: numeric loop nests, image/hash/compression/inference APIs.
+    Cpu,
+}
+
+impl Effect {
+    pub const ALL: [Effect; 4] = [Effect::Io, Effect::Sleep, Effect::Wait, Effect::Cpu];
+
+    pub fn of_kind(kind: Kind) -> Option<Effect> {
+        Some(match kind {
+            Kind::BlockingIo => Effect::Io,
+            Kind::BlockingSleep => Effect::Sleep,
+            Kind::BlockingWait => Effect::Wait,
+            Kind::CpuHeavy => Effect::Cpu,
+            _ => return None,
+        })
+    }
+
+    fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+/// One step of evidence: a call, or (for the root of a CPU chain) a loop nest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub func: FuncId,
+    pub span: Span,
+    /// The call at this step, if the step is a call.
+    pub call: Option<u32>,
+    /// What happens here: "calls preprocess_images", "std::fs::read: blocking file-system call".
+    pub note: String,
+}
+
+/// From a function down to the statement that blocks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chain {
+    pub steps: Vec<Step>,
+    pub confidence: Confidence,
+}
+
+impl Chain {
+    /// The statement that actually blocks.
+    pub fn root(&self) -> &Step {
+        self.steps.last().expect("chains are never empty")
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Hop {
+    Direct(Step),
+    Via {
+        call: u32,
+        callee: FuncId,
+        confidence: Confidence,
+    },
+}
+
+/// Per file, per function, per effect: how the effect is reached.
+#[derive(Default)]
+pub struct Summaries {
+    hops: Vec<Vec<[Option<Hop>; 4]>>,
+}
+
+impl Summaries {
+    /// The shortest chain by which `func` reaches `effect`, if it does.
+    pub fn chain(&self, a: &Analysis, func: FuncId, effect: Effect) -> Option<Chain> {
+        let mut steps = Vec::new();
+        let mut confidence = Confidence::Certain;
+        let mut cur = func;
+        for _ in 0..10_000 {
+            match self.hop(cur, effect)? {
+                Hop::Direct(step) => {
+                    steps.push(step.clone());
+                    return Some(Chain { steps, confidence });
+                }
+                Hop::Via {
+                    call,
+                    callee,
+                    confidence: c,
+                } => {
+                    if *c == Confidence::Assumed {
+                        confidence = Confidence::Assumed;
+                    }
+                    let site = a.call(CallId {
+                        func: cur,
+                        call: *call,
+                    });
+                    steps.push(Step {
+                        func: cur,
+                        span: site.span,
+                        call: Some(*call),
+                        note: format!("calls {}", a.func(*callee).qualname),
+                    });
+                    cur = *callee;
+                }
+            }
+        }
+        None
+    }
+
+    fn hop(&self, f: FuncId, e: Effect) -> Option<&Hop> {
+        self.hops
+            .get(f.file as usize)?
+            .get(f.func as usize)?
+            .get(e.idx())?
+            .as_ref()
+    }
+
+    /// Does `func` reach `effect` directly (in its own body)?
+    pub fn direct(&self, func: FuncId, effect: Effect) -> Option<&Step> {
+        match self.hop(func, effect)? {
+            Hop::Direct(s) => Some(s),
+            Hop::Via { .. } => None,
+        }
+    }
+}
+
+pub(crate) fn compute(a: &Analysis) -> Summaries {
+    let mut hops: Vec<Vec<[Option<Hop>; 4]>> = a
+        .files
+        .iter()
+        .map(|f| vec![[None, None, None, None]; f.module.functions.len()])
+        .collect();
+    // Reverse call graph over synchronous code: callee -> (caller, call index).
+    let mut callers: Vec<Vec<Vec<(FuncId, u32, Confidence)>>> = a
+        .files
+        .iter()
+        .map(|f| vec![Vec::new(); f.module.functions.len()])
+        .collect();
+    let mut queues: [VecDeque<FuncId>; 4] = Default::default();
+    for id in a.functions() {
+        let f = a.func(id);
+        for (e, step) in direct_effects(a, id) {
+            let slot = &mut hops[id.file as usize][id.func as usize][e.idx()];
+            if slot.is_none() {
+                *slot = Some(Hop::Direct(step));
+                queues[e.idx()].push_back(id);
+            }
+        }
+        if f.is_async {
+            continue;
+        }
+        for cid in a.calls_of(id) {
+            let c = a.call(cid);
+            let info = a.info(cid);
+            if info.offloaded || c.ctx.async_block || c.awaited {
+                continue;
+            }
+            if let Target::Project { func, confidence } = info.target {
+                if !a.func(func).is_async && func != id {
+                    callers[func.file as usize][func.func as usize]
+                        .push((id, cid.call, confidence));
+                }
+            }
+        }
+    }
+    for e in Effect::ALL {
+        let q = &mut queues[e.idx()];
+        while let Some(g) = q.pop_front() {
+            for &(h, call, confidence) in &callers[g.file as usize][g.func as usize] {
+                let slot = &mut hops[h.file as usize][h.func as usize][e.idx()];
+                if slot.is_none() {
+                    *slot = Some(Hop::Via {
+                        call,
+                        callee: g,
+                        confidence,
+                    });
+                    q.push_back(h);
+                }
+            }
+        }
+    }
+    Summaries { hops }
+}
+
+/// Effects in a function's own body: blocking catalogue APIs and CPU-heavy loop nests.
+pub fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Step)> {
+    let f = a.func(id);
+    let lang = a.file(id).module.language;
+    let mut out = Vec::new();
+    for cid in a.calls_of(id) {
+        let c = a.call(cid);
+        let info = a.info(cid);
+        if info.offloaded || c.awaited || (c.ctx.async_block && !f.is_async) {
+            continue;
+        }
+        for api in &info.apis {
+            if let Some(e) = Effect::of_kind(api.kind) {
+                let name = match a.external_path(cid) {
+                    Some(p) if !api.by_name => p.join(lang.path_sep()),
+                    _ => crate::short_text(&c.text),
+                };
+                let note = match &api.note {
+                    Some(n) => format!("{name}: {n}"),
+                    None => name,
+                };
+                out.push((
+                    e,
+                    Step {
+                        func: id,
+                        span: c.span,
+                        call: Some(cid.call),
+                        note,
+                    },
+                ));
+            }
+        }
+    }
+    for (li, note) in heavy_loops(a, id) {
+        out.push((
+            Effect::Cpu,
+            Step {
+                func: id,
+                span: f.loops[li as usize].span,
+                call: None,
+                note,
+            },
+        ));
+    }
+    out
+}
+
+/// Loops with at most this many iterations are small (a 3x3 kernel, RGB channels).
+const SMALL_TRIP: u64 = 16;
+/// A constant nest with this many inner iterations is heavy (64x64 and up).
+const HEAVY_CONST_ITERATIONS: u64 = 4096;
+
+fn is_small(l: &Loop) -> bool {
+    matches!(l.trip, TripCount::Const(n) if n <= SMALL_TRIP)
+}
+
+fn trip_text(l: &Loop) -> String {
+    match l.trip {
+        TripCount::Const(n) => format!("{n} iterations"),
+        TripCount::Dynamic => "data-sized".into(),
+        TripCount::Unbounded => "unbounded".into(),
+    }
+}
+
+/// Outermost loops of CPU-heavy nests: nested loops whose bounds are not small constants
+/// and whose inner bodies do arithmetic and indexing (pixel, matrix, sample loops).
+pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
+    let f = a.func(id);
+    let mut heavy = vec![false; f.loops.len()];
+    let mut out = Vec::new();
+    for (i, l) in f.loops.iter().enumerate() {
+        if loop_offloaded(a, id, f, l) {
+            continue;
+        }
+        let mut anc = l.parent;
+        let mut inside_heavy = false;
+        while let Some(p) = anc {
+            if heavy[p as usize] {
+                inside_heavy = true;
+                break;
+            }
+            anc = f.loops[p as usize].parent;
+        }
+        if inside_heavy || is_small(l) || l.trip == TripCount::Unbounded {
+            continue;
+        }
+        let inner = f.loops.iter().enumerate().find(|(j, inner)| {
+            *j != i
+                && f.loop_within(*j as u32, i as u32)
+                && !is_small(inner)
+                && inner.trip != TripCount::Unbounded
+                && inner.kind == l.kind
+                && match (l.trip, inner.trip) {
+                    (TripCount::Const(x), TripCount::Const(y)) => {
+                        x.saturating_mul(y) >= HEAVY_CONST_ITERATIONS && inner.body_arith
+                    }
+                    _ => inner.body_arith && inner.body_index,
+                }
+        });
+        if let Some((_, inner)) = inner {
+            heavy[i] = true;
+            out.push((
+                i as u32,
+                format!(
+                    "nested loop `{}` ({}) over `{}` ({}) doing arithmetic per element",
+                    l.header,
+                    trip_text(l),
+                    inner.header,
+                    trip_text(inner)
+                ),
+            ));
+        } else if matches!(l.trip, TripCount::Const(n) if n >= 100_000) && l.body_arith {
+            heavy[i] = true;
+            out.push((
+                i as u32,
+                format!("loop `{}` ({}) doing arithmetic", l.header, trip_text(l)),
+            ));
+        }
+    }
+    out
+}
+
+fn loop_offloaded(a: &Analysis, id: FuncId, f: &Function, l: &Loop) -> bool {
+    if l.ctx.async_block && !f.is_async {
+        return true;
+    }
+    l.ctx.parent_call.is_some_and(|p| {
+        let info = a.info(CallId { func: id, call: p });
+        info.offloaded || info.has_kind(Kind::Offload)
+    })
+}

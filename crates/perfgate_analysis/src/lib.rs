@@ -1,0 +1,177 @@
+//! Analyses over perfgate's program model. Nothing here knows any syntax: it reads
+//! [`perfgate_model::Module`]s and the API catalogue.
+//!
+//! - [`resolve`]: symbol tables, receiver types and call resolution (the call graph);
+//! - [`effects`]: what each function can reach (blocking I/O, sleeps, waits, CPU-heavy
+//!   work), with the shortest call chain as evidence, computed as a fixpoint over the call
+//!   graph that terminates on recursion.
+
+pub mod effects;
+pub mod resolve;
+
+use perfgate_catalog::{Api, Catalog, Kind};
+use perfgate_model::{Call, Confidence, Function, Path, SourceFile};
+
+pub use effects::{Chain, Effect, Step};
+pub use resolve::Target;
+
+/// A function, by file index and function index in that file's module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncId {
+    pub file: u32,
+    pub func: u32,
+}
+
+/// A call site, by its function and call index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId {
+    pub func: FuncId,
+    pub call: u32,
+}
+
+/// What the analysis knows of one call site.
+#[derive(Clone, Debug, Default)]
+pub struct CallInfo {
+    pub target: Target,
+    /// Catalogue facts that apply to this call.
+    pub apis: Vec<Api>,
+    /// Runs off the executor (inside `spawn_blocking`, `to_thread`, ...).
+    pub offloaded: bool,
+    /// Part of a concurrent combinator (`join!`, `gather`, a spawned task).
+    pub concurrent: bool,
+    /// Bounded by a timeout (a wrapper, a per-request or a client-level timeout).
+    pub timeout: bool,
+}
+
+impl CallInfo {
+    pub fn has_kind(&self, kind: Kind) -> bool {
+        self.apis.iter().any(|a| a.kind == kind)
+    }
+
+    pub fn api_of(&self, kind: Kind) -> Option<&Api> {
+        self.apis.iter().find(|a| a.kind == kind)
+    }
+}
+
+/// The whole-project analysis: call graph and effect summaries.
+pub struct Analysis<'p> {
+    pub files: &'p [SourceFile],
+    pub catalog: &'p Catalog,
+    /// Per file, per function, per call.
+    calls: Vec<Vec<Vec<CallInfo>>>,
+    pub effects: effects::Summaries,
+}
+
+impl<'p> Analysis<'p> {
+    pub fn new(files: &'p [SourceFile], catalog: &'p Catalog) -> Self {
+        let index = resolve::Index::build(files);
+        let calls = resolve::resolve_all(files, catalog, &index);
+        let mut a = Analysis {
+            files,
+            catalog,
+            calls,
+            effects: effects::Summaries::default(),
+        };
+        a.effects = effects::compute(&a);
+        a
+    }
+
+    pub fn file(&self, id: FuncId) -> &'p SourceFile {
+        &self.files[id.file as usize]
+    }
+
+    pub fn func(&self, id: FuncId) -> &'p Function {
+        &self.files[id.file as usize].module.functions[id.func as usize]
+    }
+
+    pub fn call(&self, id: CallId) -> &'p Call {
+        &self.func(id.func).calls[id.call as usize]
+    }
+
+    pub fn info(&self, id: CallId) -> &CallInfo {
+        &self.calls[id.func.file as usize][id.func.func as usize][id.call as usize]
+    }
+
+    /// Every function in the project, in a stable order.
+    pub fn functions(&self) -> impl Iterator<Item = FuncId> + '_ {
+        self.files.iter().enumerate().flat_map(|(fi, f)| {
+            (0..f.module.functions.len()).map(move |i| FuncId {
+                file: fi as u32,
+                func: i as u32,
+            })
+        })
+    }
+
+    /// Calls of a function, with their ids.
+    pub fn calls_of(&self, id: FuncId) -> impl Iterator<Item = CallId> + '_ {
+        (0..self.func(id).calls.len()).map(move |c| CallId {
+            func: id,
+            call: c as u32,
+        })
+    }
+
+    /// Does this call run in async context: in an `async fn`/`async def` (closures there
+    /// included: iterator adapters run inline) or an async block, and not handed to a
+    /// blocking pool?
+    pub fn runs_on_executor(&self, id: CallId) -> bool {
+        let f = self.func(id.func);
+        let c = self.call(id);
+        let info = self.info(id);
+        (f.is_async || c.ctx.async_block) && !info.offloaded
+    }
+
+    /// A readable name for what a call targets, for messages.
+    pub fn callee_name(&self, id: CallId) -> String {
+        match &self.info(id).target {
+            Target::Project { func, .. } => self.func(*func).qualname.clone(),
+            Target::External(p) => {
+                let sep = self.file(id.func).module.language.path_sep();
+                p.join(sep)
+            }
+            Target::Unknown => short_text(&self.call(id).text),
+        }
+    }
+
+    /// The resolved external path of a call, if any.
+    pub fn external_path(&self, id: CallId) -> Option<&Path> {
+        match &self.info(id).target {
+            Target::External(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn confidence(&self, id: CallId) -> Confidence {
+        match &self.info(id).target {
+            Target::Project { confidence, .. } => *confidence,
+            _ => Confidence::Certain,
+        }
+    }
+}
+
+/// The callee part of a call's text: `self.engine.infer(x, y)` -> `self.engine.infer`.
+pub fn short_text(text: &str) -> String {
+    let mut depth = 0i32;
+    let mut end = text.len();
+    for (i, ch) in text.char_indices().rev() {
+        match ch {
+            ')' | ']' => depth += 1,
+            '(' | '[' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let head = &text[..end];
+    if head.is_empty() {
+        text.to_owned()
+    } else {
+        head.trim_end_matches('!').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,596 @@
+//! Name resolution: which project function or external API each call reaches.
+//!
+//! Resolution is deliberately conservative: a call is resolved through declarations
+//! (`use`/`import` aliases, `Self`, struct fields and `__init__` attributes with known types,
+//! locals built by a known constructor). A method on a receiver of unknown type is resolved
+//! by name only when exactly one project type defines it, and is then marked
+//! [`Confidence::Assumed`]. Anything else stays [`Target::Unknown`] and is never guessed.
+
+use crate::{CallInfo, FuncId};
+use perfgate_catalog::{Api, Catalog, Kind};
+use perfgate_model::{
+    Binding, Call, Callee, Confidence, Function, Language, Module, Path, Receiver, SourceFile,
+};
+use rustc_hash::FxHashMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// A function defined in the checked project.
+    Project {
+        func: FuncId,
+        confidence: Confidence,
+    },
+    /// A library API, by its full path (`std::fs::read`, `requests.get`).
+    External(Path),
+    #[default]
+    Unknown,
+}
+
+/// A resolved type: one of the project's own, or a library type by full path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeRef {
+    Project { name: String, file: u32 },
+    External(Path),
+}
+
+/// Method names too generic to resolve by name alone.
+const GENERIC_METHODS: &[&str] = &[
+    "new",
+    "get",
+    "set",
+    "clone",
+    "len",
+    "push",
+    "pop",
+    "insert",
+    "remove",
+    "iter",
+    "into",
+    "from",
+    "map",
+    "next",
+    "fmt",
+    "eq",
+    "hash",
+    "default",
+    "to_string",
+    "as_ref",
+    "unwrap",
+    "expect",
+    "send",
+    "recv",
+    "read",
+    "write",
+    "close",
+    "open",
+    "start",
+    "stop",
+    "run",
+    "call",
+    "update",
+    "append",
+    "extend",
+    "clear",
+    "contains",
+    "items",
+    "keys",
+    "values",
+    "copy",
+    "format",
+    "join",
+    "split",
+    "strip",
+    "lower",
+    "upper",
+    "encode",
+    "decode",
+    "add",
+    "sub",
+    "with_capacity",
+    "is_empty",
+    "drop",
+    "lock",
+    "wait",
+    "poll",
+    "init",
+    "setup",
+    "main",
+    "__init__",
+    "__call__",
+    "__enter__",
+    "__exit__",
+    "build",
+    "finish",
+    "flush",
+    "handle",
+];
+
+#[derive(Default)]
+pub(crate) struct Index {
+    /// Full symbol path (module path + qualname) -> functions.
+    symbols: FxHashMap<(Language, String), Vec<FuncId>>,
+    /// (type name, method name) -> methods.
+    methods: FxHashMap<(Language, String, String), Vec<FuncId>>,
+    /// Method name -> owner-bearing functions, for the by-name fallback.
+    method_names: FxHashMap<(Language, String), Vec<FuncId>>,
+    /// Type name -> declaring files.
+    types: FxHashMap<(Language, String), Vec<u32>>,
+    /// Module path -> file.
+    modules: FxHashMap<(Language, String), u32>,
+}
+
+fn key(p: &[String]) -> String {
+    p.join("::")
+}
+
+impl Index {
+    pub(crate) fn build(files: &[SourceFile]) -> Index {
+        let mut ix = Index::default();
+        for (fi, file) in files.iter().enumerate() {
+            let m = &file.module;
+            let lang = m.language;
+            ix.modules.insert((lang, key(&m.module_path)), fi as u32);
+            for t in &m.types {
+                ix.types
+                    .entry((lang, t.name.clone()))
+                    .or_default()
+                    .push(fi as u32);
+            }
+            for (i, f) in m.functions.iter().enumerate() {
+                let id = FuncId {
+                    file: fi as u32,
+                    func: i as u32,
+                };
+                let mut path = m.module_path.clone();
+                path.extend(perfgate_model::split_path(&f.qualname));
+                ix.symbols.entry((lang, key(&path))).or_default().push(id);
+                if let Some(owner) = &f.owner {
+                    ix.methods
+                        .entry((lang, owner.clone(), f.name.clone()))
+                        .or_default()
+                        .push(id);
+                    ix.method_names
+                        .entry((lang, f.name.clone()))
+                        .or_default()
+                        .push(id);
+                }
+            }
+        }
+        ix
+    }
+
+    fn symbol(&self, lang: Language, path: &[String]) -> Option<FuncId> {
+        self.symbols
+            .get(&(lang, key(path)))
+            .and_then(|v| v.first().copied())
+    }
+
+    /// A symbol by path, trying the path as absolute and, for Python, by its longest
+    /// unique suffix (the checked root may sit inside or above the import root).
+    fn find_symbol(&self, lang: Language, path: &[String], here: &[String]) -> Option<FuncId> {
+        if let Some(f) = self.symbol(lang, path) {
+            return Some(f);
+        }
+        let mut rel = here.to_vec();
+        rel.extend(path.iter().cloned());
+        if let Some(f) = self.symbol(lang, &rel) {
+            return Some(f);
+        }
+        if lang == Language::Rust && !here.is_empty() {
+            // `crate_name::...` written from the crate root.
+            let mut abs = vec![here[0].clone()];
+            abs.extend(path.iter().cloned());
+            if let Some(f) = self.symbol(lang, &abs) {
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {
+        self.methods
+            .get(&(lang, ty.to_owned(), name.to_owned()))
+            .and_then(|v| v.first().copied())
+    }
+
+    fn type_file(&self, lang: Language, name: &str, prefer: u32) -> Option<u32> {
+        let files = self.types.get(&(lang, name.to_owned()))?;
+        if files.contains(&prefer) {
+            Some(prefer)
+        } else {
+            files.first().copied()
+        }
+    }
+}
+
+pub(crate) fn resolve_all(
+    files: &[SourceFile],
+    catalog: &Catalog,
+    index: &Index,
+) -> Vec<Vec<Vec<CallInfo>>> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(fi, file)| {
+            let r = Resolver {
+                files,
+                catalog,
+                index,
+                file: fi as u32,
+                module: &file.module,
+            };
+            let mut infos: Vec<Vec<CallInfo>> = file
+                .module
+                .functions
+                .iter()
+                .map(|f| f.calls.iter().map(|c| r.resolve_call(f, c)).collect())
+                .collect();
+            let client_timeout = r.module_configures_client_timeout(&infos);
+            for (f, fi) in file.module.functions.iter().zip(&mut infos) {
+                r.apply_context(f, fi, client_timeout);
+            }
+            infos
+        })
+        .collect()
+}
+
+struct Resolver<'a> {
+    files: &'a [SourceFile],
+    catalog: &'a Catalog,
+    index: &'a Index,
+    file: u32,
+    module: &'a Module,
+}
+
+impl<'a> Resolver<'a> {
+    fn lang(&self) -> Language {
+        self.module.language
+    }
+
+    /// Expand a written path through the module's imports.
+    fn expand(&self, module: &Module, path: &[String]) -> Path {
+        let Some(first) = path.first() else {
+            return Vec::new();
+        };
+        if let Some(imp) = module.imports.iter().rev().find(|i| &i.alias == first) {
+            let mut full = imp.path.clone();
+            full.extend(path[1..].iter().cloned());
+            return full;
+        }
+        path.to_vec()
+    }
+
+    /// Resolve a type path written in `file`'s module.
+    fn resolve_type(&self, file: u32, written: &[String]) -> Option<TypeRef> {
+        let module = &self.files[file as usize].module;
+        let last = written.last()?;
+        if written.len() == 1 && module.types.iter().any(|t| &t.name == last) {
+            return Some(TypeRef::Project {
+                name: last.clone(),
+                file,
+            });
+        }
+        let full = self.expand(module, written);
+        let name = full.last()?;
+        if let Some(tf) = self.index.type_file(module.language, name, file) {
+            // Prefer the project's own type when one of that name exists and the path is
+            // not plainly a library's (`std::sync::Mutex`).
+            if !self.catalog_knows_type(&full) {
+                return Some(TypeRef::Project {
+                    name: name.clone(),
+                    file: tf,
+                });
+            }
+        }
+        Some(TypeRef::External(full))
+    }
+
+    fn catalog_knows_type(&self, full: &[String]) -> bool {
+        full.len() > 1 && self.catalog.by_path(self.lang(), full).next().is_some()
+    }
+
+    fn field_type(&self, owner: &str, field: &str) -> Option<TypeRef> {
+        let tf = self.index.type_file(self.lang(), owner, self.file)?;
+        let decl = self.files[tf as usize]
+            .module
+            .types
+            .iter()
+            .find(|t| t.name == owner)?;
+        let b = decl.fields.iter().find(|b| b.name == field)?;
+        let ty = b.ty.as_ref()?;
+        self.resolve_type(tf, ty)
+    }
+
+    /// The latest binding of `name` before `at` (locals shadow parameters).
+    fn binding<'f>(&self, f: &'f Function, name: &str, at: u32) -> Option<&'f Binding> {
+        f.locals
+            .iter()
+            .filter(|b| b.name == name && b.span.start <= at)
+            .last()
+            .or_else(|| f.params.iter().find(|b| b.name == name))
+    }
+
+    fn local_type(&self, f: &Function, name: &str, at: u32, depth: u32) -> Option<TypeRef> {
+        let b = self.binding(f, name, at)?;
+        if let Some(ty) = &b.ty {
+            return self.resolve_type(self.file, ty);
+        }
+        let c = b.init_call?;
+        self.result_type(f, c, depth + 1)
+    }
+
+    /// The type a call returns, when the catalogue or the code says.
+    fn result_type(&self, f: &Function, call: u32, depth: u32) -> Option<TypeRef> {
+        if depth > 8 {
+            return None;
+        }
+        let c = f.calls.get(call as usize)?;
+        match &c.callee {
+            Callee::Path(p) => {
+                let full = self.expand(self.module, p);
+                if let Some(ret) = self.catalog.returns(self.lang(), &full) {
+                    return Some(TypeRef::External(ret.to_vec()));
+                }
+                // `Type::new(..)` / `Type(..)` construct a `Type`.
+                let (ty, ctor) = match self.lang() {
+                    Language::Rust => (&p[..p.len().saturating_sub(1)], true),
+                    Language::Python => (&p[..], true),
+                };
+                let name = ty.last()?;
+                if ctor && name.chars().next()?.is_uppercase() {
+                    return self.resolve_type(self.file, ty);
+                }
+                None
+            }
+            Callee::Method { recv, name } => {
+                // Unwrapping and cloning keep the type.
+                if matches!(
+                    name.as_str(),
+                    "unwrap" | "expect" | "clone" | "unwrap_or_default" | "as_ref" | "lock"
+                ) {
+                    if let Receiver::CallResult(inner) = recv {
+                        return self.result_type(f, *inner, depth + 1);
+                    }
+                }
+                let recv_ty = self.receiver_type(f, recv, c.span.start, depth + 1)?;
+                if let TypeRef::External(p) = recv_ty {
+                    let mut full = p;
+                    full.push(name.clone());
+                    if let Some(ret) = self.catalog.returns(self.lang(), &full) {
+                        return Some(TypeRef::External(ret.to_vec()));
+                    }
+                }
+                None
+            }
+            Callee::Unknown => None,
+        }
+    }
+
+    fn receiver_type(&self, f: &Function, recv: &Receiver, at: u32, depth: u32) -> Option<TypeRef> {
+        match recv {
+            Receiver::SelfValue => f.owner.as_ref().map(|o| TypeRef::Project {
+                name: o.clone(),
+                file: self.file,
+            }),
+            Receiver::SelfField(field) => self.field_type(f.owner.as_deref()?, field),
+            Receiver::Local(name) => self.local_type(f, name, at, depth),
+            Receiver::CallResult(c) => self.result_type(f, *c, depth),
+            Receiver::Path(p) => {
+                let full = self.expand(self.module, p);
+                Some(TypeRef::External(full))
+            }
+            Receiver::Other => None,
+        }
+    }
+
+    fn apply_context(&self, f: &Function, infos: &mut [CallInfo], client_timeout: bool) {
+        // Context flags come from the enclosing calls (`spawn_blocking(|| ..)`,
+        // `wait_for(..)`, `join!(..)`) and, for timeouts, from the receiver chain
+        // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
+        for i in 0..f.calls.len() {
+            let (mut off, mut conc, mut tmo) = (false, false, false);
+            let mut cur = f.calls[i].ctx.parent_call;
+            let mut guard = 0;
+            while let Some(p) = cur {
+                let pi = &infos[p as usize];
+                off |= pi.has_kind(Kind::Offload);
+                conc |= pi.has_kind(Kind::Concurrent);
+                tmo |= pi.has_kind(Kind::Timeout);
+                cur = f.calls[p as usize].ctx.parent_call;
+                guard += 1;
+                if guard > 64 {
+                    break;
+                }
+            }
+            tmo |= self.chain_has_timeout(f, &infos, i as u32);
+            tmo |= f.calls[i]
+                .keywords
+                .iter()
+                .any(|(k, _)| k == "timeout" || k == "deadline");
+            if infos[i].has_kind(Kind::Remote) && client_timeout && self.on_client(&f.calls[i]) {
+                tmo = true;
+            }
+            let info = &mut infos[i];
+            info.offloaded = off;
+            info.concurrent = conc;
+            info.timeout = tmo;
+        }
+    }
+
+    fn chain_has_timeout(&self, f: &Function, infos: &[CallInfo], call: u32) -> bool {
+        let mut cur = Some(call);
+        let mut guard = 0;
+        while let Some(c) = cur {
+            if infos[c as usize].has_kind(Kind::Timeout) && c != call {
+                return true;
+            }
+            cur = match &f.calls[c as usize].callee {
+                Callee::Method {
+                    recv: Receiver::CallResult(inner),
+                    ..
+                } => Some(*inner),
+                _ => None,
+            };
+            guard += 1;
+            if guard > 64 {
+                break;
+            }
+        }
+        false
+    }
+
+    /// Remote calls made through a long-lived client (a field or a parameter) rather than a
+    /// bare module function.
+    fn on_client(&self, c: &Call) -> bool {
+        fn root(callee: &Callee) -> bool {
+            matches!(callee, Callee::Method { .. })
+        }
+        root(&c.callee)
+    }
+
+    /// Does any code in this module build a client with a timeout (`timeout=` on a
+    /// client constructor, `ClientBuilder::timeout`)? Then its clients are bounded.
+    fn module_configures_client_timeout(&self, infos: &[Vec<CallInfo>]) -> bool {
+        self.module.functions.iter().zip(infos).any(|(f, fi)| {
+            f.calls.iter().zip(fi).any(|(c, info)| {
+                info.has_kind(Kind::ClientTimeout)
+                    || (info.has_kind(Kind::Client)
+                        && c.keywords.iter().any(|(k, _)| k == "timeout"))
+                    || (info.has_kind(Kind::Timeout)
+                        && matches!(&info.target, Target::External(p) if p.last().is_some_and(|l| l == "ClientTimeout")))
+            })
+        })
+    }
+
+    fn resolve_call(&self, f: &Function, c: &Call) -> CallInfo {
+        let lang = self.lang();
+        let mut info = CallInfo::default();
+        match &c.callee {
+            Callee::Path(p) => {
+                let full = self.expand(self.module, p);
+                if let Some(id) = self.project_path(&full, p) {
+                    info.target = Target::Project {
+                        func: id,
+                        confidence: Confidence::Certain,
+                    };
+                } else {
+                    info.apis = self.catalog.by_path(lang, &full).cloned().collect();
+                    if info.apis.is_empty() && full.len() > 1 {
+                        // An unimported std path written in full, or a bare macro name.
+                        info.apis = self.catalog.by_path(lang, p).cloned().collect();
+                    }
+                    info.target = Target::External(full);
+                }
+            }
+            Callee::Method { recv, name } => {
+                let recv_ty = self.receiver_type(f, recv, c.span.start, 0);
+                match recv_ty {
+                    Some(TypeRef::Project { name: ty, file }) => {
+                        if let Some(id) = self.project_method(&ty, name, file) {
+                            info.target = Target::Project {
+                                func: id,
+                                confidence: Confidence::Certain,
+                            };
+                        }
+                    }
+                    Some(TypeRef::External(p)) => {
+                        let mut full = p;
+                        full.push(name.clone());
+                        info.apis = self.catalog.by_path(lang, &full).cloned().collect();
+                        info.target = Target::External(full);
+                    }
+                    None => {
+                        if let Some(id) = self.by_name(name, recv) {
+                            info.target = Target::Project {
+                                func: id,
+                                confidence: Confidence::Assumed,
+                            };
+                        }
+                    }
+                }
+                if info.apis.is_empty() && !matches!(info.target, Target::Project { .. }) {
+                    info.apis = self
+                        .catalog
+                        .by_method(lang, name, c.n_args, c.awaited)
+                        .cloned()
+                        .collect::<Vec<Api>>();
+                }
+            }
+            Callee::Unknown => {}
+        }
+        info
+    }
+
+    /// A path call into the project: a function, `Type::method`, or a class constructor.
+    fn project_path(&self, full: &[String], written: &[String]) -> Option<FuncId> {
+        let lang = self.lang();
+        let here = &self.module.module_path;
+        if let Some(id) = self.index.find_symbol(lang, full, here) {
+            return Some(id);
+        }
+        if full != written {
+            if let Some(id) = self.index.find_symbol(lang, written, here) {
+                return Some(id);
+            }
+        }
+        // `Type::method(..)` with `Type` imported, or `Class(..)` -> `Class.__init__`.
+        let (ty, method) = match lang {
+            Language::Rust if full.len() >= 2 => (&full[full.len() - 2], full.last()?.as_str()),
+            Language::Python => (full.last()?, "__init__"),
+            _ => return None,
+        };
+        if !ty.chars().next()?.is_uppercase() {
+            return None;
+        }
+        let file = self.index.type_file(lang, ty, self.file)?;
+        self.project_method(ty, method, file)
+    }
+
+    /// A method of a project type, looking through its bases (Python classes, Rust traits).
+    fn project_method(&self, ty: &str, name: &str, file: u32) -> Option<FuncId> {
+        let lang = self.lang();
+        let mut todo = vec![(ty.to_owned(), file)];
+        let mut seen = 0;
+        while let Some((t, tf)) = todo.pop() {
+            if let Some(id) = self.index.method(lang, &t, name) {
+                return Some(id);
+            }
+            seen += 1;
+            if seen > 16 {
+                break;
+            }
+            if let Some(decl) = self.files[tf as usize]
+                .module
+                .types
+                .iter()
+                .find(|d| d.name == t)
+            {
+                for b in &decl.bases {
+                    if let Some(TypeRef::Project { name, file }) = self.resolve_type(tf, b) {
+                        todo.push((name, file));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn by_name(&self, name: &str, recv: &Receiver) -> Option<FuncId> {
+        if GENERIC_METHODS.contains(&name) || name.starts_with("__") {
+            return None;
+        }
+        // Locals of unknown type are usually library values; fields and call results are
+        // where trait objects and injected services live.
+        if matches!(recv, Receiver::Path(_)) {
+            return None;
+        }
+        let cands = self
+            .index
+            .method_names
+            .get(&(self.lang(), name.to_owned()))?;
+        match cands.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+}

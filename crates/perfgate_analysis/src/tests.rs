@@ -1,0 +1,102 @@
+use super::*;
+use perfgate_catalog::Catalog;
+use perfgate_model::SourceFile;
+
+fn project(files: &[(&str, &str)]) -> Vec<SourceFile> {
+    files
+        .iter()
+        .map(|(p, src)| {
+            let m = if p.ends_with(".py") {
+                perfgate_lang_python::lower(src, p).unwrap()
+            } else {
+                perfgate_lang_rust::lower(src, p).unwrap()
+            };
+            SourceFile::new(p.to_string(), src.to_string(), m)
+        })
+        .collect()
+}
+
+fn find(a: &Analysis, qual: &str) -> FuncId {
+    a.functions()
+        .find(|f| a.func(*f).qualname == qual)
+        .unwrap_or_else(|| panic!("no function {qual}"))
+}
+
+#[test]
+fn python_chain_across_modules_and_fields() {
+    let files = project(&[
+        (
+            "pkg/util.py",
+            "import requests\n\ndef fetch(url):\n    return requests.get(url).json()\n\ndef wrap(url):\n    return fetch(url)\n",
+        ),
+        (
+            "pkg/engine.py",
+            "from .util import wrap as w\n\nclass Engine:\n    def infer(self, x):\n        return w(x)\n",
+        ),
+        (
+            "pkg/app.py",
+            "import asyncio\nfrom pkg.engine import Engine\n\nclass App:\n    def __init__(self):\n        self.engine = Engine()\n\n    async def handle(self, x):\n        return self.engine.infer(x)\n\n    async def offloaded(self, x):\n        return await asyncio.to_thread(self.engine.infer, x)\n",
+        ),
+    ]);
+    let cat = Catalog::bundled();
+    let a = Analysis::new(&files, &cat);
+    let infer = find(&a, "Engine.infer");
+    let chain = a
+        .effects
+        .chain(&a, infer, Effect::Io)
+        .expect("infer reaches I/O");
+    assert_eq!(chain.steps.len(), 3, "{chain:#?}");
+    assert!(chain.root().note.starts_with("requests.get"));
+    assert_eq!(chain.confidence, Confidence::Certain);
+    let handle = find(&a, "App.handle");
+    let call = a.calls_of(handle).next().unwrap();
+    assert!(matches!(a.info(call).target, Target::Project { func, .. } if func == infer));
+    assert!(a.runs_on_executor(call));
+    let off = find(&a, "App.offloaded");
+    assert!(a
+        .calls_of(off)
+        .all(|c| matches!(a.info(c).target, Target::External(_))));
+}
+
+#[test]
+fn rust_chain_through_self_and_cycles_terminate() {
+    let files = project(&[(
+        "src/engine.rs",
+        r#"
+use std::fs;
+pub struct Engine { cache: Vec<u8> }
+impl Engine {
+    pub async fn run(&self) { self.a(); }
+    fn a(&self) { self.b(); Self::c(); }
+    fn b(&self) { self.a(); }
+    fn c() { fs::read("x").unwrap(); }
+    fn pixels(img: &[u8], w: usize, h: usize) -> f32 {
+        let mut s = 0.0;
+        for y in 0..h { for x in 0..w { s += img[y * w + x] as f32; } }
+        s
+    }
+    fn kernel(k: &[f32]) -> f32 {
+        let mut s = 0.0;
+        for y in 0..3 { for x in 0..3 { s += k[y * 3 + x]; } }
+        s
+    }
+}
+"#,
+    )]);
+    let cat = Catalog::bundled();
+    let a = Analysis::new(&files, &cat);
+    let run = find(&a, "Engine::run");
+    // run is async: not summarised, but its callee is
+    let a_fn = find(&a, "Engine::a");
+    let chain = a.effects.chain(&a, a_fn, Effect::Io).unwrap();
+    assert_eq!(chain.steps.len(), 2);
+    assert!(a.effects.chain(&a, run, Effect::Io).is_none());
+    assert!(a
+        .effects
+        .chain(&a, find(&a, "Engine::pixels"), Effect::Cpu)
+        .is_some());
+    assert!(a
+        .effects
+        .chain(&a, find(&a, "Engine::kernel"), Effect::Cpu)
+        .is_none());
+}
