@@ -59,6 +59,7 @@ pub struct Analysis<'p> {
     pub catalog: &'p Catalog,
     /// Per file, per function, per call.
     calls: Vec<Vec<Vec<CallInfo>>>,
+    index: resolve::Index,
     pub effects: effects::Summaries,
 }
 
@@ -70,6 +71,7 @@ impl<'p> Analysis<'p> {
             files,
             catalog,
             calls,
+            index,
             effects: effects::Summaries::default(),
         };
         a.effects = effects::compute(&a);
@@ -138,6 +140,11 @@ impl<'p> Analysis<'p> {
             Target::External(p) => Some(p),
             _ => None,
         }
+    }
+
+    /// The type of a receiver inside a function, when declarations say.
+    pub fn receiver_type(&self, id: FuncId, recv: &perfgate_model::Receiver) -> Option<resolve::TypeRef> {
+        resolve::receiver_type(self.files, self.catalog, &self.index, id, recv)
     }
 
     pub fn confidence(&self, id: CallId) -> Confidence {

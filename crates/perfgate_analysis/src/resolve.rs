@@ -203,6 +203,25 @@ impl Index {
     }
 }
 
+pub(crate) fn receiver_type(
+    files: &[SourceFile],
+    catalog: &Catalog,
+    index: &Index,
+    id: FuncId,
+    recv: &Receiver,
+) -> Option<TypeRef> {
+    let file = &files[id.file as usize];
+    let r = Resolver {
+        files,
+        catalog,
+        index,
+        file: id.file,
+        module: &file.module,
+    };
+    let f = &file.module.functions[id.func as usize];
+    r.receiver_type(f, recv, u32::MAX, 0)
+}
+
 pub(crate) fn resolve_all(
     files: &[SourceFile],
     catalog: &Catalog,

@@ -1,0 +1,99 @@
+use crate::RuleMeta;
+use perfgate_analysis::{Analysis, FuncId, Step};
+use perfgate_model::{Confidence, Finding, RootCause, Span, TraceStep};
+
+/// What rules get: the analysis, and how to turn a location into a [`Finding`].
+pub struct Checker<'a> {
+    pub a: &'a Analysis<'a>,
+}
+
+/// A finding being built; `Checker::emit` locates and fingerprints it.
+pub struct Draft<'m> {
+    pub meta: &'m RuleMeta,
+    pub func: FuncId,
+    pub span: Span,
+    pub message: String,
+    pub impact: String,
+    pub fix: String,
+    /// Evidence, outermost first; empty for findings that are their own evidence.
+    pub trace: Vec<Step>,
+    pub confidence: Confidence,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(a: &'a Analysis<'a>) -> Self {
+        Checker { a }
+    }
+
+    pub fn emit(&self, d: Draft, out: &mut Vec<Finding>) {
+        let file = self.a.file(d.func);
+        let func = self.a.func(d.func);
+        let (line, column) = file.lines.line_col(&file.text, d.span.start);
+        let (end_line, end_column) = file.lines.line_col(&file.text, d.span.end);
+        let stmt = file.slice(d.span);
+        let fp = fingerprint(&[d.meta.id, &file.path, &func.qualname, stmt]);
+        let trace: Vec<TraceStep> = d.trace.iter().map(|s| self.trace_step(s)).collect();
+        let root_cause = if d.trace.len() > 1 {
+            let root = d.trace.last().expect("non-empty");
+            let rf = self.a.file(root.func);
+            let rfunc = self.a.func(root.func);
+            Some(RootCause {
+                fingerprint: fingerprint(&[d.meta.id, &rf.path, &rfunc.qualname, rf.slice(root.span)]),
+                path: rf.path.clone(),
+                line: rf.lines.line(root.span.start),
+                function: rfunc.qualname.clone(),
+                note: root.note.clone(),
+            })
+        } else {
+            None
+        };
+        let snippet = (line..=end_line.min(line + 3))
+            .map(|l| file.lines.line_text(&file.text, l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push(Finding {
+            rule: d.meta.id.to_owned(),
+            category: d.meta.category,
+            severity: d.meta.severity,
+            path: file.path.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            function: func.qualname.clone(),
+            message: d.message,
+            impact: d.impact,
+            fix: d.fix,
+            trace,
+            fingerprint: fp,
+            confidence: d.confidence,
+            root_cause,
+            snippet,
+        });
+    }
+
+    fn trace_step(&self, s: &Step) -> TraceStep {
+        let f = self.a.file(s.func);
+        TraceStep {
+            path: f.path.clone(),
+            line: f.lines.line(s.span.start),
+            function: self.a.func(s.func).qualname.clone(),
+            note: s.note.clone(),
+        }
+    }
+}
+
+/// A 64-bit FNV-1a hash of the parts, whitespace removed from each so that reformatting
+/// and edits elsewhere in the file leave it unchanged. Stable across versions and platforms.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().filter(|b| !b.is_ascii_whitespace()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

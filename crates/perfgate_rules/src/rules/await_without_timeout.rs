@@ -1,0 +1,114 @@
+//! `await-without-timeout`: awaiting network or remote work with no timeout or deadline.
+
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::{CallId, FuncId, Step, Target};
+use perfgate_catalog::Kind;
+use perfgate_model::{Category, Confidence, Finding, Language, Severity};
+use rustc_hash::FxHashMap;
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "await-without-timeout",
+    category: Category::Concurrency,
+    severity: Severity::Medium,
+    languages: &[Language::Rust, Language::Python],
+    summary: "awaiting network or remote work with no timeout or deadline",
+    doc: r#"## What it does
+Finds awaits of network and remote operations (HTTP requests, socket and WebSocket
+connects, database queries — the catalogue's `remote` APIs) that nothing bounds: not
+wrapped in `tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`,
+`anyio.fail_after`; no per-request timeout (`.timeout(d)` on a reqwest request,
+`timeout=` on an aiohttp/httpx call); no client-level timeout configured in the module
+(`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`);
+and not called only from places that wrap it in a timeout.
+
+## Why is this bad?
+A peer that accepts the connection and never answers holds the task forever: its memory,
+its connection-pool slot and whatever locks or semaphores it holds. Under load these
+accumulate into an outage that no error message explains.
+
+## Example
+```python
+async def fetch_embedding(self, text):
+    async with self.session.post(self.url, json={"text": text}) as resp:
+        return await resp.json()
+```
+
+## Use instead
+```python
+async def fetch_embedding(self, text):
+    async with asyncio.timeout(2.0):
+        async with self.session.post(self.url, json={"text": text}) as resp:
+            return await resp.json()
+```
+In Rust: `tokio::time::timeout(Duration::from_secs(2), client.get(url).send()).await`, or
+build the client with `reqwest::Client::builder().timeout(..)`.
+"#,
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        // Call sites of each project function, to tell whether every caller bounds it.
+        let mut sites: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
+        for fid in a.functions() {
+            for cid in a.calls_of(fid) {
+                if let Target::Project { func, .. } = a.info(cid).target {
+                    sites.entry(func).or_default().push(cid);
+                }
+            }
+        }
+        for fid in a.functions() {
+            let f = a.func(fid);
+            if !f.is_async {
+                continue;
+            }
+            let bounded_by_callers = sites
+                .get(&fid)
+                .is_some_and(|s| !s.is_empty() && s.iter().all(|c| a.info(*c).timeout));
+            if bounded_by_callers {
+                continue;
+            }
+            for cid in a.calls_of(fid) {
+                let c = a.call(cid);
+                let info = a.info(cid);
+                if !c.awaited || !info.has_kind(Kind::Remote) || info.timeout {
+                    continue;
+                }
+                let name = a.callee_name(cid);
+                let lang = a.file(fid).module.language;
+                let fix = match lang {
+                    Language::Rust => format!(
+                        "bound it: `tokio::time::timeout(Duration::from_secs(..), {}).await`, or configure the client with `.timeout(..)`",
+                        perfgate_analysis::short_text(&c.text)
+                    ),
+                    Language::Python => "bound it: `async with asyncio.timeout(...)` or `await asyncio.wait_for(..., timeout=...)`, or give the client a timeout".to_owned(),
+                };
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: c.span,
+                        message: format!("`{name}` is awaited with no timeout or deadline"),
+                        impact: "a peer that never answers holds this task, its connection and anything it has locked, forever".into(),
+                        fix,
+                        trace: vec![Step {
+                            func: fid,
+                            span: c.span,
+                            call: Some(cid.call),
+                            note: format!("awaits {name}: network round trip"),
+                        }],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}

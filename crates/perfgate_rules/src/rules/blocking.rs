@@ -1,0 +1,139 @@
+//! Shared by the four "blocks the executor" rules: find calls in async context that reach a
+//! blocking effect, directly or through synchronous helpers.
+
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::{Effect, Step, Target};
+use perfgate_model::{Confidence, Finding, Language};
+
+/// Rule-specific wording.
+pub(crate) struct Wording {
+    /// "blocking I/O", "a thread sleep", ...
+    pub what: &'static str,
+    pub impact: &'static str,
+    pub fix_rust: &'static str,
+    pub fix_python: &'static str,
+}
+
+pub(crate) fn check(cx: &Checker, meta: &'static RuleMeta, effect: Effect, w: &Wording, out: &mut Vec<Finding>) {
+    let a = cx.a;
+    for fid in a.functions() {
+        let f = a.func(fid);
+        let lang = a.file(fid).module.language;
+        let generic_fix = match lang {
+            Language::Rust => w.fix_rust,
+            Language::Python => w.fix_python,
+        };
+        for cid in a.calls_of(fid) {
+            if !a.runs_on_executor(cid) {
+                continue;
+            }
+            let c = a.call(cid);
+            let info = a.info(cid);
+            if c.awaited {
+                continue;
+            }
+            // Directly in async code.
+            if let Some(api) = info.apis.iter().find(|x| Effect::of_kind(x.kind) == Some(effect)) {
+                let name = perfgate_analysis::short_text(&c.text);
+                let fix = api
+                    .instead
+                    .as_ref()
+                    .map(|i| format!("use {i} instead of `{name}`"))
+                    .unwrap_or_else(|| generic_fix.replace("{}", &name));
+                let step = Step {
+                    func: fid,
+                    span: c.span,
+                    call: Some(cid.call),
+                    note: match &api.note {
+                        Some(n) => format!("`{name}`: {n}"),
+                        None => format!("`{name}`"),
+                    },
+                };
+                cx.emit(
+                    Draft {
+                        meta,
+                        func: fid,
+                        span: c.span,
+                        message: format!("{} `{name}` runs on the async executor", w.what),
+                        impact: w.impact.to_owned(),
+                        fix,
+                        trace: vec![step],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+                continue;
+            }
+            // Through a synchronous helper.
+            let Target::Project { func: callee, .. } = info.target else {
+                continue;
+            };
+            if a.func(callee).is_async {
+                continue;
+            }
+            let Some(chain) = a.effects.chain(a, callee, effect) else {
+                continue;
+            };
+            let confidence = chain.confidence.max(a.confidence(cid));
+            let callee_name = &a.func(callee).qualname;
+            let mut trace = vec![Step {
+                func: fid,
+                span: c.span,
+                call: Some(cid.call),
+                note: format!("calls {callee_name}"),
+            }];
+            trace.extend(chain.steps.iter().cloned());
+            let root = chain.root();
+            let assumed = if confidence == Confidence::Assumed {
+                " (assuming the call resolves to this project's only method of that name)"
+            } else {
+                ""
+            };
+            let helper = perfgate_analysis::short_text(&c.text);
+            cx.emit(
+                Draft {
+                    meta,
+                    func: fid,
+                    span: c.span,
+                    message: format!(
+                        "`{helper}` reaches {} on the async executor: {}{assumed}",
+                        w.what, root.note
+                    ),
+                    impact: w.impact.to_owned(),
+                    fix: generic_fix.replace("{}", &helper),
+                    trace,
+                    confidence,
+                },
+                out,
+            );
+        }
+        if effect == Effect::Cpu && f.is_async {
+            for (li, note) in perfgate_analysis::effects::heavy_loops(a, fid) {
+                let l = &f.loops[li as usize];
+                let header_span = perfgate_model::Span {
+                    start: l.span.start,
+                    end: l.span.start + l.header.len().min((l.span.end - l.span.start) as usize) as u32,
+                };
+                cx.emit(
+                    Draft {
+                        meta,
+                        func: fid,
+                        span: header_span,
+                        message: format!("{} runs on the async executor: {note}", w.what),
+                        impact: w.impact.to_owned(),
+                        fix: generic_fix.replace("`{}`", "the loop").replace("{}", "the loop"),
+                        trace: vec![Step {
+                            func: fid,
+                            span: l.span,
+                            call: None,
+                            note,
+                        }],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}

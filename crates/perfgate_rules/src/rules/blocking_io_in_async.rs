@@ -1,0 +1,64 @@
+//! `blocking-io-in-async`: file, socket, HTTP, subprocess or database calls that block,
+//! reached from async code directly or through synchronous helpers.
+
+use super::blocking::{self, Wording};
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::Effect;
+use perfgate_model::{Category, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "blocking-io-in-async",
+    category: Category::Concurrency,
+    severity: Severity::High,
+    languages: &[Language::Rust, Language::Python],
+    summary: "blocking file, network, subprocess or database I/O reached from async code",
+    doc: r#"## What it does
+Finds calls that block the calling thread on I/O — `std::fs::read`, `std::net::TcpStream`,
+`reqwest::blocking`, `std::process::Command::output`, `open()`, `requests.get`,
+`subprocess.run`, `sqlite3` — made from an `async fn` / `async def`, either directly or
+through any chain of synchronous helpers in the project. The finding sits on the call in the
+async function; its trace shows the chain down to the blocking call.
+
+## Why is this bad?
+An async runtime runs many tasks on a few threads (tokio: one per core; asyncio: one). A
+blocking call holds its thread for the whole operation, so every task scheduled there
+stalls: one slow disk read or HTTP request becomes latency for every request in flight.
+
+## Example
+```rust
+pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
+    let video = std::fs::read(path)?; // blocks a runtime worker
+    self.extract_keyframes(&video).await
+}
+```
+
+## Use instead
+```rust
+pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
+    let video = tokio::fs::read(path).await?;
+    self.extract_keyframes(&video).await
+}
+```
+In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or
+`await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
+`block_in_place`, `asyncio.to_thread` or `run_in_executor` is not reported.
+"#,
+};
+
+const WORDING: Wording = Wording {
+    what: "blocking I/O",
+    impact: "blocks a runtime worker thread for the whole call; every task scheduled on that thread waits, so latency grows with load",
+    fix_rust: "use the async equivalent (tokio::fs, tokio::net, an async client) or move `{}` into tokio::task::spawn_blocking",
+    fix_python: "use an async library (aiofiles, httpx.AsyncClient, asyncpg) or `await asyncio.to_thread(...)` around `{}`",
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        blocking::check(cx, &META, Effect::Io, &WORDING, out);
+    }
+}

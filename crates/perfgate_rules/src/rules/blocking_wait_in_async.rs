@@ -1,0 +1,61 @@
+//! `blocking-wait-in-async`: synchronous waits on threads, channels, futures or results
+//! inside async code.
+
+use super::blocking::{self, Wording};
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::Effect;
+use perfgate_model::{Category, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "blocking-wait-in-async",
+    category: Category::Concurrency,
+    severity: Severity::High,
+    languages: &[Language::Rust, Language::Python],
+    summary: "waiting synchronously on a thread, channel, future or result inside async code",
+    doc: r#"## What it does
+Finds synchronous waits in async code: `JoinHandle::join()`, `mpsc::Receiver::recv()`,
+`futures::executor::block_on`, `Runtime::block_on`, `Condvar::wait`, `future.result()`,
+`thread.join()`, `queue.get()`, `loop.run_until_complete()`, `submit_and_wait`-style calls
+— directly or through synchronous helpers.
+
+## Why is this bad?
+The executor thread sits idle until the other side finishes, and cannot run the tasks that
+might be the ones producing the result: at best latency, at worst a deadlock
+(`block_on` inside a runtime panics in tokio; a `.result()` on a future scheduled on the
+same loop never completes).
+
+## Example
+```python
+async def submit(self, task):
+    future = self.executor.submit(run_task, task)
+    return future.result()
+```
+
+## Use instead
+```python
+async def submit(self, task):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(self.executor, run_task, task)
+```
+In Rust, `.await` the `JoinHandle` of a `tokio::task::spawn_blocking`, or use
+`tokio::sync` channels with `.recv().await`.
+"#,
+};
+
+const WORDING: Wording = Wording {
+    what: "a synchronous wait",
+    impact: "the executor thread idles until the other side finishes and cannot run the tasks that may produce the result: latency, or a deadlock",
+    fix_rust: "await the async form (a tokio channel, a JoinHandle, `.await`) instead of `{}`",
+    fix_python: "await the result (asyncio.wrap_future, asyncio.Event, asyncio.Queue) instead of `{}`",
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        blocking::check(cx, &META, Effect::Wait, &WORDING, out);
+    }
+}

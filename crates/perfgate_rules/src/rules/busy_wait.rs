@@ -1,0 +1,150 @@
+//! `busy-wait`: polling loops that sleep and re-check instead of waiting on an event.
+
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::{CallId, Step, Target};
+use perfgate_catalog::Kind;
+use perfgate_model::{Callee, Category, Confidence, Finding, Language, LoopKind, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "busy-wait",
+    category: Category::Concurrency,
+    severity: Severity::Medium,
+    languages: &[Language::Rust, Language::Python],
+    summary: "polling loops that sleep and re-check instead of waiting on an event, condition or future",
+    doc: r#"## What it does
+Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
+`std::thread::sleep`, `tokio::time::sleep`) between checks of a condition they exit on, and
+does no other work: the loop exists only to wait for something to become true. Retry loops
+(the sleep is in an error handler) and periodic workers (the loop body does real work each
+round) are not reported.
+
+## Why is this bad?
+Polling trades latency against CPU: a short sleep burns CPU and wakes the scheduler
+thousands of times a second; a long one adds up to a full period of latency to every wait.
+With `time.sleep` in a thread, the thread is also unavailable meanwhile.
+
+## Example
+```python
+def get_result(self, task_id, timeout):
+    start = time.time()
+    while time.time() - start < timeout:
+        if task_id in self.results:
+            return self.results[task_id]
+        time.sleep(0.001)
+    raise TimeoutError()
+```
+
+## Use instead
+```python
+async def get_result(self, task_id, timeout):
+    event = self.result_events.setdefault(task_id, asyncio.Event())
+    await asyncio.wait_for(event.wait(), timeout)
+    return self.results[task_id]
+```
+In Rust: `tokio::sync::Notify`, a `watch` or `oneshot` channel, or a `Condvar` in threads.
+"#,
+};
+
+/// Calls that only observe state or time: allowed in a polling loop.
+const CHECKS: &[&str] = &[
+    "time", "monotonic", "perf_counter", "now", "elapsed", "len", "get", "contains", "load",
+    "is_set", "is_empty", "try_recv", "try_lock", "exists", "done", "ready", "is_ready",
+    "status", "poll", "debug", "info", "trace", "warn", "warning", "print", "println",
+    "is_alive", "is_finished", "qsize", "empty", "keys", "items", "values", "as_secs",
+    "as_millis", "from_millis", "from_secs", "from_secs_f64", "Duration", "timedelta", "min",
+    "max", "sleep", "checkpoint",
+];
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        for fid in a.functions() {
+            let f = a.func(fid);
+            for (li, l) in f.loops.iter().enumerate() {
+                if !matches!(l.kind, LoopKind::While | LoopKind::Loop) || !l.has_exit {
+                    continue;
+                }
+                let li = li as u32;
+                let mut sleep = None;
+                let mut work = false;
+                for cid in a.calls_of(fid) {
+                    let c = a.call(cid);
+                    let Some(cl) = c.ctx.loop_idx else { continue };
+                    if !f.loop_within(cl, li) || c.ctx.in_closure {
+                        continue;
+                    }
+                    let info = a.info(cid);
+                    let is_sleep = info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
+                    if is_sleep {
+                        if cl == li && c.ctx.handler.is_none() && sleep.is_none() {
+                            sleep = Some(cid);
+                        }
+                        continue;
+                    }
+                    if !is_check(a, cid) {
+                        work = true;
+                        break;
+                    }
+                }
+                let (Some(sleep), false) = (sleep, work) else { continue };
+                let lang = a.file(fid).module.language;
+                let sleep_call = a.call(sleep);
+                let fix = match (lang, f.is_async) {
+                    (Language::Python, true) => "wait on an asyncio.Event / asyncio.Condition, or await the future with asyncio.wait_for(..., timeout)",
+                    (Language::Python, false) => "wait on a threading.Event / Condition (event.wait(timeout)) or a concurrent.futures Future",
+                    (Language::Rust, true) => "wait on a tokio::sync::Notify, watch or oneshot channel (with tokio::time::timeout for the deadline)",
+                    (Language::Rust, false) => "wait on a Condvar or a channel (recv_timeout) instead of sleeping",
+                };
+                let header_end = l.span.start + l.header.len().min((l.span.end - l.span.start) as usize) as u32;
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: perfgate_model::Span { start: l.span.start, end: header_end },
+                        message: format!(
+                            "polling loop `{}` sleeps (`{}`) and re-checks instead of waiting on an event",
+                            l.header,
+                            perfgate_analysis::short_text(&sleep_call.text)
+                        ),
+                        impact: "each wait costs up to a full sleep period of latency, and short periods burn CPU on wake-ups".into(),
+                        fix: fix.into(),
+                        trace: vec![Step {
+                            func: fid,
+                            span: sleep_call.span,
+                            call: Some(sleep.call),
+                            note: "sleeps, then loops to re-check".into(),
+                        }],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// Does the call only observe state (a time read, a membership test, a log line)?
+fn is_check(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
+    let c = a.call(cid);
+    if c.is_macro {
+        return true;
+    }
+    let name = match &c.callee {
+        Callee::Path(p) => p.last().map(String::as_str).unwrap_or(""),
+        Callee::Method { name, .. } => name.as_str(),
+        Callee::Unknown => "",
+    };
+    if CHECKS.contains(&name) || name.starts_with("is_") || name.starts_with("has_") {
+        return true;
+    }
+    // A project predicate with no effects of its own is a check too.
+    matches!(a.info(cid).target, Target::Project { func, .. }
+        if a.func(func).calls.is_empty() && a.func(func).loops.is_empty())
+}

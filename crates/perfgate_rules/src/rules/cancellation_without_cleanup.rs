@@ -1,0 +1,160 @@
+//! `cancellation-without-cleanup`: cancellation or timeout handlers that abandon in-flight
+//! GPU work without waiting for or releasing it.
+
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::{Analysis, FuncId, Step, Target};
+use perfgate_catalog::Kind;
+use perfgate_model::{Callee, Category, Confidence, Finding, HandlerKind, Language, Severity};
+use rustc_hash::FxHashSet;
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "cancellation-without-cleanup",
+    category: Category::Concurrency,
+    severity: Severity::High,
+    languages: &[Language::Python, Language::Rust],
+    summary: "cancellation or timeout handlers that drop in-flight GPU work without releasing it",
+    doc: r#"## What it does
+Finds `except asyncio.CancelledError` / `except TimeoutError` handlers (and `Err` arms of a
+`tokio::time::timeout` match) in functions that drive GPU work — they, a helper they call,
+or a method of their class use torch/CUDA — when the handler re-raises or returns without
+synchronising or releasing that work: no `torch.cuda.synchronize()`,
+`torch.cuda.empty_cache()`, stream synchronisation, `.cancel()`, `.close()` or similar.
+
+## Why is this bad?
+Cancelling the Python coroutine does not stop kernels already queued on the GPU. They keep
+running, and keep their memory, while the next request starts: the next generation sees a
+device in an inconsistent state, runs slower than its budget, or fails with out-of-memory.
+
+## Example
+```python
+try:
+    video = await asyncio.wait_for(self.pipeline.generate(recipe), timeout=15)
+except asyncio.CancelledError:
+    logger.warning("slot %s cancelled", slot_id)
+    raise
+```
+
+## Use instead
+```python
+try:
+    video = await asyncio.wait_for(self.pipeline.generate(recipe), timeout=15)
+except asyncio.CancelledError:
+    logger.warning("slot %s cancelled", slot_id)
+    torch.cuda.synchronize()  # let in-flight kernels finish before the next slot
+    torch.cuda.empty_cache()
+    raise
+```
+"#,
+};
+
+/// Method names that release or wait for in-flight work.
+const CLEANUP: &[&str] = &[
+    "synchronize", "empty_cache", "cancel", "close", "aclose", "release", "cleanup",
+    "shutdown", "terminate", "kill", "reset", "free", "abort", "dispose", "unload", "stop",
+];
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        for fid in a.functions() {
+            let f = a.func(fid);
+            if f.handlers.is_empty() {
+                continue;
+            }
+            let mut gpu = None;
+            for (hi, h) in f.handlers.iter().enumerate() {
+                if h.kind == HandlerKind::Other || !h.exits {
+                    continue;
+                }
+                let cleans = a.calls_of(fid).any(|cid| {
+                    let c = a.call(cid);
+                    c.ctx.handler == Some(hi as u32) && is_cleanup(a, cid)
+                });
+                if cleans {
+                    continue;
+                }
+                let g = gpu.get_or_insert_with(|| touches_gpu(a, fid));
+                let Some(evidence) = g.clone() else { continue };
+                let what = match h.kind {
+                    HandlerKind::Cancelled => "cancellation",
+                    _ => "timeout",
+                };
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: perfgate_model::Span { start: h.span.start, end: h.span.start + first_line_len(a, fid, h.span) },
+                        message: format!(
+                            "{what} handler abandons in-flight GPU work without synchronising or releasing it"
+                        ),
+                        impact: "kernels queued before the cancellation keep running and holding memory while the next request starts: inconsistent device state, missed budgets, out-of-memory".into(),
+                        fix: "before re-raising, wait for or release the work: torch.cuda.synchronize() (and torch.cuda.empty_cache()), or cancel/close what was started".into(),
+                        trace: vec![Step { func: fid, span: h.span, call: None, note: format!("{what} handler exits without cleanup") }, evidence],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+fn first_line_len(a: &Analysis, fid: FuncId, span: perfgate_model::Span) -> u32 {
+    let text = a.file(fid).slice(span);
+    text.find('\n').unwrap_or(text.len()) as u32
+}
+
+fn is_cleanup(a: &Analysis, cid: perfgate_analysis::CallId) -> bool {
+    let info = a.info(cid);
+    if info.has_kind(Kind::GpuCleanup) {
+        return true;
+    }
+    let name = match &a.call(cid).callee {
+        Callee::Path(p) => p.last().cloned().unwrap_or_default(),
+        Callee::Method { name, .. } => name.clone(),
+        Callee::Unknown => String::new(),
+    };
+    CLEANUP.iter().any(|c| name.contains(c))
+}
+
+/// Where the function drives GPU work: its own calls, a helper within three calls, or
+/// another method of its class.
+fn touches_gpu(a: &Analysis, fid: FuncId) -> Option<Step> {
+    let mut seen = FxHashSet::default();
+    let mut frontier = vec![fid];
+    let owner = a.func(fid).owner.clone();
+    if owner.is_some() {
+        frontier.extend(a.functions().filter(|g| g.file == fid.file && a.func(*g).owner == owner));
+    }
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for g in frontier {
+            if !seen.insert(g) {
+                continue;
+            }
+            for cid in a.calls_of(g) {
+                let info = a.info(cid);
+                if info.has_kind(Kind::Gpu) {
+                    return Some(Step {
+                        func: g,
+                        span: a.call(cid).span,
+                        call: Some(cid.call),
+                        note: format!("GPU work: {}", a.callee_name(cid)),
+                    });
+                }
+                if let Target::Project { func, .. } = info.target {
+                    next.push(func);
+                }
+            }
+        }
+        frontier = next;
+    }
+    None
+}

@@ -1,0 +1,65 @@
+//! `cpu-heavy-in-async`: CPU-bound work on the executor: numeric loop nests and known
+//! CPU-heavy APIs, reached from async code directly or through helpers.
+
+use super::blocking::{self, Wording};
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::Effect;
+use perfgate_model::{Category, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "cpu-heavy-in-async",
+    category: Category::Concurrency,
+    severity: Severity::High,
+    languages: &[Language::Rust, Language::Python],
+    summary: "CPU-bound work (pixel/matrix loops, image, hashing, compression, inference) on the async executor",
+    doc: r#"## What it does
+Finds CPU-bound work reached from async code: nested loops whose bounds are not small
+constants and whose bodies do arithmetic and indexing (pixel, matrix and sample loops),
+and catalogue APIs that burn CPU — image decode/resize (`image`, PIL, cv2), hashing and
+password hashing, compression, regex compilation, model inference (`ort`, onnxruntime,
+torch, numpy linear algebra). Helpers are followed: an `async fn` that calls
+`Self::preprocess_images(frames)`, which runs a 224x224x3 loop, is reported at the call.
+Small fixed loops (a 3x3 kernel, RGB channels) are not.
+
+## Why is this bad?
+While a task computes, its executor thread runs nothing else; tokio's cooperative
+scheduling cannot preempt it. A 50,000-iteration pixel loop per frame turns into tail
+latency for every other request on that thread (all of them, in asyncio).
+
+## Example
+```rust
+async fn compute_score(&self, frames: &[DynamicImage]) -> Result<f32> {
+    let tensors = Self::preprocess_images(frames)?; // nested 224x224 loop
+    self.infer(&tensors).await
+}
+```
+
+## Use instead
+```rust
+async fn compute_score(&self, frames: Vec<DynamicImage>) -> Result<f32> {
+    let tensors = tokio::task::spawn_blocking(move || Self::preprocess_images(&frames)).await??;
+    self.infer(&tensors).await
+}
+```
+In Python: `await asyncio.to_thread(preprocess, frames)` or a process pool via
+`loop.run_in_executor`.
+"#,
+};
+
+const WORDING: Wording = Wording {
+    what: "CPU-bound work",
+    impact: "holds a runtime worker thread for the whole computation; tasks scheduled on it (in asyncio: all tasks) wait",
+    fix_rust: "move `{}` into tokio::task::spawn_blocking (or rayon inside it)",
+    fix_python: "run `{}` with `await asyncio.to_thread(...)` or in a process pool (`loop.run_in_executor`)",
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        blocking::check(cx, &META, Effect::Cpu, &WORDING, out);
+    }
+}
