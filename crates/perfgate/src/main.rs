@@ -1,1 +1,211 @@
-fn main() {}
+//! The `perfgate` command line: a thin layer over `perfgate_check` and `perfgate_report`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use perfgate_report::{Decision, Format};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "perfgate",
+    version,
+    about = "Static performance and concurrency verifier for Rust and Python"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse files and directories (default: .)
+    Check(CheckArgs),
+    /// List every rule, or show one rule's documentation
+    Rules {
+        /// A rule id, e.g. blocking-io-in-async
+        id: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Text,
+    Markdown,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Warn,
+    Fail,
+    Never,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or directories to check
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutFormat,
+    /// Write the report here instead of stdout (written atomically)
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Configuration file (default: discovered upward from the first path)
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Only these rules (ids or categories)
+    #[arg(long, value_delimiter = ',')]
+    select: Option<Vec<String>>,
+    /// All rules but these (ids or categories)
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Exit 1 at or above this decision (default: fail)
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Worker threads (default: all cores)
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// No progress output on stderr
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules { id } => rules(id.as_deref()),
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("perfgate: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    let opts = perfgate_check::Options {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        jobs: args.jobs,
+    };
+    let outcome = match perfgate_check::run(&opts) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let report = &outcome.report;
+    let format = match args.format {
+        OutFormat::Text => Format::Text,
+        OutFormat::Markdown => Format::Markdown,
+        OutFormat::Json => Format::Json,
+        OutFormat::Sarif => Format::Sarif,
+    };
+    let color = args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let rendered = perfgate_report::render(report, format, color);
+    let written = match &args.output {
+        Some(p) => write_atomically(p, rendered.as_bytes()),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(rendered.as_bytes()).and_then(|_| out.flush())
+        }
+    };
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let target = args.output.as_deref().unwrap_or(Path::new("<stdout>"));
+            return fail(format!("{}: {e}", target.display()));
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "perfgate: {} in {} files, {:.0?}",
+            report.decision.as_str(),
+            report.files.analyzed,
+            started.elapsed()
+        );
+    }
+    let fail_on = match args.fail_on {
+        Some(FailOn::Warn) => Some(Decision::Warn),
+        Some(FailOn::Fail) => Some(Decision::Fail),
+        Some(FailOn::Never) => None,
+        None => match outcome.config_fail_on.as_deref() {
+            Some("warn") => Some(Decision::Warn),
+            Some("never") => None,
+            Some("fail") | None => Some(Decision::Fail),
+            Some(other) => {
+                return fail(format!(
+                    "gate.fail-on = \"{other}\" in the configuration: expected warn, fail or never"
+                ))
+            }
+        },
+    };
+    match fail_on {
+        Some(threshold) if report.decision >= threshold => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// Write to a temporary file beside the target, then rename: a killed perfgate never leaves
+/// a half-written report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn rules(id: Option<&str>) -> ExitCode {
+    let mut out = String::new();
+    match id {
+        None => {
+            let metas = perfgate_rules::metas();
+            let w = metas.iter().map(|m| m.id.len()).max().unwrap_or(0);
+            out.push_str(&format!(
+                "{:w$}  {:12} {:9} {:14} summary\n",
+                "id", "category", "severity", "languages"
+            ));
+            for m in metas {
+                let langs: Vec<&str> = m.languages.iter().map(|l| l.name()).collect();
+                out.push_str(&format!(
+                    "{:w$}  {:12} {:9} {:14} {}\n",
+                    m.id,
+                    m.category.as_str(),
+                    m.severity.as_str(),
+                    langs.join(","),
+                    m.summary
+                ));
+            }
+        }
+        Some(id) => {
+            let Some(m) = perfgate_rules::find(id) else {
+                return fail(format!(
+                    "unknown rule `{id}` (run `perfgate rules` for the list)"
+                ));
+            };
+            let langs: Vec<&str> = m.languages.iter().map(|l| l.name()).collect();
+            out.push_str(&format!(
+                "# {}\n\n{}\n\nCategory: {} · Default severity: {} · Languages: {}\n\n{}",
+                m.id,
+                m.summary,
+                m.category.as_str(),
+                m.severity.as_str(),
+                langs.join(", "),
+                m.doc
+            ));
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    ExitCode::SUCCESS
+}

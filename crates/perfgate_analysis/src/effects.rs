@@ -199,6 +199,18 @@ pub fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Step)> {
     let f = a.func(id);
     let lang = a.file(id).module.language;
     let mut out = Vec::new();
+    // Loop nests first: when a helper both resizes and loops, the loop is the story.
+    for (li, note) in heavy_loops(a, id) {
+        out.push((
+            Effect::Cpu,
+            Step {
+                func: id,
+                span: f.loops[li as usize].span,
+                call: None,
+                note,
+            },
+        ));
+    }
     for cid in a.calls_of(id) {
         let c = a.call(cid);
         let info = a.info(cid);
@@ -227,17 +239,6 @@ pub fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Step)> {
             }
         }
     }
-    for (li, note) in heavy_loops(a, id) {
-        out.push((
-            Effect::Cpu,
-            Step {
-                func: id,
-                span: f.loops[li as usize].span,
-                call: None,
-                note,
-            },
-        ));
-    }
     out
 }
 
@@ -256,6 +257,30 @@ fn trip_text(l: &Loop) -> String {
         TripCount::Dynamic => "data-sized".into(),
         TripCount::Unbounded => "unbounded".into(),
     }
+}
+
+/// `nested loops `for y in 0..224` (224 iterations) › `for x in 0..224` (224 iterations)`:
+/// the outer loop and its chain of non-small nested loops.
+fn nest_note(f: &Function, outer: u32) -> String {
+    let mut parts = Vec::new();
+    let mut cur = outer;
+    for _ in 0..4 {
+        let l = &f.loops[cur as usize];
+        parts.push(format!("`{}` ({})", l.header, trip_text(l)));
+        let child = f
+            .loops
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.parent == Some(cur) && !is_small(c));
+        match child {
+            Some((j, _)) => cur = j as u32,
+            None => break,
+        }
+    }
+    format!(
+        "nested loops {} doing arithmetic per element",
+        parts.join(" › ")
+    )
 }
 
 /// Outermost loops of CPU-heavy nests: nested loops whose bounds are not small constants
@@ -293,18 +318,9 @@ pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
                     _ => inner.body_arith && inner.body_index,
                 }
         });
-        if let Some((_, inner)) = inner {
+        if inner.is_some() {
             heavy[i] = true;
-            out.push((
-                i as u32,
-                format!(
-                    "nested loop `{}` ({}) over `{}` ({}) doing arithmetic per element",
-                    l.header,
-                    trip_text(l),
-                    inner.header,
-                    trip_text(inner)
-                ),
-            ));
+            out.push((i as u32, nest_note(f, i as u32)));
         } else if matches!(l.trip, TripCount::Const(n) if n >= 100_000) && l.body_arith {
             heavy[i] = true;
             out.push((

@@ -143,7 +143,11 @@ impl<'p> Analysis<'p> {
     }
 
     /// The type of a receiver inside a function, when declarations say.
-    pub fn receiver_type(&self, id: FuncId, recv: &perfgate_model::Receiver) -> Option<resolve::TypeRef> {
+    pub fn receiver_type(
+        &self,
+        id: FuncId,
+        recv: &perfgate_model::Receiver,
+    ) -> Option<resolve::TypeRef> {
         resolve::receiver_type(self.files, self.catalog, &self.index, id, recv)
     }
 

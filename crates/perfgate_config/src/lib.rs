@@ -317,7 +317,10 @@ impl Loaded {
             .or_else(|| self.text.find(needle))
             .map(|o| line_of(&self.text, o));
         ConfigError {
-            path: self.path.clone().unwrap_or_else(|| PathBuf::from("<defaults>")),
+            path: self
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("<defaults>")),
             line,
             message,
         }
@@ -352,7 +355,11 @@ mod tests {
         assert_eq!(l.config.exclude, vec!["gen/**"]);
         assert_eq!(l.config.gate.fail_below, 50);
 
-        std::fs::write(sub.join("perfgate.toml"), "select = [\"concurrency\"]\n\nignor = []\n").unwrap();
+        std::fs::write(
+            sub.join("perfgate.toml"),
+            "select = [\"concurrency\"]\n\nignor = []\n",
+        )
+        .unwrap();
         let e = discover(&sub).unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.to_string().contains("perfgate.toml:3:"), "{e}");

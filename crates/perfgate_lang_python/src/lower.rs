@@ -9,6 +9,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, ExceptHandler, Expr, Stmt};
 use ruff_text_size::Ranged;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::rc::Rc;
 
 fn span_of(node: &impl Ranged) -> Span {
     let r = node.range();
@@ -36,6 +37,7 @@ pub(crate) fn lower_module(
         is_package,
         is_test_file,
         class_fields: FxHashMap::default(),
+        consts: Rc::new(module_consts(&suite.body)),
     };
     cx.collect_imports(&suite.body);
     // Module-level statements run once, at import: model them as an entry function.
@@ -85,6 +87,26 @@ struct ModuleLower<'s> {
     is_test_file: bool,
     /// `self.x = ...` assignments seen in methods, per class.
     class_fields: FxHashMap<String, Vec<Binding>>,
+    /// Module-level numeric constants (`SIZE = 224`), for loop trip counts.
+    consts: Rc<FxHashMap<String, f64>>,
+}
+
+fn module_consts(body: &[Stmt]) -> FxHashMap<String, f64> {
+    let mut out = FxHashMap::default();
+    for s in body {
+        let (target, value) = match s {
+            Stmt::Assign(a) if a.targets.len() == 1 => (&a.targets[0], &*a.value),
+            Stmt::AnnAssign(a) => match &a.value {
+                Some(v) => (&*a.target, &**v),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if let (Expr::Name(n), Some(v)) = (target, number(value)) {
+            out.insert(n.id.to_string(), v);
+        }
+    }
+    out
 }
 
 impl<'s> ModuleLower<'s> {
@@ -292,6 +314,7 @@ struct FnLower<'m, 's> {
     /// Names bound by the statement being lowered (for `Await::binds`).
     stmt_defs: Vec<String>,
     nested: Vec<Nested<'m>>,
+    consts: Rc<FxHashMap<String, f64>>,
     qual_prefix: String,
     _marker: std::marker::PhantomData<&'m ()>,
 }
@@ -325,6 +348,7 @@ impl<'m, 's> FnLower<'m, 's> {
             handler: None,
             stmt_defs: Vec::new(),
             nested: Vec::new(),
+            consts: cx.consts.clone(),
             qual_prefix: if qualname == "<module>" {
                 String::new()
             } else {
@@ -450,7 +474,7 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::For(f) => {
                 self.lower_expr(&f.iter);
-                let trip = trip_of(&f.iter);
+                let trip = trip_of(&f.iter, &self.consts);
                 let mut vars = NameCollector::default();
                 vars.visit_expr(&f.target);
                 let header_end = f.iter.range().end().to_usize();
@@ -834,7 +858,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
                 LoopKind::Comprehension,
                 span_of(expr),
                 header,
-                trip_of(&g.iter),
+                trip_of(&g.iter, &self.fl.consts),
                 root_name(&g.iter),
                 vars.stores,
                 false,
@@ -1004,13 +1028,19 @@ fn number(expr: &Expr) -> Option<f64> {
     }
 }
 
-fn trip_of(iter: &Expr) -> TripCount {
+fn trip_of(iter: &Expr, consts: &FxHashMap<String, f64>) -> TripCount {
+    let num = |e: &Expr| {
+        number(e).or_else(|| match e {
+            Expr::Name(n) => consts.get(n.id.as_str()).copied(),
+            _ => None,
+        })
+    };
     match iter {
         Expr::Call(c) => {
             if let Some(path) = dotted(&c.func) {
                 let last = path.last().map(String::as_str);
                 if last == Some("range") {
-                    let args: Vec<Option<f64>> = c.arguments.args.iter().map(number).collect();
+                    let args: Vec<Option<f64>> = c.arguments.args.iter().map(num).collect();
                     return match args.as_slice() {
                         [Some(n)] => TripCount::Const(n.max(0.0) as u64),
                         [Some(a), Some(b), ..] => TripCount::Const((b - a).max(0.0) as u64),
@@ -1019,7 +1049,7 @@ fn trip_of(iter: &Expr) -> TripCount {
                 }
                 if matches!(last, Some("enumerate" | "reversed" | "sorted" | "list")) {
                     if let Some(first) = c.arguments.args.first() {
-                        return trip_of(first);
+                        return trip_of(first, consts);
                     }
                 }
             }

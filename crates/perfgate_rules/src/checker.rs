@@ -38,7 +38,12 @@ impl<'a> Checker<'a> {
             let rf = self.a.file(root.func);
             let rfunc = self.a.func(root.func);
             Some(RootCause {
-                fingerprint: fingerprint(&[d.meta.id, &rf.path, &rfunc.qualname, rf.slice(root.span)]),
+                fingerprint: fingerprint(&[
+                    d.meta.id,
+                    &rf.path,
+                    &rfunc.qualname,
+                    rf.slice(root.span),
+                ]),
                 path: rf.path.clone(),
                 line: rf.lines.line(root.span.start),
                 function: rfunc.qualname.clone(),

@@ -87,7 +87,12 @@ mod tests {
         assert_eq!(ids.len(), metas.len());
         for m in metas {
             assert!(m.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead"] {
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Use instead",
+            ] {
                 assert!(m.doc.contains(section), "{} lacks {section}", m.id);
             }
         }

@@ -4,7 +4,7 @@
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{Effect, Step, Target};
-use perfgate_model::{Confidence, Finding, Language};
+use perfgate_model::{Confidence, Finding, FunctionRole, Language};
 
 /// Rule-specific wording.
 pub(crate) struct Wording {
@@ -15,10 +15,21 @@ pub(crate) struct Wording {
     pub fix_python: &'static str,
 }
 
-pub(crate) fn check(cx: &Checker, meta: &'static RuleMeta, effect: Effect, w: &Wording, out: &mut Vec<Finding>) {
+pub(crate) fn check(
+    cx: &Checker,
+    meta: &'static RuleMeta,
+    effect: Effect,
+    w: &Wording,
+    out: &mut Vec<Finding>,
+) {
     let a = cx.a;
     for fid in a.functions() {
         let f = a.func(fid);
+        // Start-up code and tests run once, before or outside serving: blocking there is
+        // not latency anybody waits on.
+        if f.role != FunctionRole::Normal {
+            continue;
+        }
         let lang = a.file(fid).module.language;
         let generic_fix = match lang {
             Language::Rust => w.fix_rust,
@@ -34,7 +45,11 @@ pub(crate) fn check(cx: &Checker, meta: &'static RuleMeta, effect: Effect, w: &W
                 continue;
             }
             // Directly in async code.
-            if let Some(api) = info.apis.iter().find(|x| Effect::of_kind(x.kind) == Some(effect)) {
+            if let Some(api) = info
+                .apis
+                .iter()
+                .find(|x| Effect::of_kind(x.kind) == Some(effect))
+            {
                 let name = perfgate_analysis::short_text(&c.text);
                 let fix = api
                     .instead
@@ -113,7 +128,8 @@ pub(crate) fn check(cx: &Checker, meta: &'static RuleMeta, effect: Effect, w: &W
                 let l = &f.loops[li as usize];
                 let header_span = perfgate_model::Span {
                     start: l.span.start,
-                    end: l.span.start + l.header.len().min((l.span.end - l.span.start) as usize) as u32,
+                    end: l.span.start
+                        + l.header.len().min((l.span.end - l.span.start) as usize) as u32,
                 };
                 cx.emit(
                     Draft {
@@ -122,7 +138,9 @@ pub(crate) fn check(cx: &Checker, meta: &'static RuleMeta, effect: Effect, w: &W
                         span: header_span,
                         message: format!("{} runs on the async executor: {note}", w.what),
                         impact: w.impact.to_owned(),
-                        fix: generic_fix.replace("`{}`", "the loop").replace("{}", "the loop"),
+                        fix: generic_fix
+                            .replace("`{}`", "the loop")
+                            .replace("{}", "the loop"),
                         trace: vec![Step {
                             func: fid,
                             span: l.span,

@@ -13,7 +13,8 @@ pub static META: RuleMeta = RuleMeta {
     category: Category::Concurrency,
     severity: Severity::Medium,
     languages: &[Language::Rust, Language::Python],
-    summary: "polling loops that sleep and re-check instead of waiting on an event, condition or future",
+    summary:
+        "polling loops that sleep and re-check instead of waiting on an event, condition or future",
     doc: r#"## What it does
 Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
 `std::thread::sleep`, `tokio::time::sleep`) between checks of a condition they exit on, and
@@ -50,12 +51,50 @@ In Rust: `tokio::sync::Notify`, a `watch` or `oneshot` channel, or a `Condvar` i
 
 /// Calls that only observe state or time: allowed in a polling loop.
 const CHECKS: &[&str] = &[
-    "time", "monotonic", "perf_counter", "now", "elapsed", "len", "get", "contains", "load",
-    "is_set", "is_empty", "try_recv", "try_lock", "exists", "done", "ready", "is_ready",
-    "status", "poll", "debug", "info", "trace", "warn", "warning", "print", "println",
-    "is_alive", "is_finished", "qsize", "empty", "keys", "items", "values", "as_secs",
-    "as_millis", "from_millis", "from_secs", "from_secs_f64", "Duration", "timedelta", "min",
-    "max", "sleep", "checkpoint",
+    "time",
+    "monotonic",
+    "perf_counter",
+    "now",
+    "elapsed",
+    "len",
+    "get",
+    "contains",
+    "load",
+    "is_set",
+    "is_empty",
+    "try_recv",
+    "try_lock",
+    "exists",
+    "done",
+    "ready",
+    "is_ready",
+    "status",
+    "poll",
+    "debug",
+    "info",
+    "trace",
+    "warn",
+    "warning",
+    "print",
+    "println",
+    "is_alive",
+    "is_finished",
+    "qsize",
+    "empty",
+    "keys",
+    "items",
+    "values",
+    "as_secs",
+    "as_millis",
+    "from_millis",
+    "from_secs",
+    "from_secs_f64",
+    "Duration",
+    "timedelta",
+    "min",
+    "max",
+    "sleep",
+    "checkpoint",
 ];
 
 impl crate::Rule for Rule {
@@ -81,7 +120,8 @@ impl crate::Rule for Rule {
                         continue;
                     }
                     let info = a.info(cid);
-                    let is_sleep = info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
+                    let is_sleep =
+                        info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
                     if is_sleep {
                         if cl == li && c.ctx.handler.is_none() && sleep.is_none() {
                             sleep = Some(cid);
@@ -93,7 +133,9 @@ impl crate::Rule for Rule {
                         break;
                     }
                 }
-                let (Some(sleep), false) = (sleep, work) else { continue };
+                let (Some(sleep), false) = (sleep, work) else {
+                    continue;
+                };
                 let lang = a.file(fid).module.language;
                 let sleep_call = a.call(sleep);
                 let fix = match (lang, f.is_async) {
@@ -102,7 +144,8 @@ impl crate::Rule for Rule {
                     (Language::Rust, true) => "wait on a tokio::sync::Notify, watch or oneshot channel (with tokio::time::timeout for the deadline)",
                     (Language::Rust, false) => "wait on a Condvar or a channel (recv_timeout) instead of sleeping",
                 };
-                let header_end = l.span.start + l.header.len().min((l.span.end - l.span.start) as usize) as u32;
+                let header_end =
+                    l.span.start + l.header.len().min((l.span.end - l.span.start) as usize) as u32;
                 cx.emit(
                     Draft {
                         meta: &META,

@@ -52,8 +52,22 @@ except asyncio.CancelledError:
 
 /// Method names that release or wait for in-flight work.
 const CLEANUP: &[&str] = &[
-    "synchronize", "empty_cache", "cancel", "close", "aclose", "release", "cleanup",
-    "shutdown", "terminate", "kill", "reset", "free", "abort", "dispose", "unload", "stop",
+    "synchronize",
+    "empty_cache",
+    "cancel",
+    "close",
+    "aclose",
+    "release",
+    "cleanup",
+    "shutdown",
+    "terminate",
+    "kill",
+    "reset",
+    "free",
+    "abort",
+    "dispose",
+    "unload",
+    "stop",
 ];
 
 impl crate::Rule for Rule {
@@ -131,7 +145,10 @@ fn touches_gpu(a: &Analysis, fid: FuncId) -> Option<Step> {
     let mut frontier = vec![fid];
     let owner = a.func(fid).owner.clone();
     if owner.is_some() {
-        frontier.extend(a.functions().filter(|g| g.file == fid.file && a.func(*g).owner == owner));
+        frontier.extend(
+            a.functions()
+                .filter(|g| g.file == fid.file && a.func(*g).owner == owner),
+        );
     }
     for _ in 0..3 {
         let mut next = Vec::new();

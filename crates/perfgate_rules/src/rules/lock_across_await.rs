@@ -77,7 +77,11 @@ impl crate::Rule for Rule {
                 };
                 let file = a.file(fid);
                 let await_line = file.lines.line(aw.span.start);
-                let target = if lock.target.is_empty() { "the lock" } else { &lock.target };
+                let target = if lock.target.is_empty() {
+                    "the lock"
+                } else {
+                    &lock.target
+                };
                 let fix = match lang {
                     Language::Rust => "drop the guard before awaiting (scope it in a block or call drop(guard)), or use tokio::sync::Mutex if it must be held across the await".to_owned(),
                     Language::Python => "release the lock before awaiting, or use asyncio.Lock with `async with`".to_owned(),

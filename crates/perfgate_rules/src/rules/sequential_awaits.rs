@@ -83,7 +83,12 @@ impl crate::Rule for Rule {
                 for &g in &group {
                     used[g] = true;
                 }
-                emit(cx, fid, &group.iter().map(|&g| cands[g]).collect::<Vec<_>>(), out);
+                emit(
+                    cx,
+                    fid,
+                    &group.iter().map(|&g| cands[g]).collect::<Vec<_>>(),
+                    out,
+                );
             }
         }
     }
@@ -135,7 +140,12 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
     let lang = a.file(fid).module.language;
     let names: Vec<String> = group
         .iter()
-        .map(|aw| a.callee_name(CallId { func: fid, call: aw.call.expect("work awaits have calls") }))
+        .map(|aw| {
+            a.callee_name(CallId {
+                func: fid,
+                call: aw.call.expect("work awaits have calls"),
+            })
+        })
         .collect();
     let shown: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     let first = group[0];
@@ -154,16 +164,23 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
             note: format!("awaits {n}, binding {}", aw.binds.join(", ")),
         })
         .collect();
-    let fix = match lang {
-        Language::Rust => format!(
-            "run them concurrently: `let ({}) = tokio::try_join!(...)?` (or tokio::join!)",
-            group.iter().map(|aw| aw.binds.join(", ")).collect::<Vec<_>>().join(", ")
-        ),
-        Language::Python => format!(
+    let fix =
+        match lang {
+            Language::Rust => format!(
+                "run them concurrently: `let ({}) = tokio::try_join!(...)?` (or tokio::join!)",
+                group
+                    .iter()
+                    .map(|aw| aw.binds.join(", "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Language::Python => {
+                format!(
             "run them concurrently: `{} = await asyncio.gather(...)` (or an asyncio.TaskGroup)",
             group.iter().map(|aw| aw.binds.join(", ")).collect::<Vec<_>>().join(", ")
-        ),
-    };
+        )
+            }
+        };
     cx.emit(
         Draft {
             meta: &META,
@@ -174,7 +191,9 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
                 group.len(),
                 shown.join(", ")
             ),
-            impact: "the total latency is the sum of the awaited operations instead of the slowest one".into(),
+            impact:
+                "the total latency is the sum of the awaited operations instead of the slowest one"
+                    .into(),
             fix,
             trace,
             confidence: Confidence::Certain,

@@ -1,0 +1,163 @@
+//! Finding, reading and parsing the files to check.
+
+use crate::Error;
+use perfgate_model::SourceFile;
+use std::path::{Path, PathBuf};
+
+/// A file to check: where it is, and its path relative to the checked root.
+pub struct Found {
+    pub abs: PathBuf,
+    pub rel: String,
+}
+
+pub enum Parsed {
+    Ok {
+        file: SourceFile,
+        syntax_errors: bool,
+    },
+    ParseError {
+        path: String,
+        message: String,
+    },
+    Skipped {
+        path: String,
+        message: String,
+    },
+}
+
+fn is_source(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("rs" | "py" | "pyi")
+    )
+}
+
+/// Walk the paths, gitignore-aware, without following symlinks (no loops), skipping
+/// excluded globs. Sorted by relative path for deterministic output.
+pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Error> {
+    let mut out = Vec::new();
+    for root in paths {
+        if root.is_file() {
+            let rel = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if is_source(root) {
+                out.push(Found {
+                    abs: root.clone(),
+                    rel,
+                });
+            }
+            continue;
+        }
+        let mut ov = ignore::overrides::OverrideBuilder::new(root);
+        for g in exclude {
+            ov.add(&format!("!{g}"))
+                .map_err(|e| Error::Usage(format!("bad exclude pattern `{g}`: {e}")))?;
+        }
+        let overrides = ov
+            .build()
+            .map_err(|e| Error::Usage(format!("bad exclude patterns: {e}")))?;
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(true)
+            .follow_links(false)
+            .require_git(false)
+            .overrides(overrides)
+            .build();
+        for entry in walker {
+            let Ok(entry) = entry else { continue };
+            let p = entry.path();
+            if !entry.file_type().is_some_and(|t| t.is_file()) || !is_source(p) {
+                continue;
+            }
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(p)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            // Always-skipped build outputs and virtual environments.
+            if rel.split('/').any(|c| {
+                matches!(
+                    c,
+                    "target" | "node_modules" | "__pycache__" | ".venv" | "venv" | "site-packages"
+                )
+            }) {
+                continue;
+            }
+            out.push(Found {
+                abs: p.to_path_buf(),
+                rel,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.dedup_by(|a, b| a.abs == b.abs);
+    Ok(out)
+}
+
+pub fn load(f: &Found, max_size: u64) -> Parsed {
+    let skipped = |message: String| Parsed::Skipped {
+        path: f.rel.clone(),
+        message,
+    };
+    match std::fs::metadata(&f.abs) {
+        Ok(m) if m.len() > max_size => {
+            return skipped(format!(
+                "{} bytes, over the {} byte limit (analysis.max-file-size)",
+                m.len(),
+                max_size
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return skipped(format!("cannot read: {e}")),
+    }
+    let bytes = match std::fs::read(&f.abs) {
+        Ok(b) => b,
+        Err(e) => return skipped(format!("cannot read: {e}")),
+    };
+    parse_bytes(&f.rel, bytes)
+}
+
+/// Decode and parse one file's bytes. Never panics.
+pub fn parse_bytes(rel: &str, bytes: Vec<u8>) -> Parsed {
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return Parsed::Skipped {
+            path: rel.to_owned(),
+            message: "binary file".into(),
+        };
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Parsed::Skipped {
+                path: rel.to_owned(),
+                message: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+            }
+        }
+    };
+    parse_source(rel, text)
+}
+
+/// Parse one source text by its extension.
+pub fn parse_source(rel: &str, text: String) -> Parsed {
+    let lowered = if rel.ends_with(".rs") {
+        perfgate_lang_rust::lower(&text, rel).map_err(|e| e.0)
+    } else {
+        perfgate_lang_python::lower(&text, rel).map_err(|e| e.0)
+    };
+    match lowered {
+        Ok(module) => {
+            let syntax_errors = module.had_syntax_errors;
+            Parsed::Ok {
+                file: SourceFile::new(rel.to_owned(), text, module),
+                syntax_errors,
+            }
+        }
+        Err(message) => Parsed::ParseError {
+            path: rel.to_owned(),
+            message,
+        },
+    }
+}

@@ -1,0 +1,248 @@
+//! The `check` pipeline: discover files, parse them in parallel, analyse the project, run
+//! the selected rules, apply suppressions and severities, score and decide.
+
+mod files;
+mod score;
+mod select;
+mod suppress;
+
+use perfgate_analysis::Analysis;
+use perfgate_catalog::Catalog;
+use perfgate_config::{ConfigError, Loaded};
+use perfgate_model::{Confidence, Finding, Severity, SourceFile};
+use perfgate_report::{Counts, FileCounts, Report, RuleInfo};
+use perfgate_rules::Checker;
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+pub use files::{parse_source, Parsed};
+pub use score::{decide, score};
+
+/// What the command line asks of `check`.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub select: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{path}: {message}")]
+    Input { path: String, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The result of a check: the report, and the gate setting the config asked for.
+pub struct Outcome {
+    pub report: Report,
+    /// `fail-on` from the config, if it set one (the command line overrides it).
+    pub config_fail_on: Option<String>,
+}
+
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+pub fn run(opts: &Options) -> Result<Outcome, Error> {
+    let paths = if opts.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        opts.paths.clone()
+    };
+    for p in &paths {
+        if !p.exists() {
+            return Err(Error::Input {
+                path: p.display().to_string(),
+                message: "no such file or directory".into(),
+            });
+        }
+    }
+    let loaded: Loaded = match &opts.config {
+        Some(p) => perfgate_config::load_file(p)?.ok_or_else(|| ConfigError {
+            path: p.clone(),
+            line: None,
+            message: "no [tool.perfgate] / [*.metadata.perfgate] table in this file".into(),
+        })?,
+        None => perfgate_config::discover(&paths[0])?,
+    };
+    let cfg = &loaded.config;
+    let rules = select::rules(&loaded, opts.select.as_deref(), &opts.ignore)?;
+    let severities = select::severities(&loaded)?;
+    let catalog = select::catalog(&loaded)?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        // Deeply nested (generated) code recurses deep in the parsers: give them room.
+        .stack_size(256 << 20)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
+
+    let found = files::discover(&paths, &cfg.exclude)?;
+    let max = cfg.analysis.max_file_size;
+    let parsed: Vec<Parsed> =
+        pool.install(|| found.par_iter().map(|f| files::load(f, max)).collect());
+
+    let mut sources: Vec<SourceFile> = Vec::new();
+    let mut problems = Vec::new();
+    let mut counts = FileCounts::default();
+    for p in parsed {
+        match p {
+            Parsed::Ok {
+                file,
+                syntax_errors,
+            } => {
+                counts.analyzed += 1;
+                if syntax_errors {
+                    counts.parse_errors += 1;
+                    problems.push(perfgate_report::FileProblem {
+                        path: file.path.clone(),
+                        message: "syntax errors; analysed what could be recovered".into(),
+                        parse_error: true,
+                    });
+                }
+                sources.push(file);
+            }
+            Parsed::ParseError { path, message } => {
+                counts.parse_errors += 1;
+                problems.push(perfgate_report::FileProblem {
+                    path,
+                    message,
+                    parse_error: true,
+                });
+            }
+            Parsed::Skipped { path, message } => {
+                counts.skipped += 1;
+                problems.push(perfgate_report::FileProblem {
+                    path,
+                    message,
+                    parse_error: false,
+                });
+            }
+        }
+    }
+    sources.sort_by(|a, b| a.path.cmp(&b.path));
+    problems.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let analysis = pool.install(|| Analysis::new(&sources, &catalog));
+    let checker = Checker::new(&analysis);
+    let mut findings: Vec<Finding> = pool.install(|| {
+        rules
+            .par_iter()
+            .flat_map_iter(|r| {
+                let mut out = Vec::new();
+                r.check(&checker, &mut out);
+                out
+            })
+            .collect()
+    });
+    if !cfg.analysis.assumed_chains {
+        findings.retain(|f| f.confidence == Confidence::Certain);
+    }
+    let invalid = perfgate_rules::INVALID_SUPPRESSION.id;
+    let report_invalid = !cfg
+        .ignore
+        .iter()
+        .chain(&opts.ignore)
+        .any(|x| x == invalid || x == "config");
+    suppress::apply(&sources, &mut findings, report_invalid);
+    for f in &mut findings {
+        if let Some(s) = severities.get(f.rule.as_str()) {
+            f.severity = *s;
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.path.as_str(), a.line, a.column, a.rule.as_str()).cmp(&(
+            b.path.as_str(),
+            b.line,
+            b.column,
+            b.rule.as_str(),
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.fingerprint == b.fingerprint && a.line == b.line && a.column == b.column
+    });
+    unique_fingerprints(&mut findings);
+
+    let counts_by_sev = Counts::of(&findings);
+    let gate = &cfg.gate;
+    let weights = [
+        gate.weights.critical,
+        gate.weights.high,
+        gate.weights.medium,
+        gate.weights.low,
+        gate.weights.info,
+    ];
+    let score = score(&counts_by_sev, weights);
+    let decision = decide(&counts_by_sev, score, gate.fail_below, gate.warn_below);
+    let mut infos: Vec<RuleInfo> = rules
+        .iter()
+        .map(|r| rule_info(r.meta(), &severities))
+        .collect();
+    if findings
+        .iter()
+        .any(|f| f.rule == perfgate_rules::INVALID_SUPPRESSION.id)
+    {
+        infos.push(rule_info(&perfgate_rules::INVALID_SUPPRESSION, &severities));
+    }
+    Ok(Outcome {
+        report: Report {
+            version: version().to_owned(),
+            decision,
+            score,
+            counts: counts_by_sev,
+            files: counts,
+            findings,
+            problems,
+            gate: perfgate_report::Gate {
+                weights,
+                fail_below: gate.fail_below,
+                warn_below: gate.warn_below,
+            },
+            rules: infos,
+        },
+        config_fail_on: gate.fail_on.clone(),
+    })
+}
+
+fn rule_info(
+    m: &perfgate_rules::RuleMeta,
+    severities: &rustc_hash::FxHashMap<String, Severity>,
+) -> RuleInfo {
+    RuleInfo {
+        id: m.id.to_owned(),
+        category: m.category,
+        severity: severities.get(m.id).copied().unwrap_or(m.severity),
+        summary: m.summary.to_owned(),
+        doc: m.doc.to_owned(),
+    }
+}
+
+/// The same statement flagged twice by one rule in one function (e.g. two identical
+/// calls) would share a fingerprint: later ones get the occurrence mixed in.
+fn unique_fingerprints(findings: &mut [Finding]) {
+    let mut seen: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
+    for f in findings.iter_mut() {
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        if *n > 0 {
+            f.fingerprint = perfgate_rules::fingerprint(&[&f.fingerprint, &n.to_string()]);
+        }
+        *n += 1;
+    }
+}
+
+/// Parse one in-memory source (for fuzzing and benchmarks): never panics.
+pub fn analyse_sources(files: Vec<SourceFile>, catalog: &Catalog) -> Vec<Finding> {
+    let analysis = Analysis::new(&files, catalog);
+    let checker = Checker::new(&analysis);
+    let mut out = Vec::new();
+    for r in perfgate_rules::all() {
+        r.check(&checker, &mut out);
+    }
+    out
+}

@@ -1,0 +1,108 @@
+//! Inline suppressions: `# perfgate: ignore[rule-id, ...]` / `// perfgate: ignore[...]` on
+//! the finding's line or the line above. Unknown ids are reported.
+
+use perfgate_model::{Confidence, Finding, SourceFile};
+use perfgate_rules::INVALID_SUPPRESSION;
+use rustc_hash::FxHashMap;
+
+struct Suppression {
+    line: u32,
+    rules: Vec<String>,
+    column: u32,
+    end_column: u32,
+    text: String,
+}
+
+fn scan(file: &SourceFile) -> Vec<Suppression> {
+    const MARK: &str = "perfgate: ignore[";
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = file.text[from..].find(MARK) {
+        let at = from + i;
+        from = at + MARK.len();
+        let line_start = file.text[..at].rfind('\n').map_or(0, |p| p + 1);
+        let before = &file.text[line_start..at];
+        if !(before.contains('#') || before.contains("//")) {
+            continue;
+        }
+        let rest = &file.text[from..];
+        let Some(close) = rest.find(']').filter(|c| !rest[..*c].contains('\n')) else {
+            continue;
+        };
+        let rules = rest[..close]
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let (line, column) = file.lines.line_col(&file.text, at as u32);
+        let end = (from + close + 1) as u32;
+        out.push(Suppression {
+            line,
+            rules,
+            column,
+            end_column: file.lines.line_col(&file.text, end).1,
+            text: file.text[at..end as usize].to_owned(),
+        });
+    }
+    out
+}
+
+pub fn apply(files: &[SourceFile], findings: &mut Vec<Finding>, report_invalid: bool) {
+    let mut by_file: FxHashMap<&str, Vec<Suppression>> = FxHashMap::default();
+    for f in files {
+        let s = scan(f);
+        if !s.is_empty() {
+            by_file.insert(f.path.as_str(), s);
+        }
+    }
+    findings.retain(|f| {
+        let Some(sups) = by_file.get(f.path.as_str()) else {
+            return true;
+        };
+        !sups.iter().any(|s| {
+            (s.line == f.line || s.line + 1 == f.line)
+                && s.rules.iter().any(|r| r == &f.rule || r == "all")
+        })
+    });
+    if !report_invalid {
+        return;
+    }
+    for file in files {
+        let Some(sups) = by_file.get(file.path.as_str()) else {
+            continue;
+        };
+        for s in sups {
+            for r in &s.rules {
+                if r == "all" || perfgate_rules::find(r).is_some() {
+                    continue;
+                }
+                let text = file.lines.line_text(&file.text, s.line).to_owned();
+                findings.push(Finding {
+                    rule: INVALID_SUPPRESSION.id.to_owned(),
+                    category: INVALID_SUPPRESSION.category,
+                    severity: INVALID_SUPPRESSION.severity,
+                    path: file.path.clone(),
+                    line: s.line,
+                    column: s.column,
+                    end_line: s.line,
+                    end_column: s.end_column,
+                    function: String::new(),
+                    message: format!("suppression names unknown rule `{r}`"),
+                    impact: "it suppresses nothing; the finding it was meant for is still reported"
+                        .into(),
+                    fix: "use a rule id from `perfgate rules`".into(),
+                    trace: Vec::new(),
+                    fingerprint: perfgate_rules::fingerprint(&[
+                        INVALID_SUPPRESSION.id,
+                        &file.path,
+                        &s.text,
+                        r,
+                    ]),
+                    confidence: Confidence::Certain,
+                    root_cause: None,
+                    snippet: text,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+use crate::{Counts, FileCounts, Report};
+use perfgate_model::Finding;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: String,
+}
+
+/// SPEC §3, schema_version 1. Keys are only ever added.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    tool: Tool,
+    decision: &'static str,
+    score: u32,
+    counts: Counts,
+    files: FileCounts,
+    findings: &'a [Finding],
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let doc = JsonReport {
+        schema_version: 1,
+        tool: Tool {
+            name: "perfgate",
+            version: r.version.clone(),
+        },
+        decision: r.decision.as_str(),
+        score: r.score,
+        counts: r.counts,
+        files: r.files,
+        findings: &r.findings,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("report serialises");
+    s.push('\n');
+    s
+}

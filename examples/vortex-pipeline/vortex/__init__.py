@@ -1,0 +1,1 @@
+"""Vortex: slot generation pipeline (example project for perfgate)."""
