@@ -324,8 +324,8 @@ impl<'a> Resolver<'a> {
     fn binding<'f>(&self, f: &'f Function, name: &str, at: u32) -> Option<&'f Binding> {
         f.locals
             .iter()
-            .filter(|b| b.name == name && b.span.start <= at)
-            .last()
+            .rev()
+            .find(|b| b.name == name && b.span.start <= at)
             .or_else(|| f.params.iter().find(|b| b.name == name))
     }
 
@@ -392,7 +392,13 @@ impl<'a> Resolver<'a> {
                 file: self.file,
             }),
             Receiver::SelfField(field) => self.field_type(f.owner.as_deref()?, field),
-            Receiver::Local(name) => self.local_type(f, name, at, depth),
+            Receiver::Local(name) => self.local_type(f, name, at, depth).or_else(|| {
+                // `Denoise.apply(..)` on a unit struct: an unbound capitalised name is a type.
+                let unbound = self.binding(f, name, at).is_none();
+                (unbound && name.chars().next().is_some_and(char::is_uppercase))
+                    .then(|| self.resolve_type(self.file, std::slice::from_ref(name)))
+                    .flatten()
+            }),
             Receiver::CallResult(c) => self.result_type(f, *c, depth),
             Receiver::Path(p) => {
                 let full = self.expand(self.module, p);
@@ -421,7 +427,7 @@ impl<'a> Resolver<'a> {
                     break;
                 }
             }
-            tmo |= self.chain_has_timeout(f, &infos, i as u32);
+            tmo |= self.chain_has_timeout(f, infos, i as u32);
             tmo |= f.calls[i]
                 .keywords
                 .iter()
@@ -475,8 +481,6 @@ impl<'a> Resolver<'a> {
                 info.has_kind(Kind::ClientTimeout)
                     || (info.has_kind(Kind::Client)
                         && c.keywords.iter().any(|(k, _)| k == "timeout"))
-                    || (info.has_kind(Kind::Timeout)
-                        && matches!(&info.target, Target::External(p) if p.last().is_some_and(|l| l == "ClientTimeout")))
             })
         })
     }

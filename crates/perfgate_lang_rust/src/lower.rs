@@ -1154,8 +1154,7 @@ impl FnLower<'_> {
         let mut kind = LockKind::Blocking;
         let mut unwrapped = false;
         let mut top = call;
-        loop {
-            let Some(p) = top.parent() else { break };
+        while let Some(p) = top.parent() {
             match p.kind() {
                 "field_expression" => {
                     let Some(gp) = p.parent().filter(|g| g.kind() == "call_expression") else {
@@ -1376,10 +1375,10 @@ fn has_exit(body: Node) -> bool {
         match x.kind() {
             "break_expression" | "return_expression" | "try_expression" => return true,
             "closure_expression" | "for_expression" | "while_expression" | "loop_expression"
-            | "function_item" | "async_block" => {
-                if x.id() != body.id() {
-                    continue;
-                }
+            | "function_item" | "async_block"
+                if x.id() != body.id() =>
+            {
+                continue;
             }
             _ => {}
         }

@@ -1,0 +1,318 @@
+//! The command line end to end: every report format snapshotted on fixture projects, exit
+//! codes, determinism, configuration errors, suppressions and atomic output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn perfgate(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_perfgate"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("perfgate runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn snapshot_formats(name: &str, dir: &Path) {
+    for format in ["text", "json", "markdown", "sarif"] {
+        let o = perfgate(&["check", ".", "--quiet", "--format", format], dir);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{format}: {o:?}");
+        insta::assert_snapshot!(format!("{name}_{format}"), stdout(&o));
+    }
+}
+
+#[test]
+fn example_project_in_every_format() {
+    snapshot_formats("examples", &root().join("examples"));
+}
+
+#[test]
+fn call_graph_fixtures_rust_and_python() {
+    let base = root().join("crates/perfgate/tests/fixtures/callgraph");
+    for lang in ["rust", "python"] {
+        for format in ["text", "json"] {
+            let o = perfgate(
+                &["check", ".", "--quiet", "--format", format],
+                &base.join(lang),
+            );
+            insta::assert_snapshot!(format!("callgraph_{lang}_{format}"), stdout(&o));
+        }
+    }
+}
+
+#[test]
+fn json_is_byte_identical_across_runs_and_sorted() {
+    let dir = root().join("examples");
+    let a = perfgate(
+        &["check", ".", "--quiet", "--format", "json", "--jobs", "1"],
+        &dir,
+    );
+    let b = perfgate(
+        &["check", ".", "--quiet", "--format", "json", "--jobs", "4"],
+        &dir,
+    );
+    assert_eq!(a.stdout, b.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let keys: Vec<(String, u64, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let fps: std::collections::BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fps.len(), keys.len(), "fingerprints are unique");
+}
+
+#[test]
+fn fingerprints_survive_edits_above_the_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "import time\n\nasync def f():\n    time.sleep(1)\n";
+    std::fs::write(dir.path().join("a.py"), src).unwrap();
+    let fp = |d: &Path| {
+        let o = perfgate(&["check", ".", "--quiet", "--format", "json"], d);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            v["findings"][0]["fingerprint"].as_str().unwrap().to_owned(),
+            v["findings"][0]["line"].as_u64().unwrap(),
+        )
+    };
+    let (before, line_before) = fp(dir.path());
+    std::fs::write(
+        dir.path().join("a.py"),
+        format!("# a new comment\nimport os\n\n{src}"),
+    )
+    .unwrap();
+    let (after, line_after) = fp(dir.path());
+    assert_eq!(before, after);
+    assert_eq!(line_after, line_before + 3);
+}
+
+#[test]
+fn exit_codes_follow_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.py"),
+        "import asyncio\n\nasync def f(job):\n    while not job.done():\n        await asyncio.sleep(0.1)\n",
+    )
+    .unwrap();
+    // One medium finding: score 97, PASS.
+    let o = perfgate(&["check", ".", "--quiet"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("perfgate: PASS score 97/100"));
+    // A high finding gives WARN: exit 0 by default, 1 with --fail-on warn.
+    std::fs::write(
+        dir.path().join("b.py"),
+        "import time\n\nasync def g():\n    time.sleep(1)\n",
+    )
+    .unwrap();
+    assert_eq!(
+        perfgate(&["check", ".", "--quiet"], dir.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        perfgate(&["check", ".", "--quiet", "--fail-on", "warn"], dir.path())
+            .status
+            .code(),
+        Some(1)
+    );
+    // Enough findings to fall below 60 fail; --fail-on never does not.
+    let many: String = (0..6)
+        .map(|i| format!("async def h{i}():\n    time.sleep(1)\n"))
+        .collect();
+    std::fs::write(dir.path().join("c.py"), format!("import time\n{many}")).unwrap();
+    assert_eq!(
+        perfgate(&["check", ".", "--quiet"], dir.path())
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        perfgate(&["check", ".", "--quiet", "--fail-on", "never"], dir.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    // Selecting a category or ignoring a rule changes what counts.
+    let o = perfgate(
+        &[
+            "check",
+            ".",
+            "--quiet",
+            "--ignore",
+            "blocking-sleep-in-async",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn broken_config_is_an_exit_2_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("perfgate.toml"),
+        "select = [\"concurrency\"]\nignore = [\"no-such-rule\"]\n",
+    )
+    .unwrap();
+    let o = perfgate(&["check", "."], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("perfgate.toml:2:") && err.contains("no-such-rule"),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("perfgate.toml"), "[gate\nfail-below = 3\n").unwrap();
+    let o = perfgate(&["check", "."], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("perfgate.toml:1:"), "{err}");
+
+    let o = perfgate(&["check", "missing-dir"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let o = perfgate(&["check", ".", "--select", "nope"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn config_in_pyproject_changes_severity_and_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.py"),
+        "import time\n\nasync def g():\n    time.sleep(1)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.perfgate.severity]\nblocking-sleep-in-async = \"low\"\n[tool.perfgate.gate]\nfail-on = \"warn\"\n",
+    )
+    .unwrap();
+    let o = perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"][0]["severity"], "low");
+    assert_eq!(v["score"], 99);
+    assert_eq!(v["decision"], "PASS");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn catalogue_extensions_from_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.py"),
+        "from mylib import fetch_all\n\nasync def g():\n    return fetch_all()\n",
+    )
+    .unwrap();
+    assert_eq!(
+        perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path()).stdout,
+        perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path()).stdout
+    );
+    let none = perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&none.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    std::fs::write(
+        dir.path().join("perfgate.toml"),
+        "[catalog.python]\nblocking-io = [\"mylib.fetch_all\"]\n",
+    )
+    .unwrap();
+    let o = perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"][0]["rule"], "blocking-io-in-async");
+}
+
+#[test]
+fn inline_suppressions_and_unknown_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.py"),
+        "import time\n\nasync def g():\n    time.sleep(1)  # perfgate: ignore[blocking-sleep-in-async]\n\nasync def h():\n    # perfgate: ignore[blocking-sleep-in-async]\n    time.sleep(1)\n\nasync def k():\n    time.sleep(1)  # perfgate: ignore[blocking-sleep-in-asycn]\n",
+    )
+    .unwrap();
+    let o = perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        vec!["blocking-sleep-in-async", "invalid-suppression"]
+    );
+    assert_eq!(v["findings"][0]["line"], 11);
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.py"),
+        "import time\n\nasync def g():\n    time.sleep(1)\n",
+    )
+    .unwrap();
+    let out = dir.path().join("report.sarif");
+    let o = perfgate(
+        &[
+            "check",
+            ".",
+            "--quiet",
+            "--format",
+            "sarif",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn rules_listing_and_docs() {
+    let o = perfgate(&["rules"], &root());
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!("rules_list", stdout(&o));
+    for rule in perfgate_rules::all() {
+        let o = perfgate(&["rules", rule.meta().id], &root());
+        assert_eq!(o.status.code(), Some(0));
+        let s = stdout(&o);
+        assert!(s.starts_with(&format!("# {}", rule.meta().id)));
+        assert!(s.contains("## Use instead"));
+    }
+    assert_eq!(perfgate(&["rules", "nope"], &root()).status.code(), Some(2));
+}
