@@ -46,6 +46,12 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
             "brackets nested {depth} deep (limit {MAX_NESTING})"
         )));
     }
+    let chain = max_statement_operators(source.as_bytes());
+    if chain > MAX_STATEMENT_OPERATORS {
+        return Err(FrontendError(format!(
+            "a statement with {chain} operators (limit {MAX_STATEMENT_OPERATORS}): generated code?"
+        )));
+    }
     let (module_path, is_package) = module_path_for(rel_path);
     let is_test_file = rel_path
         .rsplit('/')
@@ -63,6 +69,68 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
     );
     module.had_syntax_errors = had_errors;
     Ok(module)
+}
+
+/// Operators, attribute dots, calls and `not`/`await`/`lambda` in one statement beyond this
+/// are refused: each can add a level to the syntax tree, and the parser and its tree are
+/// recursive. Real code stays far below; this stops `1+1+...` a million times over.
+pub const MAX_STATEMENT_OPERATORS: usize = 10_000;
+
+/// The largest number of tree-deepening tokens in one logical line (a statement, with its
+/// bracketed continuation lines).
+pub fn max_statement_operators(bytes: &[u8]) -> usize {
+    let (mut count, mut max, mut depth) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == b'\\' {
+                i += 1;
+            } else if b == q || b == b'\n' {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        let prev = if i > 0 { bytes[i - 1] } else { b' ' };
+        let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+        match b {
+            b'\n' if depth == 0 && prev != b'\\' => {
+                max = max.max(count);
+                count = 0;
+            }
+            b'(' | b'[' | b'{' => {
+                if ident(prev) || prev == b')' || prev == b']' {
+                    count += 1;
+                }
+                depth += 1;
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'.' if !prev.is_ascii_digit() && !next.is_ascii_digit() => count += 1,
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'<' | b'>' | b'~' => {
+                count += 1
+            }
+            b'"' | b'\'' => quote = Some(b),
+            b'#' => {
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'n' | b'a' | b'l' if !ident(prev) => {
+                let rest = &bytes[i..];
+                for kw in [&b"not"[..], b"await", b"lambda"] {
+                    if rest.starts_with(kw) && !rest.get(kw.len()).is_some_and(|c| ident(*c)) {
+                        count += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    max.max(count)
 }
 
 /// Deepest nesting of `([{`, ignoring string contents and comments (roughly: good enough
