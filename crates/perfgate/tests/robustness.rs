@@ -13,7 +13,10 @@ fn check_json(dir: &Path) -> (i32, serde_json::Value) {
         .output()
         .unwrap();
     let code = o.status.code().expect("perfgate exits, it does not crash");
-    (code, serde_json::from_slice(&o.stdout).expect("a full JSON report"))
+    (
+        code,
+        serde_json::from_slice(&o.stdout).expect("a full JSON report"),
+    )
 }
 
 #[test]
@@ -33,16 +36,40 @@ fn hostile_files_are_counted_not_fatal() {
     std::fs::write(d.join("random.rs"), &random).unwrap();
     std::fs::write(d.join("latin1.py"), b"x = '\xe9t\xe9'\n").unwrap();
     std::fs::write(d.join("huge.py"), "x = 1; ".repeat(10 * 1024 * 1024 / 7)).unwrap();
-    std::fs::write(d.join("nested.py"), format!("x = {}1{}\n", "(".repeat(10_000), ")".repeat(10_000))).unwrap();
-    std::fs::write(d.join("nested.rs"), format!("fn f() {{ {}1{} }}\n", "[".repeat(10_000), "]".repeat(10_000))).unwrap();
-    std::fs::write(d.join("chain.py"), format!("x = {}1\n", "1+".repeat(500_000))).unwrap();
-    std::fs::write(d.join("chain.rs"), format!("fn f() {{ let x = {}1; }}\n", "1+".repeat(500_000))).unwrap();
+    std::fs::write(
+        d.join("nested.py"),
+        format!("x = {}1{}\n", "(".repeat(10_000), ")".repeat(10_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("nested.rs"),
+        format!(
+            "fn f() {{ {}1{} }}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("chain.py"),
+        format!("x = {}1\n", "1+".repeat(500_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("chain.rs"),
+        format!("fn f() {{ let x = {}1; }}\n", "1+".repeat(500_000)),
+    )
+    .unwrap();
     std::fs::write(d.join("empty.py"), "").unwrap();
     std::fs::write(d.join("empty.rs"), "").unwrap();
     std::fs::write(d.join("binary.rs"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
     std::fs::write(d.join("broken.py"), "async def f(:\n    time.sleep(\n").unwrap();
     // A real defect alongside, still found.
-    std::fs::write(d.join("ok.py"), "import time\n\nasync def g():\n    time.sleep(1)\n").unwrap();
+    std::fs::write(
+        d.join("ok.py"),
+        "import time\n\nasync def g():\n    time.sleep(1)\n",
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         std::fs::create_dir(d.join("sub")).unwrap();
@@ -69,7 +96,9 @@ fn hostile_files_are_counted_not_fatal() {
 
 fn lower_any(text: &str) {
     for path in ["src/lib.rs", "pkg/mod.py"] {
-        if let perfgate_check::Parsed::Ok { file, .. } = perfgate_check::parse_source(path, text.to_owned()) {
+        if let perfgate_check::Parsed::Ok { file, .. } =
+            perfgate_check::parse_source(path, text.to_owned())
+        {
             let catalog = perfgate_catalog::Catalog::bundled();
             let _ = perfgate_check::analyse_sources(vec![file], &catalog);
         }
@@ -79,12 +108,54 @@ fn lower_any(text: &str) {
 /// Source-like soup: the tokens both front ends care about, in random order.
 fn soup() -> impl Strategy<Value = String> {
     let tokens = prop::sample::select(vec![
-        "async ", "def ", "fn ", "await", ".await", "(", ")", "{", "}", "[", "]", ":", ";", "\n",
-        "    ", "for x in range(224):", "for y in 0..n ", "while ", "loop ", "with self._lock:",
-        "try:", "except asyncio.CancelledError:", "raise", "return ", "let g = m.lock().unwrap();",
-        "time.sleep(1)", "std::fs::read(p)", "tokio::join!(a(), b())", "select! { _ = x => {} }",
-        "self.", "x", "=", "+", "*", "'", "\"", "#", "//", "import os", "use std::fs;", "impl A {",
-        "class A:", "lambda: ", "match ", "if ", "else", "?", ",",
+        "async ",
+        "def ",
+        "fn ",
+        "await",
+        ".await",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ";",
+        "\n",
+        "    ",
+        "for x in range(224):",
+        "for y in 0..n ",
+        "while ",
+        "loop ",
+        "with self._lock:",
+        "try:",
+        "except asyncio.CancelledError:",
+        "raise",
+        "return ",
+        "let g = m.lock().unwrap();",
+        "time.sleep(1)",
+        "std::fs::read(p)",
+        "tokio::join!(a(), b())",
+        "select! { _ = x => {} }",
+        "self.",
+        "x",
+        "=",
+        "+",
+        "*",
+        "'",
+        "\"",
+        "#",
+        "//",
+        "import os",
+        "use std::fs;",
+        "impl A {",
+        "class A:",
+        "lambda: ",
+        "match ",
+        "if ",
+        "else",
+        "?",
+        ",",
     ]);
     prop::collection::vec(tokens, 0..200).prop_map(|v| v.concat())
 }

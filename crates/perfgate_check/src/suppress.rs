@@ -13,36 +13,36 @@ struct Suppression {
     text: String,
 }
 
+/// Suppressions in the file's directive comments (never in strings or doc comments).
 fn scan(file: &SourceFile) -> Vec<Suppression> {
     const MARK: &str = "perfgate: ignore[";
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(i) = file.text[from..].find(MARK) {
-        let at = from + i;
-        from = at + MARK.len();
-        let line_start = file.text[..at].rfind('\n').map_or(0, |p| p + 1);
-        let before = &file.text[line_start..at];
-        if !(before.contains('#') || before.contains("//")) {
-            continue;
+    for c in &file.module.directive_comments {
+        let comment = file.slice(*c);
+        let mut from = 0;
+        while let Some(i) = comment[from..].find(MARK) {
+            let at = from + i;
+            from = at + MARK.len();
+            let rest = &comment[from..];
+            let Some(close) = rest.find(']') else {
+                break;
+            };
+            let rules = rest[..close]
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let start = c.start + at as u32;
+            let end = c.start + (from + close + 1) as u32;
+            let (line, column) = file.lines.line_col(&file.text, start);
+            out.push(Suppression {
+                line,
+                rules,
+                column,
+                end_column: file.lines.line_col(&file.text, end).1,
+                text: comment[at..from + close + 1].to_owned(),
+            });
         }
-        let rest = &file.text[from..];
-        let Some(close) = rest.find(']').filter(|c| !rest[..*c].contains('\n')) else {
-            continue;
-        };
-        let rules = rest[..close]
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let (line, column) = file.lines.line_col(&file.text, at as u32);
-        let end = (from + close + 1) as u32;
-        out.push(Suppression {
-            line,
-            rules,
-            column,
-            end_column: file.lines.line_col(&file.text, end).1,
-            text: file.text[at..end as usize].to_owned(),
-        });
     }
     out
 }

@@ -4,6 +4,7 @@
 mod lower;
 
 use perfgate_model::{Module, Path};
+use ruff_text_size::Ranged;
 
 /// Why a file could not be lowered at all (recoverable syntax errors are not failures).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,21 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         is_test_file,
     );
     module.had_syntax_errors = had_errors;
+    if source.contains(perfgate_model::DIRECTIVE) {
+        module.directive_comments = parsed
+            .tokens()
+            .iter()
+            .filter(|t| t.kind() == ruff_python_ast::token::TokenKind::Comment)
+            .map(|t| {
+                perfgate_model::Span::new(t.range().start().to_usize(), t.range().end().to_usize())
+            })
+            .filter(|sp| {
+                source
+                    .get(sp.start as usize..sp.end as usize)
+                    .is_some_and(|c| c.contains(perfgate_model::DIRECTIVE))
+            })
+            .collect();
+    }
     Ok(module)
 }
 

@@ -33,6 +33,7 @@ pub(crate) fn lower_module(
             functions: Vec::new(),
             globals: Vec::new(),
             had_syntax_errors: false,
+            directive_comments: Vec::new(),
         },
         is_package,
         is_test_file,

@@ -62,6 +62,7 @@ pub(crate) fn lower_file(
             functions: Vec::new(),
             globals: Vec::new(),
             had_syntax_errors: root.has_error(),
+            directive_comments: directive_comments(root, src),
         },
         consts: FxHashMap::default(),
         parser,
@@ -78,6 +79,28 @@ pub(crate) fn lower_file(
     };
     cx.lower_items(root, s, &scope);
     Ok(cx.module)
+}
+
+/// Plain (non-doc) comments that mention `perfgate:`.
+fn directive_comments(root: Node, src: &str) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = src[from..].find(perfgate_model::DIRECTIVE) {
+        let at = from + i;
+        from = at + perfgate_model::DIRECTIVE.len();
+        let Some(node) = root.descendant_for_byte_range(at, from) else {
+            continue;
+        };
+        let text = src.get(node.byte_range()).unwrap_or("");
+        let is_doc = text.starts_with("///") || text.starts_with("//!") || text.starts_with("/**");
+        if matches!(node.kind(), "line_comment" | "block_comment") && !is_doc {
+            let sp = Span::new(node.start_byte(), node.end_byte());
+            if out.last() != Some(&sp) {
+                out.push(sp);
+            }
+        }
+    }
+    out
 }
 
 struct ItemScope {

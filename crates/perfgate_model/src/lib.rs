@@ -74,7 +74,13 @@ pub struct Module {
     pub globals: Vec<Binding>,
     /// The parser recovered from syntax errors; the model may be partial.
     pub had_syntax_errors: bool,
+    /// Comments (not strings, not doc comments) that mention `perfgate:`: where inline
+    /// suppressions may be.
+    pub directive_comments: Vec<Span>,
 }
+
+/// The marker that starts every perfgate directive comment.
+pub const DIRECTIVE: &str = "perfgate:";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
