@@ -83,6 +83,15 @@ pub struct Summaries {
 }
 
 impl Summaries {
+    /// How many (function, effect) pairs have an effect: a cheap checksum for benchmarks.
+    pub fn chain_count(&self) -> usize {
+        self.hops
+            .iter()
+            .flatten()
+            .map(|h| h.iter().filter(|x| x.is_some()).count())
+            .sum()
+    }
+
     /// The shortest chain by which `func` reaches `effect`, if it does.
     pub fn chain(&self, a: &Analysis, func: FuncId, effect: Effect) -> Option<Chain> {
         let mut steps = Vec::new();
