@@ -4,8 +4,12 @@
 
 /// `(relative path, source)` pairs: `modules` Python modules and `modules` Rust modules.
 pub fn generate(modules: usize) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let py = (0..modules).map(|i| (format!("svc/m{i}.py"), python_module(i, modules))).collect();
-    let rs = (0..modules).map(|i| (format!("svc/src/m{i}.rs"), rust_module(i, modules))).collect();
+    let py = (0..modules)
+        .map(|i| (format!("svc/m{i}.py"), python_module(i, modules)))
+        .collect();
+    let rs = (0..modules)
+        .map(|i| (format!("svc/src/m{i}.rs"), rust_module(i, modules)))
+        .collect();
     (py, rs)
 }
 

@@ -320,13 +320,35 @@ impl<'a> Resolver<'a> {
         self.resolve_type(tf, ty)
     }
 
-    /// The latest binding of `name` before `at` (locals shadow parameters).
-    fn binding<'f>(&self, f: &'f Function, name: &str, at: u32) -> Option<&'f Binding> {
+    /// The latest binding of `name` before `at` (locals shadow parameters, which shadow
+    /// module globals).
+    fn binding<'f>(&'f self, f: &'f Function, name: &str, at: u32) -> Option<&'f Binding> {
         f.locals
             .iter()
             .rev()
             .find(|b| b.name == name && b.span.start <= at)
             .or_else(|| f.params.iter().find(|b| b.name == name))
+            .or_else(|| {
+                self.module
+                    .globals
+                    .iter()
+                    .find(|b| b.name == name && b.ty.is_some())
+            })
+    }
+
+    /// The type of a module-level binding that a function does not shadow.
+    fn global_type(&self, f: &Function, name: &str) -> Option<&Path> {
+        if f.locals.iter().any(|b| b.name == name) || f.params.iter().any(|b| b.name == name) {
+            return None;
+        }
+        if self.module.imports.iter().any(|i| i.alias == name) {
+            return None;
+        }
+        self.module
+            .globals
+            .iter()
+            .find(|b| b.name == name)
+            .and_then(|b| b.ty.as_ref())
     }
 
     fn local_type(&self, f: &Function, name: &str, at: u32, depth: u32) -> Option<TypeRef> {
@@ -344,6 +366,32 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let c = f.calls.get(call as usize)?;
+        if let Some(m) = self.global_method(f, c) {
+            return self.result_type_of(f, &m, depth);
+        }
+        self.result_type_of(f, c, depth)
+    }
+
+    /// `executor.submit(..)` on a module-level `executor = ThreadPoolExecutor()`, seen as
+    /// the method call it is.
+    fn global_method(&self, f: &Function, c: &Call) -> Option<Call> {
+        let Callee::Path(p) = &c.callee else {
+            return None;
+        };
+        if p.len() != 2 {
+            return None;
+        }
+        self.global_type(f, &p[0])?;
+        Some(Call {
+            callee: Callee::Method {
+                recv: Receiver::Local(p[0].clone()),
+                name: p[1].clone(),
+            },
+            ..c.clone()
+        })
+    }
+
+    fn result_type_of(&self, f: &Function, c: &Call, depth: u32) -> Option<TypeRef> {
         match &c.callee {
             Callee::Path(p) => {
                 let full = self.expand(self.module, p);
@@ -371,15 +419,23 @@ impl<'a> Resolver<'a> {
                         return self.result_type(f, *inner, depth + 1);
                     }
                 }
-                let recv_ty = self.receiver_type(f, recv, c.span.start, depth + 1)?;
-                if let TypeRef::External(p) = recv_ty {
-                    let mut full = p;
-                    full.push(name.clone());
-                    if let Some(ret) = self.catalog.returns(self.lang(), &full) {
-                        return Some(TypeRef::External(ret.to_vec()));
+                match self.receiver_type(f, recv, c.span.start, depth + 1) {
+                    Some(TypeRef::External(p)) => {
+                        let mut full = p;
+                        full.push(name.clone());
+                        if let Some(ret) = self.catalog.returns(self.lang(), &full) {
+                            return Some(TypeRef::External(ret.to_vec()));
+                        }
+                        None
                     }
+                    Some(TypeRef::Project { .. }) => None,
+                    // Unknown receiver: a method the catalogue knows by name (`.submit()`).
+                    None => self
+                        .catalog
+                        .by_method(self.lang(), name, c.n_args, c.awaited)
+                        .find_map(|a| a.returns.clone())
+                        .map(TypeRef::External),
                 }
-                None
             }
             Callee::Unknown => None,
         }
@@ -489,6 +545,10 @@ impl<'a> Resolver<'a> {
         let lang = self.lang();
         let mut info = CallInfo::default();
         match &c.callee {
+            Callee::Path(_) if self.global_method(f, c).is_some() => {
+                let as_method = self.global_method(f, c).expect("checked");
+                return self.resolve_call(f, &as_method);
+            }
             Callee::Path(p) => {
                 let full = self.expand(self.module, p);
                 if let Some(id) = self.project_path(&full, p) {

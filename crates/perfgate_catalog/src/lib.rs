@@ -103,6 +103,8 @@ pub struct MethodSchema {
     pub note: Option<String>,
     #[serde(default)]
     pub instead: Option<String>,
+    #[serde(default)]
+    pub returns: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -197,7 +199,7 @@ impl Catalog {
                 kind: m.kind,
                 note: m.note.clone(),
                 instead: m.instead.clone(),
-                returns: None,
+                returns: m.returns.as_deref().map(split_path),
                 by_name: true,
                 args: m.args,
                 max_args: m.max_args,

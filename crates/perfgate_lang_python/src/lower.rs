@@ -47,7 +47,11 @@ pub(crate) fn lower_module(
     top.lower_suite(&suite.body, span_of(suite));
     let (top_fn, nested) = top.finish();
     for b in &top_fn.locals {
-        cx.module.globals.push(b.clone());
+        // `init_call` indexes the module function's calls: meaningless elsewhere.
+        cx.module.globals.push(Binding {
+            init_call: None,
+            ..b.clone()
+        });
     }
     cx.module.functions.push(top_fn);
     cx.lower_nested(nested);
@@ -967,9 +971,15 @@ fn dotted(expr: &Expr) -> Option<Path> {
     }
 }
 
+/// The class a value is constructed from: `Engine(cfg)`, `aiohttp.ClientSession()`. Calls of
+/// lowercase names are functions or methods, whose return type is not known here.
 fn call_path(expr: &Expr) -> Option<Path> {
     match expr {
-        Expr::Call(c) => dotted(&c.func),
+        Expr::Call(c) => dotted(&c.func).filter(|p| {
+            p.last()
+                .and_then(|l| l.trim_start_matches('_').chars().next())
+                .is_some_and(char::is_uppercase)
+        }),
         Expr::Await(a) => call_path(&a.value),
         _ => None,
     }
