@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     );
 
     for (lang, files) in [("python", &py), ("rust", &rs)] {
-        let mut g = c.benchmark_group(format!("{lang}"));
+        let mut g = c.benchmark_group(lang);
         g.sample_size(10);
         g.throughput(Throughput::Bytes(bytes(files)));
         g.bench_function("parse", |b| b.iter(|| black_box(parse_all(files))));

@@ -2,8 +2,11 @@
 //! wide call graphs across modules (each module calls into the previous one and into two
 //! others), loops, locks, handlers and comprehensions. Deterministic for a given size.
 
-/// `(relative path, source)` pairs: `modules` Python modules and `modules` Rust modules.
-pub fn generate(modules: usize) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// `(relative path, source)` pairs.
+pub type Files = Vec<(String, String)>;
+
+/// `modules` Python modules and `modules` Rust modules.
+pub fn generate(modules: usize) -> (Files, Files) {
     let py = (0..modules)
         .map(|i| (format!("svc/m{i}.py"), python_module(i, modules)))
         .collect();
