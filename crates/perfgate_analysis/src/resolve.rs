@@ -491,10 +491,20 @@ impl<'a> Resolver<'a> {
             if infos[i].has_kind(Kind::Remote) && client_timeout && self.on_client(&f.calls[i]) {
                 tmo = true;
             }
+            // A future handed straight to a timeout or combinator (`timeout(d, rx.recv())`,
+            // `select! { v = rx.recv() => .. }`) is awaited through it.
+            let as_future = f.calls[i].ctx.parent_call.is_some_and(|p| {
+                let pi = &infos[p as usize];
+                pi.has_kind(Kind::Timeout) || pi.has_kind(Kind::Concurrent)
+            });
             let info = &mut infos[i];
             info.offloaded = off;
             info.concurrent = conc;
             info.timeout = tmo;
+            if as_future {
+                info.apis
+                    .retain(|a| a.when != perfgate_catalog::When::NotAwaited);
+            }
         }
     }
 
@@ -536,7 +546,7 @@ impl<'a> Resolver<'a> {
             f.calls.iter().zip(fi).any(|(c, info)| {
                 info.has_kind(Kind::ClientTimeout)
                     || (info.has_kind(Kind::Client)
-                        && c.keywords.iter().any(|(k, _)| k == "timeout"))
+                        && c.keywords.iter().any(|(k, _)| k.ends_with("timeout")))
             })
         })
     }

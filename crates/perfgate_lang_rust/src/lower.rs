@@ -650,7 +650,12 @@ impl FnLower<'_> {
                     "assignment_expression" | "compound_assignment_expr"
                 ) {
                     if let Some(l) = inner.child_by_field_name("left") {
-                        identifiers(l, s, &mut defs);
+                        if l.kind() == "field_expression" {
+                            // `self.state = ..`: a write to object state, kept with its dot.
+                            defs.push(s.of(l).split_whitespace().collect());
+                        } else {
+                            identifiers(l, s, &mut defs);
+                        }
                     }
                     if let Some(r) = inner.child_by_field_name("right") {
                         identifiers(r, s, &mut uses);

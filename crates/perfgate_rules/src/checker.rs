@@ -25,6 +25,13 @@ impl<'a> Checker<'a> {
         Checker { a }
     }
 
+    /// The functions rules check: tests are not production paths and are left out.
+    pub fn functions(&self) -> impl Iterator<Item = FuncId> + '_ {
+        self.a
+            .functions()
+            .filter(|f| self.a.func(*f).role != perfgate_model::FunctionRole::Test)
+    }
+
     pub fn emit(&self, d: Draft, out: &mut Vec<Finding>) {
         let file = self.a.file(d.func);
         let func = self.a.func(d.func);

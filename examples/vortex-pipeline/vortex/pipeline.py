@@ -3,6 +3,7 @@ import logging
 import time
 
 import aiohttp
+import redis.asyncio as aioredis
 import torch
 
 from .manifest import model_versions, read_local_manifest
@@ -15,6 +16,7 @@ class VortexPipeline:
     def __init__(self, config):
         self.config = config
         self.session = aiohttp.ClientSession()
+        self.cache = aioredis.Redis(host=config["cache_host"])
         self.audio_buffer = torch.zeros(48000 * 45, device="cuda")
         self.mean = [0.48, 0.45, 0.40]
         self.std = [0.26, 0.26, 0.27]
@@ -41,6 +43,9 @@ class VortexPipeline:
     async def upload(self, slot):
         async with self.session.post(self.config["upload_url"], json=slot) as resp:
             return await resp.json()
+
+    async def cached_recipe(self, slot_id):
+        return await self.cache.get(f"recipe:{slot_id}")
 
     async def load_overrides(self, path):
         # Correct idiom: blocking file read moved off the event loop.

@@ -57,14 +57,14 @@ impl crate::Rule for Rule {
         let a = cx.a;
         // Call sites of each project function, to tell whether every caller bounds it.
         let mut sites: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
-        for fid in a.functions() {
+        for fid in cx.functions() {
             for cid in a.calls_of(fid) {
                 if let Target::Project { func, .. } = a.info(cid).target {
                     sites.entry(func).or_default().push(cid);
                 }
             }
         }
-        for fid in a.functions() {
+        for fid in cx.functions() {
             let f = a.func(fid);
             if !f.is_async {
                 continue;

@@ -23,7 +23,7 @@ pub(crate) fn check(
     out: &mut Vec<Finding>,
 ) {
     let a = cx.a;
-    for fid in a.functions() {
+    for fid in cx.functions() {
         let f = a.func(fid);
         // Start-up code and tests run once, before or outside serving: blocking there is
         // not latency anybody waits on.

@@ -104,7 +104,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in a.functions() {
+        for fid in cx.functions() {
             let f = a.func(fid);
             for (li, l) in f.loops.iter().enumerate() {
                 if !matches!(l.kind, LoopKind::While | LoopKind::Loop) || !l.has_exit {

@@ -54,7 +54,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in a.functions() {
+        for fid in cx.functions() {
             let f = a.func(fid);
             let lang = a.file(fid).module.language;
             for lock in &f.locks {

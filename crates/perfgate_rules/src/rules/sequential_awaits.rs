@@ -53,7 +53,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in a.functions() {
+        for fid in cx.functions() {
             let f = a.func(fid);
             if !f.is_async || f.awaits.len() < 2 {
                 continue;
@@ -70,10 +70,11 @@ impl crate::Rule for Rule {
                     if used[j] || y.ctx.block != cands[i].ctx.block {
                         continue;
                     }
-                    if group
-                        .iter()
-                        .all(|&g| cands[g].ctx.stmt < y.ctx.stmt && independent(f, cands[g], y))
-                    {
+                    if group.iter().all(|&g| {
+                        cands[g].ctx.stmt < y.ctx.stmt
+                            && independent(f, cands[g], y)
+                            && !same_object(cx, fid, cands[g], y)
+                    }) {
                         group.push(j);
                     }
                 }
@@ -114,9 +115,40 @@ fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
     }
 }
 
-/// Does `later` not depend on `earlier`, through the statements between them?
+/// Two calls on the same local object (`client.info()`, then `client.warmup()`) usually
+/// follow that object's protocol; their order is not ours to change.
+fn same_object(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
+    let recv = |aw: &Await| {
+        let call = cx.a.call(CallId {
+            func: fid,
+            call: aw.call?,
+        });
+        match &call.callee {
+            perfgate_model::Callee::Method {
+                recv: perfgate_model::Receiver::Local(n),
+                ..
+            } => Some(n.clone()),
+            _ => None,
+        }
+    };
+    matches!((recv(x), recv(y)), (Some(a), Some(b)) if a == b)
+}
+
+/// Does `later` not depend on `earlier`, through the statements between them? Writes to
+/// object state (`self.user = ...`) between or by them order them too: the second call may
+/// read that state (a login before a profile fetch).
 fn independent(f: &Function, earlier: &Await, later: &Await) -> bool {
     let block = &f.blocks[earlier.ctx.block as usize];
+    let writes_state = |defs: &[String]| defs.iter().any(|d| d.contains('.'));
+    if writes_state(&earlier.binds) {
+        return false;
+    }
+    if block.stmts[(earlier.ctx.stmt as usize + 1)..(later.ctx.stmt as usize)]
+        .iter()
+        .any(|s| writes_state(&s.defs))
+    {
+        return false;
+    }
     let mut tainted: FxHashSet<&str> = earlier.binds.iter().map(String::as_str).collect();
     for s in &block.stmts[(earlier.ctx.stmt as usize + 1)..(later.ctx.stmt as usize)] {
         if s.uses.iter().any(|u| tainted.contains(u.as_str())) {
