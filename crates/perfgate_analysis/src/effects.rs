@@ -230,7 +230,7 @@ pub fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Step)> {
             if let Some(e) = Effect::of_kind(api.kind) {
                 let name = match a.external_path(cid) {
                     Some(p) if !api.by_name => p.join(lang.path_sep()),
-                    _ => crate::short_text(&c.text),
+                    _ => a.callee_text(cid),
                 };
                 let note = match &api.note {
                     Some(n) => format!("{name}: {n}"),

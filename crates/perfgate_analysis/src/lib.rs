@@ -31,10 +31,12 @@ pub struct CallId {
 
 /// What the analysis knows of one call site.
 #[derive(Clone, Debug, Default)]
-pub struct CallInfo {
+pub struct CallInfo<'c> {
+    /// What the call reaches. Library calls the catalogue knows nothing of are `Unknown`:
+    /// nothing reads their path, and not storing it keeps the analysis small.
     pub target: Target,
     /// Catalogue facts that apply to this call.
-    pub apis: Vec<Api>,
+    pub apis: Vec<&'c Api>,
     /// Runs off the executor (inside `spawn_blocking`, `to_thread`, ...).
     pub offloaded: bool,
     /// Part of a concurrent combinator (`join!`, `gather`, a spawned task).
@@ -43,13 +45,13 @@ pub struct CallInfo {
     pub timeout: bool,
 }
 
-impl CallInfo {
+impl<'c> CallInfo<'c> {
     pub fn has_kind(&self, kind: Kind) -> bool {
         self.apis.iter().any(|a| a.kind == kind)
     }
 
-    pub fn api_of(&self, kind: Kind) -> Option<&Api> {
-        self.apis.iter().find(|a| a.kind == kind)
+    pub fn api_of(&self, kind: Kind) -> Option<&'c Api> {
+        self.apis.iter().find(|a| a.kind == kind).copied()
     }
 }
 
@@ -58,7 +60,7 @@ pub struct Analysis<'p> {
     pub files: &'p [SourceFile],
     pub catalog: &'p Catalog,
     /// Per file, per function, per call.
-    calls: Vec<Vec<Vec<CallInfo>>>,
+    calls: Vec<Vec<Vec<CallInfo<'p>>>>,
     index: resolve::Index,
     pub effects: effects::Summaries,
 }
@@ -90,7 +92,7 @@ impl<'p> Analysis<'p> {
         &self.func(id.func).calls[id.call as usize]
     }
 
-    pub fn info(&self, id: CallId) -> &CallInfo {
+    pub fn info(&self, id: CallId) -> &CallInfo<'p> {
         &self.calls[id.func.file as usize][id.func.func as usize][id.call as usize]
     }
 
@@ -130,8 +132,18 @@ impl<'p> Analysis<'p> {
                 let sep = self.file(id.func).module.language.path_sep();
                 p.join(sep)
             }
-            Target::Unknown => short_text(&self.call(id).text),
+            Target::Unknown => self.callee_text(id),
         }
+    }
+
+    /// The call's source, whitespace-normalised (`self.engine.infer(x, y)`).
+    pub fn call_text(&self, id: CallId) -> String {
+        perfgate_model::normalize_ws(self.file(id.func).slice(self.call(id).span), 160)
+    }
+
+    /// What the call names as its callee, as written (`self.engine.infer`).
+    pub fn callee_text(&self, id: CallId) -> String {
+        short_text(&self.call_text(id))
     }
 
     /// The resolved external path of a call, if any.

@@ -125,8 +125,37 @@ fn key(p: &[String]) -> String {
 
 impl Index {
     pub(crate) fn build(files: &[SourceFile]) -> Index {
+        use rayon::prelude::*;
+        // Keys are built in parallel per file; inserting them is the only sequential part.
+        type Method = (String, String);
+        let per_file: Vec<Vec<(String, FuncId, Option<Method>)>> = files
+            .par_iter()
+            .enumerate()
+            .map(|(fi, file)| {
+                let m = &file.module;
+                m.functions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let id = FuncId {
+                            file: fi as u32,
+                            func: i as u32,
+                        };
+                        let mut k = key(&m.module_path);
+                        for seg in perfgate_model::split_path(&f.qualname) {
+                            if !k.is_empty() {
+                                k.push_str("::");
+                            }
+                            k.push_str(&seg);
+                        }
+                        let method = f.owner.clone().map(|o| (o, f.name.clone()));
+                        (k, id, method)
+                    })
+                    .collect()
+            })
+            .collect();
         let mut ix = Index::default();
-        for (fi, file) in files.iter().enumerate() {
+        for (fi, (file, entries)) in files.iter().zip(per_file).enumerate() {
             let m = &file.module;
             let lang = m.language;
             ix.modules.insert((lang, key(&m.module_path)), fi as u32);
@@ -136,23 +165,14 @@ impl Index {
                     .or_default()
                     .push(fi as u32);
             }
-            for (i, f) in m.functions.iter().enumerate() {
-                let id = FuncId {
-                    file: fi as u32,
-                    func: i as u32,
-                };
-                let mut path = m.module_path.clone();
-                path.extend(perfgate_model::split_path(&f.qualname));
-                ix.symbols.entry((lang, key(&path))).or_default().push(id);
-                if let Some(owner) = &f.owner {
-                    ix.methods
-                        .entry((lang, owner.clone(), f.name.clone()))
-                        .or_default()
-                        .push(id);
+            for (k, id, method) in entries {
+                ix.symbols.entry((lang, k)).or_default().push(id);
+                if let Some((owner, name)) = method {
                     ix.method_names
-                        .entry((lang, f.name.clone()))
+                        .entry((lang, name.clone()))
                         .or_default()
                         .push(id);
+                    ix.methods.entry((lang, owner, name)).or_default().push(id);
                 }
             }
         }
@@ -222,13 +242,14 @@ pub(crate) fn receiver_type(
     r.receiver_type(f, recv, u32::MAX, 0)
 }
 
-pub(crate) fn resolve_all(
-    files: &[SourceFile],
-    catalog: &Catalog,
+pub(crate) fn resolve_all<'a>(
+    files: &'a [SourceFile],
+    catalog: &'a Catalog,
     index: &Index,
-) -> Vec<Vec<Vec<CallInfo>>> {
+) -> Vec<Vec<Vec<CallInfo<'a>>>> {
+    use rayon::prelude::*;
     files
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(fi, file)| {
             let r = Resolver {
@@ -238,7 +259,7 @@ pub(crate) fn resolve_all(
                 file: fi as u32,
                 module: &file.module,
             };
-            let mut infos: Vec<Vec<CallInfo>> = file
+            let mut infos: Vec<Vec<CallInfo<'a>>> = file
                 .module
                 .functions
                 .iter()
@@ -253,15 +274,15 @@ pub(crate) fn resolve_all(
         .collect()
 }
 
-struct Resolver<'a> {
+struct Resolver<'a, 'i> {
     files: &'a [SourceFile],
     catalog: &'a Catalog,
-    index: &'a Index,
+    index: &'i Index,
     file: u32,
     module: &'a Module,
 }
 
-impl<'a> Resolver<'a> {
+impl<'a> Resolver<'a, '_> {
     fn lang(&self) -> Language {
         self.module.language
     }
@@ -464,7 +485,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn apply_context(&self, f: &Function, infos: &mut [CallInfo], client_timeout: bool) {
+    fn apply_context(&self, f: &Function, infos: &mut [CallInfo<'a>], client_timeout: bool) {
         // Context flags come from the enclosing calls (`spawn_blocking(|| ..)`,
         // `wait_for(..)`, `join!(..)`) and, for timeouts, from the receiver chain
         // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
@@ -508,7 +529,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn chain_has_timeout(&self, f: &Function, infos: &[CallInfo], call: u32) -> bool {
+    fn chain_has_timeout(&self, f: &Function, infos: &[CallInfo<'a>], call: u32) -> bool {
         let mut cur = Some(call);
         let mut guard = 0;
         while let Some(c) = cur {
@@ -541,7 +562,7 @@ impl<'a> Resolver<'a> {
 
     /// Does any code in this module build a client with a timeout (`timeout=` on a
     /// client constructor, `ClientBuilder::timeout`)? Then its clients are bounded.
-    fn module_configures_client_timeout(&self, infos: &[Vec<CallInfo>]) -> bool {
+    fn module_configures_client_timeout(&self, infos: &[Vec<CallInfo<'a>>]) -> bool {
         self.module.functions.iter().zip(infos).any(|(f, fi)| {
             f.calls.iter().zip(fi).any(|(c, info)| {
                 info.has_kind(Kind::ClientTimeout)
@@ -551,7 +572,7 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn resolve_call(&self, f: &Function, c: &Call) -> CallInfo {
+    fn resolve_call(&self, f: &Function, c: &Call) -> CallInfo<'a> {
         let lang = self.lang();
         let mut info = CallInfo::default();
         match &c.callee {
@@ -567,12 +588,14 @@ impl<'a> Resolver<'a> {
                         confidence: Confidence::Certain,
                     };
                 } else {
-                    info.apis = self.catalog.by_path(lang, &full).cloned().collect();
+                    info.apis = self.catalog.by_path(lang, &full).collect();
                     if info.apis.is_empty() && full.len() > 1 {
                         // An unimported std path written in full, or a bare macro name.
-                        info.apis = self.catalog.by_path(lang, p).cloned().collect();
+                        info.apis = self.catalog.by_path(lang, p).collect();
                     }
-                    info.target = Target::External(full);
+                    if !info.apis.is_empty() {
+                        info.target = Target::External(full);
+                    }
                 }
             }
             Callee::Method { recv, name } => {
@@ -589,8 +612,10 @@ impl<'a> Resolver<'a> {
                     Some(TypeRef::External(p)) => {
                         let mut full = p;
                         full.push(name.clone());
-                        info.apis = self.catalog.by_path(lang, &full).cloned().collect();
-                        info.target = Target::External(full);
+                        info.apis = self.catalog.by_path(lang, &full).collect();
+                        if !info.apis.is_empty() {
+                            info.target = Target::External(full);
+                        }
                     }
                     None => {
                         if let Some(id) = self.by_name(name, recv) {
@@ -605,8 +630,7 @@ impl<'a> Resolver<'a> {
                     info.apis = self
                         .catalog
                         .by_method(lang, name, c.n_args, c.awaited)
-                        .cloned()
-                        .collect::<Vec<Api>>();
+                        .collect::<Vec<&Api>>();
                 }
             }
             Callee::Unknown => {}

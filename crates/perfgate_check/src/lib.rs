@@ -26,6 +26,9 @@ pub struct Options {
     pub select: Option<Vec<String>>,
     pub ignore: Vec<String>,
     pub jobs: Option<usize>,
+    /// The process exits right after this run: leave the parsed model to the OS instead of
+    /// freeing it piece by piece (as compilers and ruff do; it is a tenth of the run time).
+    pub exit_after: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +172,10 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     });
     unique_fingerprints(&mut findings);
 
+    if opts.exit_after {
+        std::mem::forget(analysis);
+        std::mem::forget(sources);
+    }
     let counts_by_sev = Counts::of(&findings);
     let gate = &cfg.gate;
     let weights = [

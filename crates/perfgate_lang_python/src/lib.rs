@@ -41,13 +41,12 @@ pub fn module_path_for(rel_path: &str) -> (Path, bool) {
 
 /// Parse and lower one Python source file.
 pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
-    let depth = max_bracket_depth(source.as_bytes());
+    let (depth, chain) = prescan(source.as_bytes());
     if depth > MAX_NESTING {
         return Err(FrontendError(format!(
             "brackets nested {depth} deep (limit {MAX_NESTING})"
         )));
     }
-    let chain = max_statement_operators(source.as_bytes());
     if chain > MAX_STATEMENT_OPERATORS {
         return Err(FrontendError(format!(
             "a statement with {chain} operators (limit {MAX_STATEMENT_OPERATORS}): generated code?"
@@ -92,98 +91,110 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
 /// recursive. Real code stays far below; this stops `1+1+...` a million times over.
 pub const MAX_STATEMENT_OPERATORS: usize = 10_000;
 
-/// The largest number of tree-deepening tokens in one logical line (a statement, with its
-/// bracketed continuation lines).
-pub fn max_statement_operators(bytes: &[u8]) -> usize {
-    let (mut count, mut max, mut depth) = (0usize, 0usize, 0usize);
-    let mut i = 0;
-    let mut quote: Option<u8> = None;
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    while i < bytes.len() {
+/// One pass over the source: the deepest bracket nesting, and the largest number of
+/// tree-deepening tokens (operators, attribute dots, calls and subscripts, `not`, `await`,
+/// `lambda`) in one logical line — a statement with its bracketed continuation lines.
+/// Strings and comments are skipped. Cheap next to parsing: it reads each byte once and
+/// skips identifiers, numbers and strings whole.
+pub fn prescan(bytes: &[u8]) -> (usize, usize) {
+    let n = bytes.len();
+    let (mut i, mut depth, mut max_depth, mut count, mut max) = (0usize, 0usize, 0, 0usize, 0);
+    // The previous token was an operand (name, literal, closing bracket): a following `(`
+    // or `[` is a call or subscript.
+    let mut operand = false;
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    while i < n {
         let b = bytes[i];
-        if let Some(q) = quote {
-            if b == b'\\' {
-                i += 1;
-            } else if b == q || b == b'\n' {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
-        let prev = if i > 0 { bytes[i - 1] } else { b' ' };
-        let next = bytes.get(i + 1).copied().unwrap_or(b' ');
         match b {
-            b'\n' if depth == 0 && prev != b'\\' => {
-                max = max.max(count);
-                count = 0;
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' | 0x80..=0xff => {
+                let start = i;
+                while i < n && word(bytes[i]) {
+                    i += 1;
+                }
+                let w = &bytes[start..i];
+                if matches!(w, b"not" | b"await" | b"lambda") {
+                    count += 1;
+                }
+                // A string prefix (`b"..."`, `rb'...'`) is not an operand.
+                operand = !(i < n && matches!(bytes[i], b'"' | b'\''));
+                continue;
+            }
+            b'0'..=b'9' => {
+                while i < n && (word(bytes[i]) || bytes[i] == b'.') {
+                    i += 1;
+                }
+                operand = true;
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = skip_string(bytes, i);
+                operand = true;
+                continue;
+            }
+            b'#' => {
+                while i < n && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
             }
             b'(' | b'[' | b'{' => {
-                if ident(prev) || prev == b')' || prev == b']' {
+                if operand && b != b'{' {
                     count += 1;
                 }
                 depth += 1;
+                max_depth = max_depth.max(depth);
+                operand = false;
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'.' if !prev.is_ascii_digit() && !next.is_ascii_digit() => count += 1,
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'<' | b'>' | b'~' => {
-                count += 1
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                operand = true;
             }
-            b'"' | b'\'' => quote = Some(b),
-            b'#' => {
-                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                    i += 1;
+            b'\n' => {
+                if depth == 0 && !(i > 0 && bytes[i - 1] == b'\\') {
+                    max = max.max(count);
+                    count = 0;
                 }
             }
-            b'n' | b'a' | b'l' if !ident(prev) => {
-                let rest = &bytes[i..];
-                for kw in [&b"not"[..], b"await", b"lambda"] {
-                    if rest.starts_with(kw) && !rest.get(kw.len()).is_some_and(|c| ident(*c)) {
-                        count += 1;
-                    }
-                }
+            b' ' | b'\t' | b'\r' | b'\\' => {}
+            b'.' | b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'<' | b'>'
+            | b'~' => {
+                count += 1;
+                operand = false;
             }
-            _ => {}
+            _ => operand = false,
         }
         i += 1;
     }
-    max.max(count)
+    (max_depth, max.max(count))
 }
 
-/// Deepest nesting of `([{`, ignoring string contents and comments (roughly: good enough
-/// to refuse pathological input before the parser sees it).
-pub fn max_bracket_depth(bytes: &[u8]) -> usize {
-    let mut depth = 0usize;
-    let mut max = 0usize;
-    let mut i = 0;
-    let mut quote: Option<u8> = None;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q || b == b'\n' {
-                    quote = None;
-                }
+/// The index just past the string literal starting at `i` (triple quotes included).
+fn skip_string(bytes: &[u8], i: usize) -> usize {
+    let q = bytes[i];
+    let n = bytes.len();
+    if bytes.get(i..i + 3) == Some(&[q, q, q][..]) {
+        let mut j = i + 3;
+        while j < n {
+            if bytes[j] == b'\\' {
+                j += 2;
+            } else if bytes.get(j..j + 3) == Some(&[q, q, q][..]) {
+                return j + 3;
+            } else {
+                j += 1;
             }
-            None => match b {
-                b'(' | b'[' | b'{' => {
-                    depth += 1;
-                    max = max.max(depth);
-                }
-                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                b'"' | b'\'' => quote = Some(b),
-                b'#' => {
-                    while i < bytes.len() && bytes[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                _ => {}
-            },
         }
-        i += 1;
+        return n;
     }
-    max
+    let mut j = i + 1;
+    while j < n {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'\n' => return j,
+            c if c == q => return j + 1,
+            _ => j += 1,
+        }
+    }
+    n
 }
 
 #[cfg(test)]

@@ -309,7 +309,7 @@ struct FnLower<'m, 's> {
     func: Function,
     /// Names bound in this function (params and assignment targets): an attribute chain
     /// rooted at one of these is a method call, not a module path.
-    local_names: FxHashSet<String>,
+    local_names: FxHashSet<&'m str>,
     block: u32,
     stmt: u32,
     loops: Vec<u32>,
@@ -388,10 +388,10 @@ impl<'m, 's> FnLower<'m, 's> {
         )
     }
 
-    fn lower_params(&mut self, params: &ast::Parameters) {
+    fn lower_params(&mut self, params: &'m ast::Parameters) {
         for p in params.iter_non_variadic_params() {
             let name = p.parameter.name.id.to_string();
-            self.local_names.insert(name.clone());
+            self.local_names.insert(p.parameter.name.id.as_str());
             self.func.params.push(Binding {
                 name,
                 ty: p.parameter.annotation.as_deref().and_then(annotation_path),
@@ -401,13 +401,13 @@ impl<'m, 's> FnLower<'m, 's> {
             });
         }
         for v in [&params.vararg, &params.kwarg].into_iter().flatten() {
-            self.local_names.insert(v.name.id.to_string());
+            self.local_names.insert(v.name.id.as_str());
         }
     }
 
     fn lower_suite(&mut self, body: &'m [Stmt], span: Span) {
         // Pre-pass: every name assigned in this body is local.
-        let mut names = NameCollector::default();
+        let mut names = StoreCollector::default();
         for s in body {
             names.visit_stmt(s);
         }
@@ -416,6 +416,9 @@ impl<'m, 's> FnLower<'m, 's> {
     }
 
     fn lower_block(&mut self, body: &'m [Stmt], span: Span) {
+        if body.is_empty() && !self.func.blocks.is_empty() {
+            return;
+        }
         let parent = if self.func.blocks.is_empty() {
             None
         } else {
@@ -431,9 +434,12 @@ impl<'m, 's> FnLower<'m, 's> {
         self.block = idx;
         for (i, stmt) in body.iter().enumerate() {
             self.stmt = i as u32;
-            let facts = stmt_facts(stmt);
-            self.stmt_defs = facts.defs.clone();
-            self.func.blocks[idx as usize].stmts.push(facts);
+            // Only awaits need the names statements define and use: sync code skips it.
+            if self.func.is_async {
+                let facts = stmt_facts(stmt);
+                self.stmt_defs = facts.defs.clone();
+                self.func.blocks[idx as usize].stmts.push(facts);
+            }
             self.lower_stmt(stmt);
         }
         self.block = saved_block;
@@ -786,24 +792,11 @@ impl<'a> ExprLower<'_, 'a, '_> {
     fn lower_call(&mut self, call: &'a ast::ExprCall) -> u32 {
         let span = span_of(call);
         let idx = self.fl.func.calls.len() as u32;
-        let mut numbers = Vec::new();
-        let mut fn_args = Vec::new();
-        let mut arg_names = Vec::new();
-        for a in call.arguments.args.iter() {
-            numbers.push(number(a));
-            arg_names.extend(names_in(a));
-            if matches!(a, Expr::Name(_) | Expr::Attribute(_)) {
-                fn_args.push(classify_callee(a, &self.fl.local_names).0);
-            }
-        }
         let keywords = call
             .arguments
             .keywords
             .iter()
-            .filter_map(|k| {
-                arg_names.extend(names_in(&k.value));
-                k.arg.as_ref().map(|a| (a.id.to_string(), number(&k.value)))
-            })
+            .filter_map(|k| k.arg.as_ref().map(|a| (a.id.to_string(), number(&k.value))))
             .collect();
         let (callee, recv_expr) = classify_callee(&call.func, &self.fl.local_names);
         self.fl.func.calls.push(Call {
@@ -812,11 +805,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
             ctx: self.fl.ctx(),
             awaited: false,
             n_args: (call.arguments.args.len() + call.arguments.keywords.len()) as u32,
-            arg_names,
             keywords,
-            numbers,
-            fn_args,
-            text: self.fl.text(span),
             is_macro: false,
         });
         // The receiver expression is evaluated before the call, outside its arguments.
@@ -886,7 +875,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
 
 /// How a call expression names its callee; also returns the receiver expression to lower
 /// when the receiver is not a plain name.
-fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<String>) -> (Callee, Option<&'a Expr>) {
+fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Option<&'a Expr>) {
     match func {
         Expr::Name(n) => (Callee::Path(vec![n.id.to_string()]), None),
         Expr::Attribute(attr) => {
@@ -938,7 +927,7 @@ fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<String>) -> (Callee, O
     }
 }
 
-fn root_is_local(expr: &Expr, locals: &FxHashSet<String>) -> bool {
+fn root_is_local(expr: &Expr, locals: &FxHashSet<&str>) -> bool {
     match expr {
         Expr::Name(n) => locals.contains(n.id.as_str()) || n.id.as_str() == "self",
         Expr::Attribute(a) => root_is_local(&a.value, locals),
@@ -946,7 +935,7 @@ fn root_is_local(expr: &Expr, locals: &FxHashSet<String>) -> bool {
     }
 }
 
-fn receiver_of(expr: &Expr, locals: &FxHashSet<String>) -> Receiver {
+fn receiver_of(expr: &Expr, locals: &FxHashSet<&str>) -> Receiver {
     match expr {
         Expr::Name(n) if locals.contains(n.id.as_str()) => Receiver::Local(n.id.to_string()),
         Expr::Name(n) => Receiver::Path(vec![n.id.to_string()]),
@@ -1252,6 +1241,40 @@ impl<'a> Visitor<'a> for NameCollector {
                 } else {
                     self.loads.push(name);
                 }
+            }
+            Expr::Lambda(_) => {}
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+/// Names a body binds (assignment, loop and `with` targets), borrowed from the syntax tree.
+#[derive(Default)]
+struct StoreCollector<'a> {
+    stores: FxHashSet<&'a str>,
+}
+
+impl<'a> Visitor<'a> for StoreCollector<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Import(_) | Stmt::ImportFrom(_) => {}
+            Stmt::Try(t) => {
+                visitor::walk_stmt(self, stmt);
+                for h in &t.handlers {
+                    let ExceptHandler::ExceptHandler(h) = h;
+                    if let Some(n) = &h.name {
+                        self.stores.insert(n.id.as_str());
+                    }
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(n) if n.ctx.is_store() => {
+                self.stores.insert(n.id.as_str());
             }
             Expr::Lambda(_) => {}
             _ => visitor::walk_expr(self, expr),

@@ -79,12 +79,10 @@ fn lowers_a_realistic_class() {
     let wait_for = run
         .calls
         .iter()
-        .position(|c| c.text.starts_with("asyncio.wait_for"))
+        .position(|c| SRC[c.span.start as usize..].starts_with("asyncio.wait_for"))
         .unwrap() as u32;
-    assert!(run
-        .calls
-        .iter()
-        .any(|c| c.ctx.parent_call == Some(wait_for) && c.text.starts_with("self.fetch")));
+    assert!(run.calls.iter().any(|c| c.ctx.parent_call == Some(wait_for)
+        && SRC[c.span.start as usize..].starts_with("self.fetch")));
     let outer = &run.loops[0];
     assert_eq!(outer.trip, TripCount::Const(224));
     let inner = &run.loops[1];

@@ -617,9 +617,12 @@ impl FnLower<'_> {
             .collect();
         for (i, st) in stmts.iter().enumerate() {
             self.stmt = i as u32;
-            let facts = self.stmt_facts(*st, s);
-            self.stmt_defs = facts.defs.clone();
-            self.func.blocks[idx as usize].stmts.push(facts);
+            // Only awaits need the names statements define and use: sync code skips it.
+            if self.func.is_async || self.async_block {
+                let facts = self.stmt_facts(*st, s);
+                self.stmt_defs = facts.defs.clone();
+                self.func.blocks[idx as usize].stmts.push(facts);
+            }
             self.lower_stmt(*st, s);
         }
         self.block = saved_block;
@@ -1113,31 +1116,13 @@ impl FnLower<'_> {
                 )
             }));
         }
-        let mut arg_names = Vec::new();
-        let mut numbers = Vec::new();
-        let mut fn_args = Vec::new();
-        for a in &arg_nodes {
-            identifiers(*a, s, &mut arg_names);
-            numbers.push(number(*a, s));
-            match a.kind() {
-                "identifier" => fn_args.push(Callee::Path(vec![s.of(*a).to_owned()])),
-                "scoped_identifier" => {
-                    fn_args.push(Callee::Path(self.resolve_self(path_segments(s.of(*a)))))
-                }
-                _ => {}
-            }
-        }
         self.func.calls.push(Call {
             callee,
             span,
             ctx: self.ctx(),
             awaited: false,
             n_args: arg_nodes.len() as u32,
-            arg_names,
             keywords: Vec::new(),
-            numbers,
-            fn_args,
-            text: normalize_ws(s.text.get(n.byte_range()).unwrap_or(""), 160),
             is_macro: false,
         });
         // Receiver first: it is evaluated before this call.
@@ -1249,13 +1234,11 @@ impl FnLower<'_> {
                 (None, st.end_byte())
             }
         };
-        let target = match self.func.calls[idx as usize]
-            .text
-            .rfind(&format!(".{name}("))
-        {
-            Some(i) => self.func.calls[idx as usize].text[..i].to_owned(),
-            None => String::new(),
-        };
+        let target = call
+            .child_by_field_name("function")
+            .and_then(|f| f.child_by_field_name("value"))
+            .map(|v| normalize_ws(s.of(v), 80))
+            .unwrap_or_default();
         self.func.locks.push(Lock {
             kind,
             span: s.span(call),
@@ -1280,11 +1263,7 @@ impl FnLower<'_> {
             ctx: self.ctx(),
             awaited: false,
             n_args: 0,
-            arg_names: Vec::new(),
             keywords: Vec::new(),
-            numbers: Vec::new(),
-            fn_args: Vec::new(),
-            text: normalize_ws(s.of(n), 160),
             is_macro: true,
         });
         let Some(tt) = n

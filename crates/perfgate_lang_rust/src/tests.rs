@@ -102,7 +102,7 @@ fn lowers_a_realistic_service() {
     let join = f
         .calls
         .iter()
-        .position(|c| c.is_macro && c.text.starts_with("tokio::join!"))
+        .position(|c| c.is_macro && SRC[c.span.start as usize..].starts_with("tokio::join!"))
         .unwrap() as u32;
     let inside: Vec<_> = f
         .calls

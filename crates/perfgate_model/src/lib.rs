@@ -201,16 +201,8 @@ pub struct Call {
     /// The call's value is awaited (directly, or through `?`/`.await` chains).
     pub awaited: bool,
     pub n_args: u32,
-    /// Names read by the arguments.
-    pub arg_names: Vec<String>,
     /// Keyword arguments (Python) and their literal numbers, if any.
     pub keywords: Vec<(String, Option<f64>)>,
-    /// Numeric literal arguments, in order (`None` where an argument is not a literal number).
-    pub numbers: Vec<Option<f64>>,
-    /// Function names passed as arguments (`to_thread(load)`, `spawn_blocking(work)`).
-    pub fn_args: Vec<Callee>,
-    /// Whitespace-normalised source of the call, for fingerprints and messages.
-    pub text: String,
     /// A `macro!(...)` invocation rather than a function call.
     pub is_macro: bool,
 }

@@ -86,7 +86,7 @@ impl crate::Rule for Rule {
                 let fix = match lang {
                     Language::Rust => format!(
                         "bound it: `tokio::time::timeout(Duration::from_secs(..), {}).await`, or configure the client with `.timeout(..)`",
-                        c.text
+                        a.call_text(cid)
                     ),
                     Language::Python => "bound it: `async with asyncio.timeout(...)` or `await asyncio.wait_for(..., timeout=...)`, or give the client a timeout".to_owned(),
                 };

@@ -50,7 +50,7 @@ pub(crate) fn check(
                 .iter()
                 .find(|x| Effect::of_kind(x.kind) == Some(effect))
             {
-                let name = perfgate_analysis::short_text(&c.text);
+                let name = a.callee_text(cid);
                 let fix = api
                     .instead
                     .as_ref()
@@ -105,7 +105,7 @@ pub(crate) fn check(
             } else {
                 ""
             };
-            let helper = perfgate_analysis::short_text(&c.text);
+            let helper = a.callee_text(cid);
             cx.emit(
                 Draft {
                     meta,

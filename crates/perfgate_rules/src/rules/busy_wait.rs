@@ -154,7 +154,7 @@ impl crate::Rule for Rule {
                         message: format!(
                             "polling loop `{}` sleeps (`{}`) and re-checks instead of waiting on an event",
                             l.header,
-                            perfgate_analysis::short_text(&sleep_call.text)
+                            a.callee_text(sleep)
                         ),
                         impact: "each wait costs up to a full sleep period of latency, and short periods burn CPU on wake-ups".into(),
                         fix: fix.into(),
