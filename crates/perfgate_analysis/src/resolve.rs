@@ -154,7 +154,14 @@ impl Index {
                     .collect()
             })
             .collect();
-        let mut ix = Index::default();
+        let n_funcs: usize = per_file.iter().map(Vec::len).sum();
+        let mut ix = Index {
+            symbols: FxHashMap::with_capacity_and_hasher(n_funcs, Default::default()),
+            methods: FxHashMap::with_capacity_and_hasher(n_funcs / 2, Default::default()),
+            method_names: FxHashMap::with_capacity_and_hasher(n_funcs / 2, Default::default()),
+            types: FxHashMap::with_capacity_and_hasher(files.len() * 2, Default::default()),
+            modules: FxHashMap::with_capacity_and_hasher(files.len(), Default::default()),
+        };
         for (fi, (file, entries)) in files.iter().zip(per_file).enumerate() {
             let m = &file.module;
             let lang = m.language;
@@ -237,6 +244,7 @@ pub(crate) fn receiver_type(
         index,
         file: id.file,
         module: &file.module,
+        memo: Default::default(),
     };
     let f = &file.module.functions[id.func as usize];
     r.receiver_type(f, recv, u32::MAX, 0)
@@ -258,6 +266,7 @@ pub(crate) fn resolve_all<'a>(
                 index,
                 file: fi as u32,
                 module: &file.module,
+                memo: Default::default(),
             };
             let mut infos: Vec<Vec<CallInfo<'a>>> = file
                 .module
@@ -280,6 +289,8 @@ struct Resolver<'a, 'i> {
     index: &'i Index,
     file: u32,
     module: &'a Module,
+    /// Path calls resolve the same way everywhere in a module (`len(..)`, `np.zeros(..)`).
+    memo: std::cell::RefCell<FxHashMap<Path, CallInfo<'a>>>,
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -581,6 +592,9 @@ impl<'a> Resolver<'a, '_> {
                 return self.resolve_call(f, &as_method);
             }
             Callee::Path(p) => {
+                if let Some(hit) = self.memo.borrow().get(p) {
+                    return hit.clone();
+                }
                 let full = self.expand(self.module, p);
                 if let Some(id) = self.project_path(&full, p) {
                     info.target = Target::Project {
@@ -597,6 +611,7 @@ impl<'a> Resolver<'a, '_> {
                         info.target = Target::External(full);
                     }
                 }
+                self.memo.borrow_mut().insert(p.clone(), info.clone());
             }
             Callee::Method { recv, name } => {
                 let recv_ty = self.receiver_type(f, recv, c.span.start, 0);

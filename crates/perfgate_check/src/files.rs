@@ -148,7 +148,8 @@ pub fn parse_source(rel: &str, text: String) -> Parsed {
         perfgate_lang_python::lower(&text, rel).map_err(|e| e.0)
     };
     match lowered {
-        Ok(module) => {
+        Ok(mut module) => {
+            module.shrink_to_fit();
             let syntax_errors = module.had_syntax_errors;
             Parsed::Ok {
                 file: SourceFile::new(rel.to_owned(), text, module),

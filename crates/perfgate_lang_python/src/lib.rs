@@ -102,42 +102,36 @@ pub fn prescan(bytes: &[u8]) -> (usize, usize) {
     // The previous token was an operand (name, literal, closing bracket): a following `(`
     // or `[` is a call or subscript.
     let mut operand = false;
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     while i < n {
         let b = bytes[i];
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'_' | 0x80..=0xff => {
+        match CLASS[b as usize] {
+            WORD => {
                 let start = i;
-                while i < n && word(bytes[i]) {
+                i += 1;
+                while i < n && CLASS[bytes[i] as usize] == WORD {
                     i += 1;
                 }
-                let w = &bytes[start..i];
-                if matches!(w, b"not" | b"await" | b"lambda") {
+                let len = i - start;
+                if (3..=6).contains(&len)
+                    && matches!(&bytes[start..i], b"not" | b"await" | b"lambda")
+                {
                     count += 1;
                 }
                 // A string prefix (`b"..."`, `rb'...'`) is not an operand.
-                operand = !(i < n && matches!(bytes[i], b'"' | b'\''));
+                operand = !(i < n && CLASS[bytes[i] as usize] == QUOTE);
                 continue;
             }
-            b'0'..=b'9' => {
-                while i < n && (word(bytes[i]) || bytes[i] == b'.') {
-                    i += 1;
-                }
-                operand = true;
-                continue;
-            }
-            b'"' | b'\'' => {
+            SPACE => {}
+            QUOTE => {
                 i = skip_string(bytes, i);
                 operand = true;
                 continue;
             }
-            b'#' => {
-                while i < n && bytes[i] != b'\n' {
-                    i += 1;
-                }
+            HASH => {
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(n, |p| i + p);
                 continue;
             }
-            b'(' | b'[' | b'{' => {
+            OPEN => {
                 if operand && b != b'{' {
                     count += 1;
                 }
@@ -145,19 +139,17 @@ pub fn prescan(bytes: &[u8]) -> (usize, usize) {
                 max_depth = max_depth.max(depth);
                 operand = false;
             }
-            b')' | b']' | b'}' => {
+            CLOSE => {
                 depth = depth.saturating_sub(1);
                 operand = true;
             }
-            b'\n' => {
+            NEWLINE => {
                 if depth == 0 && !(i > 0 && bytes[i - 1] == b'\\') {
                     max = max.max(count);
                     count = 0;
                 }
             }
-            b' ' | b'\t' | b'\r' | b'\\' => {}
-            b'.' | b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'<' | b'>'
-            | b'~' => {
+            OPERATOR => {
                 count += 1;
                 operand = false;
             }
@@ -167,6 +159,43 @@ pub fn prescan(bytes: &[u8]) -> (usize, usize) {
     }
     (max_depth, max.max(count))
 }
+
+const OTHER: u8 = 0;
+const WORD: u8 = 1;
+const SPACE: u8 = 2;
+const QUOTE: u8 = 3;
+const HASH: u8 = 4;
+const OPEN: u8 = 5;
+const CLOSE: u8 = 6;
+const NEWLINE: u8 = 7;
+const OPERATOR: u8 = 8;
+
+/// Byte classes for [`prescan`]. Digits count as word bytes: a number is one operand (its
+/// `.` and exponent sign aside, which at worst overcount).
+static CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            WORD
+        } else {
+            match b {
+                b' ' | b'\t' | b'\r' | b'\\' | 0x0c => SPACE,
+                b'"' | b'\'' => QUOTE,
+                b'#' => HASH,
+                b'(' | b'[' | b'{' => OPEN,
+                b')' | b']' | b'}' => CLOSE,
+                b'\n' => NEWLINE,
+                b'.' | b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'<'
+                | b'>' | b'~' => OPERATOR,
+                _ => OTHER,
+            }
+        };
+        i += 1;
+    }
+    t
+};
 
 /// The index just past the string literal starting at `i` (triple quotes included).
 fn skip_string(bytes: &[u8], i: usize) -> usize {

@@ -407,11 +407,7 @@ impl<'m, 's> FnLower<'m, 's> {
 
     fn lower_suite(&mut self, body: &'m [Stmt], span: Span) {
         // Pre-pass: every name assigned in this body is local.
-        let mut names = StoreCollector::default();
-        for s in body {
-            names.visit_stmt(s);
-        }
-        self.local_names.extend(names.stores);
+        collect_stores(body, &mut self.local_names);
         self.lower_block(body, span);
     }
 
@@ -1248,36 +1244,63 @@ impl<'a> Visitor<'a> for NameCollector {
     }
 }
 
-/// Names a body binds (assignment, loop and `with` targets), borrowed from the syntax tree.
-#[derive(Default)]
-struct StoreCollector<'a> {
-    stores: FxHashSet<&'a str>,
-}
-
-impl<'a> Visitor<'a> for StoreCollector<'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+/// Names a body binds by statement (assignment, loop, `with` and `except` targets),
+/// borrowed from the syntax tree. Expressions are not entered: walrus and comprehension
+/// targets are rare receivers, and skipping expressions keeps this pass cheap.
+fn collect_stores<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
+    fn target<'a>(e: &'a Expr, out: &mut FxHashSet<&'a str>) {
+        match e {
+            Expr::Name(n) => {
+                out.insert(n.id.as_str());
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| target(e, out)),
+            Expr::List(l) => l.elts.iter().for_each(|e| target(e, out)),
+            Expr::Starred(s) => target(&s.value, out),
+            _ => {}
+        }
+    }
+    for stmt in body {
         match stmt {
-            Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Import(_) | Stmt::ImportFrom(_) => {}
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| target(t, out)),
+            Stmt::AnnAssign(a) => target(&a.target, out),
+            Stmt::AugAssign(a) => target(&a.target, out),
+            Stmt::For(f) => {
+                target(&f.target, out);
+                collect_stores(&f.body, out);
+                collect_stores(&f.orelse, out);
+            }
+            Stmt::While(w) => {
+                collect_stores(&w.body, out);
+                collect_stores(&w.orelse, out);
+            }
+            Stmt::If(i) => {
+                collect_stores(&i.body, out);
+                for c in &i.elif_else_clauses {
+                    collect_stores(&c.body, out);
+                }
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    if let Some(v) = &item.optional_vars {
+                        target(v, out);
+                    }
+                }
+                collect_stores(&w.body, out);
+            }
             Stmt::Try(t) => {
-                visitor::walk_stmt(self, stmt);
+                collect_stores(&t.body, out);
                 for h in &t.handlers {
                     let ExceptHandler::ExceptHandler(h) = h;
                     if let Some(n) = &h.name {
-                        self.stores.insert(n.id.as_str());
+                        out.insert(n.id.as_str());
                     }
+                    collect_stores(&h.body, out);
                 }
+                collect_stores(&t.orelse, out);
+                collect_stores(&t.finalbody, out);
             }
-            _ => visitor::walk_stmt(self, stmt),
-        }
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        match expr {
-            Expr::Name(n) if n.ctx.is_store() => {
-                self.stores.insert(n.id.as_str());
-            }
-            Expr::Lambda(_) => {}
-            _ => visitor::walk_expr(self, expr),
+            Stmt::Match(m) => m.cases.iter().for_each(|c| collect_stores(&c.body, out)),
+            _ => {}
         }
     }
 }
