@@ -9,7 +9,8 @@
 use crate::{CallInfo, FuncId};
 use perfgate_catalog::{Api, Catalog, Kind};
 use perfgate_model::{
-    Binding, Call, Callee, Confidence, Function, Language, Module, Path, Receiver, SourceFile,
+    Binding, Call, Callee, Confidence, Function, Import, Language, Module, Path, Receiver,
+    SourceFile,
 };
 use rustc_hash::FxHashMap;
 
@@ -238,14 +239,7 @@ pub(crate) fn receiver_type(
     recv: &Receiver,
 ) -> Option<TypeRef> {
     let file = &files[id.file as usize];
-    let r = Resolver {
-        files,
-        catalog,
-        index,
-        file: id.file,
-        module: &file.module,
-        memo: Default::default(),
-    };
+    let r = Resolver::new(files, catalog, index, id.file);
     let f = &file.module.functions[id.func as usize];
     r.receiver_type(f, recv, u32::MAX, 0)
 }
@@ -260,14 +254,7 @@ pub(crate) fn resolve_all<'a>(
         .par_iter()
         .enumerate()
         .map(|(fi, file)| {
-            let r = Resolver {
-                files,
-                catalog,
-                index,
-                file: fi as u32,
-                module: &file.module,
-                memo: Default::default(),
-            };
+            let r = Resolver::new(files, catalog, index, fi as u32);
             let mut infos: Vec<Vec<CallInfo<'a>>> = file
                 .module
                 .functions
@@ -291,6 +278,36 @@ struct Resolver<'a, 'i> {
     module: &'a Module,
     /// Path calls resolve the same way everywhere in a module (`len(..)`, `np.zeros(..)`).
     memo: std::cell::RefCell<FxHashMap<Path, CallInfo<'a>>>,
+    /// This module's imports by alias (the last one wins, as in the language).
+    imports: FxHashMap<&'a str, &'a Import>,
+    /// This module's typed globals by name (the first one wins).
+    globals: FxHashMap<&'a str, &'a Binding>,
+}
+
+impl<'a, 'i> Resolver<'a, 'i> {
+    fn new(
+        files: &'a [SourceFile],
+        catalog: &'a Catalog,
+        index: &'i Index,
+        file: u32,
+    ) -> Self {
+        let module = &files[file as usize].module;
+        let imports = module.imports.iter().map(|i| (i.alias.as_str(), i)).collect();
+        let mut globals = FxHashMap::default();
+        for g in module.globals.iter().filter(|g| g.ty.is_some()) {
+            globals.entry(g.name.as_str()).or_insert(g);
+        }
+        Resolver {
+            files,
+            catalog,
+            index,
+            file,
+            module,
+            memo: Default::default(),
+            imports,
+            globals,
+        }
+    }
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -303,7 +320,12 @@ impl<'a> Resolver<'a, '_> {
         let Some(first) = path.first() else {
             return Vec::new();
         };
-        if let Some(imp) = module.imports.iter().rev().find(|i| &i.alias == first) {
+        let imp = if std::ptr::eq(module, self.module) {
+            self.imports.get(first.as_str()).copied()
+        } else {
+            module.imports.iter().rev().find(|i| &i.alias == first)
+        };
+        if let Some(imp) = imp {
             let mut full = imp.path.clone();
             full.extend(path[1..].iter().cloned());
             return full;
@@ -360,27 +382,19 @@ impl<'a> Resolver<'a, '_> {
             .rev()
             .find(|b| b.name == name && b.span.start <= at)
             .or_else(|| f.params.iter().find(|b| b.name == name))
-            .or_else(|| {
-                self.module
-                    .globals
-                    .iter()
-                    .find(|b| b.name == name && b.ty.is_some())
-            })
+            .or_else(|| self.globals.get(name).copied())
     }
 
     /// The type of a module-level binding that a function does not shadow.
     fn global_type(&self, f: &Function, name: &str) -> Option<&Path> {
-        if f.locals.iter().any(|b| b.name == name) || f.params.iter().any(|b| b.name == name) {
+        let g = self.globals.get(name)?;
+        if self.imports.contains_key(name)
+            || f.locals.iter().any(|b| b.name == name)
+            || f.params.iter().any(|b| b.name == name)
+        {
             return None;
         }
-        if self.module.imports.iter().any(|i| i.alias == name) {
-            return None;
-        }
-        self.module
-            .globals
-            .iter()
-            .find(|b| b.name == name)
-            .and_then(|b| b.ty.as_ref())
+        g.ty.as_ref()
     }
 
     fn local_type(&self, f: &Function, name: &str, at: u32, depth: u32) -> Option<TypeRef> {

@@ -143,11 +143,16 @@ fn is_cleanup(a: &Analysis, cid: perfgate_analysis::CallId) -> bool {
 fn touches_gpu(a: &Analysis, fid: FuncId) -> Option<Step> {
     let mut seen = FxHashSet::default();
     let mut frontier = vec![fid];
-    let owner = a.func(fid).owner.clone();
+    let owner = &a.func(fid).owner;
     if owner.is_some() {
+        let n = a.file(fid).module.functions.len() as u32;
         frontier.extend(
-            a.functions()
-                .filter(|g| g.file == fid.file && a.func(*g).owner == owner),
+            (0..n)
+                .map(|func| FuncId {
+                    file: fid.file,
+                    func,
+                })
+                .filter(|g| &a.func(*g).owner == owner),
         );
     }
     for _ in 0..3 {
