@@ -158,30 +158,43 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
         .map(|f| vec![Vec::new(); f.module.functions.len()])
         .collect();
     let mut queues: [VecDeque<FuncId>; 4] = Default::default();
-    for id in a.functions() {
-        let f = a.func(id);
-        for (e, step) in direct_effects(a, id) {
+    // Each function's own effects and outgoing synchronous edges, found in parallel.
+    type Local = (FuncId, Vec<(Effect, Step)>, Vec<(FuncId, u32, Confidence)>);
+    let ids: Vec<FuncId> = a.functions().collect();
+    let local: Vec<Local> = {
+        use rayon::prelude::*;
+        ids.par_iter()
+            .map(|&id| {
+                let f = a.func(id);
+                let mut edges = Vec::new();
+                if !f.is_async {
+                    for cid in a.calls_of(id) {
+                        let c = a.call(cid);
+                        let info = a.info(cid);
+                        if info.offloaded || c.ctx.async_block || c.awaited {
+                            continue;
+                        }
+                        if let Target::Project { func, confidence } = info.target {
+                            if !a.func(func).is_async && func != id {
+                                edges.push((func, cid.call, confidence));
+                            }
+                        }
+                    }
+                }
+                (id, direct_effects(a, id), edges)
+            })
+            .collect()
+    };
+    for (id, direct, edges) in local {
+        for (e, step) in direct {
             let slot = &mut hops[id.file as usize][id.func as usize][e.idx()];
             if slot.is_none() {
                 *slot = Some(Hop::Direct(step));
                 queues[e.idx()].push_back(id);
             }
         }
-        if f.is_async {
-            continue;
-        }
-        for cid in a.calls_of(id) {
-            let c = a.call(cid);
-            let info = a.info(cid);
-            if info.offloaded || c.ctx.async_block || c.awaited {
-                continue;
-            }
-            if let Target::Project { func, confidence } = info.target {
-                if !a.func(func).is_async && func != id {
-                    callers[func.file as usize][func.func as usize]
-                        .push((id, cid.call, confidence));
-                }
-            }
+        for (callee, call, confidence) in edges {
+            callers[callee.file as usize][callee.func as usize].push((id, call, confidence));
         }
     }
     for e in Effect::ALL {

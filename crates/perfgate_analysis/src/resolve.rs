@@ -143,11 +143,20 @@ impl Index {
                             func: i as u32,
                         };
                         let mut k = key(&m.module_path);
-                        for seg in perfgate_model::split_path(&f.qualname) {
-                            if !k.is_empty() {
+                        if !k.is_empty() {
+                            k.push_str("::");
+                        }
+                        // Python qualnames use `.`; symbol keys use `::` throughout.
+                        for (i, seg) in f
+                            .qualname
+                            .split(['.', ':'])
+                            .filter(|x| !x.is_empty())
+                            .enumerate()
+                        {
+                            if i > 0 {
                                 k.push_str("::");
                             }
-                            k.push_str(&seg);
+                            k.push_str(seg);
                         }
                         let method = f.owner.clone().map(|o| (o, f.name.clone()));
                         (k, id, method)
@@ -278,6 +287,8 @@ struct Resolver<'a, 'i> {
     module: &'a Module,
     /// Path calls resolve the same way everywhere in a module (`len(..)`, `np.zeros(..)`).
     memo: std::cell::RefCell<FxHashMap<Path, CallInfo<'a>>>,
+    /// Field types by (owner, field): `self.client.get(..)` is resolved many times over.
+    fields: std::cell::RefCell<FxHashMap<(String, String), Option<TypeRef>>>,
     /// This module's imports by alias (the last one wins, as in the language).
     imports: FxHashMap<&'a str, &'a Import>,
     /// This module's typed globals by name (the first one wins).
@@ -285,14 +296,13 @@ struct Resolver<'a, 'i> {
 }
 
 impl<'a, 'i> Resolver<'a, 'i> {
-    fn new(
-        files: &'a [SourceFile],
-        catalog: &'a Catalog,
-        index: &'i Index,
-        file: u32,
-    ) -> Self {
+    fn new(files: &'a [SourceFile], catalog: &'a Catalog, index: &'i Index, file: u32) -> Self {
         let module = &files[file as usize].module;
-        let imports = module.imports.iter().map(|i| (i.alias.as_str(), i)).collect();
+        let imports = module
+            .imports
+            .iter()
+            .map(|i| (i.alias.as_str(), i))
+            .collect();
         let mut globals = FxHashMap::default();
         for g in module.globals.iter().filter(|g| g.ty.is_some()) {
             globals.entry(g.name.as_str()).or_insert(g);
@@ -304,6 +314,7 @@ impl<'a, 'i> Resolver<'a, 'i> {
             file,
             module,
             memo: Default::default(),
+            fields: Default::default(),
             imports,
             globals,
         }
@@ -363,6 +374,16 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn field_type(&self, owner: &str, field: &str) -> Option<TypeRef> {
+        let key = (owner.to_owned(), field.to_owned());
+        if let Some(hit) = self.fields.borrow().get(&key) {
+            return hit.clone();
+        }
+        let ty = self.field_type_uncached(owner, field);
+        self.fields.borrow_mut().insert(key, ty.clone());
+        ty
+    }
+
+    fn field_type_uncached(&self, owner: &str, field: &str) -> Option<TypeRef> {
         let tf = self.index.type_file(self.lang(), owner, self.file)?;
         let decl = self.files[tf as usize]
             .module
@@ -433,7 +454,12 @@ impl<'a> Resolver<'a, '_> {
                 recv: Receiver::Local(p[0].clone()),
                 name: p[1].clone(),
             },
-            ..c.clone()
+            span: c.span,
+            ctx: c.ctx,
+            awaited: c.awaited,
+            n_args: c.n_args,
+            keywords: Vec::new(),
+            is_macro: c.is_macro,
         })
     }
 
@@ -601,11 +627,10 @@ impl<'a> Resolver<'a, '_> {
         let lang = self.lang();
         let mut info = CallInfo::default();
         match &c.callee {
-            Callee::Path(_) if self.global_method(f, c).is_some() => {
-                let as_method = self.global_method(f, c).expect("checked");
-                return self.resolve_call(f, &as_method);
-            }
             Callee::Path(p) => {
+                if let Some(as_method) = self.global_method(f, c) {
+                    return self.resolve_call(f, &as_method);
+                }
                 if let Some(hit) = self.memo.borrow().get(p) {
                     return hit.clone();
                 }
