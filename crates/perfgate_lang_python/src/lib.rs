@@ -6,15 +6,7 @@ mod lower;
 use perfgate_model::{Module, Path};
 use ruff_text_size::Ranged;
 
-/// Why a file could not be lowered at all (recoverable syntax errors are not failures).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrontendError(pub String);
-
-impl std::fmt::Display for FrontendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use perfgate_model::FrontendError;
 
 /// Bracket nesting beyond this is refused: real code never gets near it, and recursive
 /// descent over pathological input would otherwise exhaust the stack.

@@ -1,7 +1,7 @@
 //! Lowering of ruff's Python AST into perfgate's model.
 
 use perfgate_model::{
-    normalize_ws, Await, Binding, Block, Call, Callee, Context, Function, FunctionRole, Handler,
+    normalize_ws, Await, Binding, Call, Callee, Context, Function, FunctionRole, Handler,
     HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, Path, Receiver, Span,
     StmtFacts, TripCount, TypeDecl,
 };
@@ -415,17 +415,7 @@ impl<'m, 's> FnLower<'m, 's> {
         if body.is_empty() && !self.func.blocks.is_empty() {
             return;
         }
-        let parent = if self.func.blocks.is_empty() {
-            None
-        } else {
-            Some(self.block)
-        };
-        let idx = self.func.blocks.len() as u32;
-        self.func.blocks.push(Block {
-            parent,
-            span,
-            stmts: Vec::new(),
-        });
+        let idx = self.func.open_block(self.block, span);
         let (saved_block, saved_stmt) = (self.block, self.stmt);
         self.block = idx;
         for (i, stmt) in body.iter().enumerate() {

@@ -6,14 +6,7 @@ mod lower;
 
 use perfgate_model::{Module, Path};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrontendError(pub String);
-
-impl std::fmt::Display for FrontendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use perfgate_model::FrontendError;
 
 /// Bracket nesting beyond this is refused (see the Python front end for why).
 pub const MAX_NESTING: usize = 200;

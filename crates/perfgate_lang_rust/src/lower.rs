@@ -2,7 +2,7 @@
 
 use crate::FrontendError;
 use perfgate_model::{
-    normalize_ws, Await, Binding, Block, Call, Callee, Context, Function, FunctionRole, Handler,
+    normalize_ws, Await, Binding, Call, Callee, Context, Function, FunctionRole, Handler,
     HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, Path, Receiver, Span,
     StmtFacts, TripCount, TypeDecl,
 };
@@ -591,17 +591,7 @@ impl FnLower<'_> {
     }
 
     fn lower_block(&mut self, block: Node, s: Src) {
-        let parent = if self.func.blocks.is_empty() {
-            None
-        } else {
-            Some(self.block)
-        };
-        let idx = self.func.blocks.len() as u32;
-        self.func.blocks.push(Block {
-            parent,
-            span: s.span(block),
-            stmts: Vec::new(),
-        });
+        let idx = self.func.open_block(self.block, s.span(block));
         let (saved_block, saved_stmt, saved_defs) =
             (self.block, self.stmt, std::mem::take(&mut self.stmt_defs));
         self.block = idx;

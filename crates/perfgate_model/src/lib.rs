@@ -330,6 +330,18 @@ pub struct StmtFacts {
 }
 
 impl Function {
+    /// Open a block nested in `current` (the first block is the body and has no parent);
+    /// returns its index.
+    pub fn open_block(&mut self, current: u32, span: Span) -> u32 {
+        let parent = (!self.blocks.is_empty()).then_some(current);
+        self.blocks.push(Block {
+            parent,
+            span,
+            stmts: Vec::new(),
+        });
+        self.blocks.len() as u32 - 1
+    }
+
     /// Drop the spare capacity lowering left in every list: the whole project's model stays
     /// in memory, and growth slack was a third of it.
     pub fn shrink_to_fit(&mut self) {
@@ -370,6 +382,19 @@ impl Function {
         false
     }
 }
+
+/// Why a front end could not lower a file at all (recoverable syntax errors are not
+/// failures: the model then says `had_syntax_errors`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontendError(pub String);
+
+impl std::fmt::Display for FrontendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FrontendError {}
 
 /// Split a written path (`std::fs::read`, `torch.cuda.synchronize`) into segments.
 pub fn split_path(s: &str) -> Path {
