@@ -78,7 +78,7 @@ struct CheckArgs {
 }
 
 fn main() -> ExitCode {
-    opt_out_of_huge_pages();
+    keep_freed_memory();
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check(args),
@@ -86,15 +86,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// perfgate allocates and frees a parse tree per file. Where transparent huge pages are on
-/// for everything, each fresh 2 MiB page is zeroed by the kernel: measured here, that was up
-/// to half the run time, varying run to run. Small pages make runs fast and steady.
-fn opt_out_of_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and only sets a flag of this
-    // process; failure (an old kernel) leaves the default, which is also fine.
+/// perfgate parses file after file, freeing each parse tree, while the model it keeps grows:
+/// when the allocator hands freed pages back to the OS, the next file faults them in again
+/// (zeroed by the kernel, 2 MiB at a time where transparent huge pages are on). Measured on
+/// the CPython standard library, keeping them cut the mean run time by a sixth. A run is
+/// short and its memory is released at exit anyway.
+fn keep_freed_memory() {
+    // `mi_option_purge_delay` is option 15 in mimalloc v2 and v3 (mimalloc.h); its default
+    // is 10 (ms). Checking the default first keeps a renumbered future version unaffected.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: reading and setting an allocator option before any threads are started.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        if libmimalloc_sys::mi_option_get(PURGE_DELAY) == 10 {
+            libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
+        }
     }
 }
 
