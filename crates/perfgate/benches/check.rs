@@ -25,7 +25,7 @@ fn parse_all(files: &[(String, String)]) -> Vec<SourceFile> {
     files
         .par_iter()
         .filter_map(|(p, s)| match parse_source(p, s.clone()) {
-            Parsed::Ok { file, .. } => Some(file),
+            Parsed::Ok { file, .. } => Some(*file),
             _ => None,
         })
         .collect()

@@ -100,7 +100,7 @@ fn lower_any(text: &str) {
             perfgate_check::parse_source(path, text.to_owned())
         {
             let catalog = perfgate_catalog::Catalog::bundled();
-            let _ = perfgate_check::analyse_sources(vec![file], &catalog);
+            let _ = perfgate_check::analyse_sources(vec![*file], &catalog);
         }
     }
 }

@@ -46,6 +46,15 @@ pub struct CallInfo<'c> {
 }
 
 impl<'c> CallInfo<'c> {
+    /// Knows nothing: no target, no catalogue fact, no context.
+    pub fn is_nothing(&self) -> bool {
+        matches!(self.target, Target::Unknown)
+            && self.apis.is_empty()
+            && !self.offloaded
+            && !self.concurrent
+            && !self.timeout
+    }
+
     pub fn has_kind(&self, kind: Kind) -> bool {
         self.apis.iter().any(|a| a.kind == kind)
     }
@@ -59,8 +68,9 @@ impl<'c> CallInfo<'c> {
 pub struct Analysis<'p> {
     pub files: &'p [SourceFile],
     pub catalog: &'p Catalog,
-    /// Per file, per function, per call.
-    calls: Vec<Vec<Vec<CallInfo<'p>>>>,
+    /// Per file, per function: the calls the analysis knows something of, by call index.
+    /// Most calls (builtins, methods on unknown values) know nothing; they are not stored.
+    calls: Vec<Vec<Vec<(u32, CallInfo<'p>)>>>,
     index: resolve::Index,
     pub effects: effects::Summaries,
 }
@@ -93,7 +103,18 @@ impl<'p> Analysis<'p> {
     }
 
     pub fn info(&self, id: CallId) -> &CallInfo<'p> {
-        &self.calls[id.func.file as usize][id.func.func as usize][id.call as usize]
+        static NOTHING: CallInfo<'static> = CallInfo {
+            target: Target::Unknown,
+            apis: Vec::new(),
+            offloaded: false,
+            concurrent: false,
+            timeout: false,
+        };
+        let known = &self.calls[id.func.file as usize][id.func.func as usize];
+        match known.binary_search_by_key(&id.call, |(c, _)| *c) {
+            Ok(i) => &known[i].1,
+            Err(_) => &NOTHING,
+        }
     }
 
     /// Every function in the project, in a stable order.

@@ -257,7 +257,7 @@ pub(crate) fn resolve_all<'a>(
     files: &'a [SourceFile],
     catalog: &'a Catalog,
     index: &Index,
-) -> Vec<Vec<Vec<CallInfo<'a>>>> {
+) -> Vec<Vec<Vec<(u32, CallInfo<'a>)>>> {
     use rayon::prelude::*;
     files
         .par_iter()
@@ -275,6 +275,15 @@ pub(crate) fn resolve_all<'a>(
                 r.apply_context(f, fi, client_timeout);
             }
             infos
+                .into_iter()
+                .map(|fi| {
+                    fi.into_iter()
+                        .enumerate()
+                        .filter(|(_, info)| !info.is_nothing())
+                        .map(|(i, info)| (i as u32, info))
+                        .collect()
+                })
+                .collect()
         })
         .collect()
 }

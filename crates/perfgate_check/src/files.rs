@@ -12,7 +12,7 @@ pub struct Found {
 
 pub enum Parsed {
     Ok {
-        file: SourceFile,
+        file: Box<SourceFile>,
         syntax_errors: bool,
     },
     ParseError {
@@ -117,7 +117,17 @@ pub fn load(f: &Found, max_size: u64) -> Parsed {
         Ok(b) => b,
         Err(e) => return skipped(format!("cannot read: {e}")),
     };
-    parse_bytes(&f.rel, bytes)
+    match parse_bytes(&f.rel, bytes) {
+        // The text is read again only if a finding or a suppression needs it.
+        Parsed::Ok {
+            file,
+            syntax_errors,
+        } => Parsed::Ok {
+            file: Box::new(file.forget_text(f.abs.clone())),
+            syntax_errors,
+        },
+        other => other,
+    }
 }
 
 /// Decode and parse one file's bytes. Never panics.
@@ -152,7 +162,7 @@ pub fn parse_source(rel: &str, text: String) -> Parsed {
             module.shrink_to_fit();
             let syntax_errors = module.had_syntax_errors;
             Parsed::Ok {
-                file: SourceFile::new(rel.to_owned(), text, module),
+                file: Box::new(SourceFile::new(rel.to_owned(), text, module)),
                 syntax_errors,
             }
         }

@@ -109,7 +109,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
                         parse_error: true,
                     });
                 }
-                sources.push(file);
+                sources.push(*file);
             }
             Parsed::ParseError { path, message } => {
                 counts.parse_errors += 1;

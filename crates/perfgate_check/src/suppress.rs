@@ -34,12 +34,12 @@ fn scan(file: &SourceFile) -> Vec<Suppression> {
                 .collect();
             let start = c.start + at as u32;
             let end = c.start + (from + close + 1) as u32;
-            let (line, column) = file.lines.line_col(&file.text, start);
+            let (line, column) = file.line_col(start);
             out.push(Suppression {
                 line,
                 rules,
                 column,
-                end_column: file.lines.line_col(&file.text, end).1,
+                end_column: file.line_col(end).1,
                 text: comment[at..from + close + 1].to_owned(),
             });
         }
@@ -76,7 +76,7 @@ pub fn apply(files: &[SourceFile], findings: &mut Vec<Finding>, report_invalid: 
                 if r == "all" || perfgate_rules::find(r).is_some() {
                     continue;
                 }
-                let text = file.lines.line_text(&file.text, s.line).to_owned();
+                let text = file.line_text(s.line).to_owned();
                 findings.push(Finding {
                     rule: INVALID_SUPPRESSION.id.to_owned(),
                     category: INVALID_SUPPRESSION.category,

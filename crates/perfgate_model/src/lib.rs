@@ -427,30 +427,83 @@ pub fn normalize_ws(s: &str, max: usize) -> String {
     out.trim_end().to_owned()
 }
 
-/// A checked file: its text, its line index and its lowered model.
-#[derive(Clone, Debug)]
+/// A checked file: its lowered model, its line index, and its text.
+///
+/// The text is only needed for the few files that have findings (snippets, fingerprints)
+/// or suppression comments, so a file read from disk can drop it after lowering and read it
+/// again on first use: the whole project's text then never sits in memory at once.
+#[derive(Debug)]
 pub struct SourceFile {
     /// Relative to the checked root, `/`-separated.
     pub path: String,
-    pub text: String,
     pub lines: LineIndex,
     pub module: Module,
+    text: std::sync::OnceLock<String>,
+    /// Where to read the text again, and its length when it was lowered.
+    origin: Option<(std::path::PathBuf, usize)>,
+}
+
+impl Clone for SourceFile {
+    fn clone(&self) -> Self {
+        SourceFile {
+            path: self.path.clone(),
+            lines: self.lines.clone(),
+            module: self.module.clone(),
+            text: self.text.clone(),
+            origin: self.origin.clone(),
+        }
+    }
 }
 
 impl SourceFile {
+    /// A file whose text stays in memory.
     pub fn new(path: String, text: String, module: Module) -> Self {
         let lines = LineIndex::new(&text);
         SourceFile {
             path,
-            text,
             lines,
             module,
+            text: std::sync::OnceLock::from(text),
+            origin: None,
         }
     }
 
+    /// Drop the text, to be read again from `origin` when needed.
+    pub fn forget_text(self, origin: std::path::PathBuf) -> Self {
+        let len = self.text.get().map_or(0, String::len);
+        SourceFile {
+            text: std::sync::OnceLock::new(),
+            origin: Some((origin, len)),
+            ..self
+        }
+    }
+
+    /// The file's text; empty if it was read from disk and has changed since.
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| {
+            let Some((origin, len)) = &self.origin else {
+                return String::new();
+            };
+            std::fs::read_to_string(origin)
+                .ok()
+                .filter(|t| t.len() == *len)
+                .unwrap_or_default()
+        })
+    }
+
     pub fn slice(&self, span: Span) -> &str {
-        self.text
+        self.text()
             .get(span.start as usize..span.end as usize)
             .unwrap_or("")
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        self.lines.line_col(self.text(), offset)
+    }
+
+    /// The text of a 1-based line.
+    pub fn line_text(&self, line: u32) -> &str {
+        self.lines.line_text(self.text(), line)
     }
 }

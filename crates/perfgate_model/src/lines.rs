@@ -23,7 +23,8 @@ impl LineIndex {
     pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
         let line = self.line(offset);
         let start = self.starts[line as usize - 1] as usize;
-        let end = (offset as usize).min(text.len());
+        let end = offset as usize;
+        // Without the text (a file changed since it was read), count bytes instead.
         let col = text
             .get(start..end)
             .map(|s| s.chars().count())

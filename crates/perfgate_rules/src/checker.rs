@@ -35,8 +35,8 @@ impl<'a> Checker<'a> {
     pub fn emit(&self, d: Draft, out: &mut Vec<Finding>) {
         let file = self.a.file(d.func);
         let func = self.a.func(d.func);
-        let (line, column) = file.lines.line_col(&file.text, d.span.start);
-        let (end_line, end_column) = file.lines.line_col(&file.text, d.span.end);
+        let (line, column) = file.line_col(d.span.start);
+        let (end_line, end_column) = file.line_col(d.span.end);
         let stmt = file.slice(d.span);
         let fp = fingerprint(&[d.meta.id, &file.path, &func.qualname, stmt]);
         let trace: Vec<TraceStep> = d.trace.iter().map(|s| self.trace_step(s)).collect();
@@ -60,7 +60,7 @@ impl<'a> Checker<'a> {
             None
         };
         let snippet = (line..=end_line.min(line + 3))
-            .map(|l| file.lines.line_text(&file.text, l))
+            .map(|l| file.line_text(l))
             .collect::<Vec<_>>()
             .join("\n");
         out.push(Finding {
