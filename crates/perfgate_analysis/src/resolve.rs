@@ -569,7 +569,7 @@ impl<'a> Resolver<'a, '_> {
                 .keywords
                 .iter()
                 .any(|(k, _)| k == "timeout" || k == "deadline");
-            if infos[i].has_kind(Kind::Remote) && client_timeout && self.on_client(&f.calls[i]) {
+            if infos[i].has_kind(Kind::Remote) && client_timeout && Self::on_client(&f.calls[i]) {
                 tmo = true;
             }
             // A future handed straight to a timeout or combinator (`timeout(d, rx.recv())`,
@@ -611,13 +611,10 @@ impl<'a> Resolver<'a, '_> {
         false
     }
 
-    /// Remote calls made through a long-lived client (a field or a parameter) rather than a
-    /// bare module function.
-    fn on_client(&self, c: &Call) -> bool {
-        fn root(callee: &Callee) -> bool {
-            matches!(callee, Callee::Method { .. })
-        }
-        root(&c.callee)
+    /// Remote calls made through a client object (a method call) rather than a bare module
+    /// function like `asyncio.open_connection`, which no client-level setting bounds.
+    fn on_client(c: &Call) -> bool {
+        matches!(c.callee, Callee::Method { .. })
     }
 
     /// Does any code in this module build a client with a timeout (`timeout=` on a

@@ -243,7 +243,8 @@ fn unique_fingerprints(findings: &mut [Finding]) {
     }
 }
 
-/// Parse one in-memory source (for fuzzing and benchmarks): never panics.
+/// Analyse already-parsed sources with every rule, without configuration, suppressions or
+/// scoring (for fuzzing and benchmarks). Never panics.
 pub fn analyse_sources(files: Vec<SourceFile>, catalog: &Catalog) -> Vec<Finding> {
     let analysis = Analysis::new(&files, catalog);
     let checker = Checker::new(&analysis);
