@@ -316,3 +316,32 @@ fn rules_listing_and_docs() {
     }
     assert_eq!(perfgate(&["rules", "nope"], &root()).status.code(), Some(2));
 }
+
+#[test]
+fn one_root_cause_reached_twice_is_described_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("svc.py"),
+        "import time\n\ndef settle():\n    time.sleep(0.5)\n\nasync def a():\n    settle()\n\nasync def b():\n    settle()\n",
+    )
+    .unwrap();
+    let o = perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    assert_ne!(f[0]["fingerprint"], f[1]["fingerprint"]);
+    assert_eq!(
+        f[0]["root_cause"]["fingerprint"],
+        f[1]["root_cause"]["fingerprint"]
+    );
+    assert_eq!(f[0]["root_cause"]["line"], 4);
+    let md = stdout(&perfgate(
+        &["check", ".", "--quiet", "--format", "markdown"],
+        dir.path(),
+    ));
+    assert_eq!(md.matches("**Call chain:**").count(), 1, "{md}");
+    assert!(
+        md.contains("**Same root cause as finding 1:** `svc.py:4`"),
+        "{md}"
+    );
+}
