@@ -106,118 +106,123 @@ const GENERIC_METHODS: &[&str] = &[
     "handle",
 ];
 
-#[derive(Default)]
+/// The project's symbols. Built per file in parallel; only module, type and method-name
+/// tables are merged across files, so building it stays cheap on large projects.
 pub(crate) struct Index {
-    /// Full symbol path (module path + qualname) -> functions.
-    symbols: FxHashMap<(Language, String), Vec<FuncId>>,
-    /// (type name, method name) -> methods.
-    methods: FxHashMap<(Language, String, String), Vec<FuncId>>,
+    /// Per language (Rust, Python): module path (`pkg::engine`) -> file.
+    modules: [FxHashMap<String, u32>; 2],
+    /// Per file: qualified name with `::` separators (`Engine::infer`) -> function index.
+    qualnames: Vec<FxHashMap<String, u32>>,
+    /// Type name -> files declaring it.
+    types: FxHashMap<(Language, String), Vec<u32>>,
+    /// Type name -> files with methods of it (an `impl` may sit apart from its `struct`).
+    owners: FxHashMap<(Language, String), Vec<u32>>,
     /// Method name -> owner-bearing functions, for the by-name fallback.
     method_names: FxHashMap<(Language, String), Vec<FuncId>>,
-    /// Type name -> declaring files.
-    types: FxHashMap<(Language, String), Vec<u32>>,
-    /// Module path -> file.
-    modules: FxHashMap<(Language, String), u32>,
 }
 
 fn key(p: &[String]) -> String {
     p.join("::")
 }
 
+/// `Engine.infer` / `tests::helper` -> `Engine::infer` / `tests::helper`.
+fn qual_key(qualname: &str) -> String {
+    qualname.replace('.', "::")
+}
+
 impl Index {
     pub(crate) fn build(files: &[SourceFile]) -> Index {
         use rayon::prelude::*;
-        // Keys are built in parallel per file; inserting them is the only sequential part.
-        type Method = (String, String);
-        let per_file: Vec<Vec<(String, FuncId, Option<Method>)>> = files
+        let qualnames: Vec<FxHashMap<String, u32>> = files
             .par_iter()
-            .enumerate()
-            .map(|(fi, file)| {
-                let m = &file.module;
-                m.functions
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        let id = FuncId {
-                            file: fi as u32,
-                            func: i as u32,
-                        };
-                        let mut k = key(&m.module_path);
-                        if !k.is_empty() {
-                            k.push_str("::");
-                        }
-                        // Python qualnames use `.`; symbol keys use `::` throughout.
-                        for (i, seg) in f
-                            .qualname
-                            .split(['.', ':'])
-                            .filter(|x| !x.is_empty())
-                            .enumerate()
-                        {
-                            if i > 0 {
-                                k.push_str("::");
-                            }
-                            k.push_str(seg);
-                        }
-                        let method = f.owner.clone().map(|o| (o, f.name.clone()));
-                        (k, id, method)
-                    })
-                    .collect()
+            .map(|file| {
+                let fns = &file.module.functions;
+                let mut map = FxHashMap::with_capacity_and_hasher(fns.len(), Default::default());
+                for (i, f) in fns.iter().enumerate() {
+                    map.entry(qual_key(&f.qualname)).or_insert(i as u32);
+                    // Methods also by `Type::name` alone, whatever module or class nests them.
+                    if let Some(owner) = &f.owner {
+                        map.entry(format!("{owner}::{}", f.name))
+                            .or_insert(i as u32);
+                    }
+                }
+                map
             })
             .collect();
-        let n_funcs: usize = per_file.iter().map(Vec::len).sum();
         let mut ix = Index {
-            symbols: FxHashMap::with_capacity_and_hasher(n_funcs, Default::default()),
-            methods: FxHashMap::with_capacity_and_hasher(n_funcs / 2, Default::default()),
-            method_names: FxHashMap::with_capacity_and_hasher(n_funcs / 2, Default::default()),
-            types: FxHashMap::with_capacity_and_hasher(files.len() * 2, Default::default()),
-            modules: FxHashMap::with_capacity_and_hasher(files.len(), Default::default()),
+            modules: Default::default(),
+            qualnames,
+            types: FxHashMap::default(),
+            owners: FxHashMap::default(),
+            method_names: FxHashMap::default(),
         };
-        for (fi, (file, entries)) in files.iter().zip(per_file).enumerate() {
+        for (fi, file) in files.iter().enumerate() {
             let m = &file.module;
             let lang = m.language;
-            ix.modules.insert((lang, key(&m.module_path)), fi as u32);
+            ix.modules[lang as usize].insert(key(&m.module_path), fi as u32);
             for t in &m.types {
                 ix.types
                     .entry((lang, t.name.clone()))
                     .or_default()
                     .push(fi as u32);
             }
-            for (k, id, method) in entries {
-                ix.symbols.entry((lang, k)).or_default().push(id);
-                if let Some((owner, name)) = method {
-                    ix.method_names
-                        .entry((lang, name.clone()))
-                        .or_default()
-                        .push(id);
-                    ix.methods.entry((lang, owner, name)).or_default().push(id);
+            for (i, f) in m.functions.iter().enumerate() {
+                let Some(owner) = &f.owner else { continue };
+                let files = ix.owners.entry((lang, owner.clone())).or_default();
+                if files.last() != Some(&(fi as u32)) {
+                    files.push(fi as u32);
                 }
+                ix.method_names
+                    .entry((lang, f.name.clone()))
+                    .or_default()
+                    .push(FuncId {
+                        file: fi as u32,
+                        func: i as u32,
+                    });
             }
         }
         ix
     }
 
-    fn symbol(&self, lang: Language, path: &[String]) -> Option<FuncId> {
-        self.symbols
-            .get(&(lang, key(path)))
-            .and_then(|v| v.first().copied())
+    /// The function at a full path (`pkg::engine::Engine::infer`): some leading segments
+    /// name a module, the rest (one to three segments) a function or method in it.
+    fn symbol(&self, lang: Language, full: &str) -> Option<FuncId> {
+        let modules = &self.modules[lang as usize];
+        let mut end = full.len();
+        for _ in 0..3 {
+            let split = full[..end].rfind("::");
+            let (module, qual) = match split {
+                Some(at) => (&full[..at], &full[at + 2..]),
+                None => ("", full),
+            };
+            if let Some(&file) = modules.get(module) {
+                if let Some(&func) = self.qualnames[file as usize].get(qual) {
+                    return Some(FuncId { file, func });
+                }
+            }
+            match split {
+                Some(at) => end = at,
+                None => break,
+            }
+        }
+        None
     }
 
-    /// A symbol by path, trying the path as absolute and, for Python, by its longest
-    /// unique suffix (the checked root may sit inside or above the import root).
+    /// A symbol by path: as written, relative to the current module, or (Rust) from the
+    /// current crate's root.
     fn find_symbol(&self, lang: Language, path: &[String], here: &[String]) -> Option<FuncId> {
-        if let Some(f) = self.symbol(lang, path) {
+        let written = key(path);
+        if let Some(f) = self.symbol(lang, &written) {
             return Some(f);
         }
-        let mut rel = here.to_vec();
-        rel.extend(path.iter().cloned());
-        if let Some(f) = self.symbol(lang, &rel) {
-            return Some(f);
+        if !here.is_empty() {
+            if let Some(f) = self.symbol(lang, &format!("{}::{written}", key(here))) {
+                return Some(f);
+            }
         }
-        if lang == Language::Rust && !here.is_empty() {
+        if lang == Language::Rust && here.len() > 1 {
             // `crate_name::...` written from the crate root.
-            let mut abs = vec![here[0].clone()];
-            abs.extend(path.iter().cloned());
-            if let Some(f) = self.symbol(lang, &abs) {
+            if let Some(f) = self.symbol(lang, &format!("{}::{written}", here[0])) {
                 return Some(f);
             }
         }
@@ -225,9 +230,13 @@ impl Index {
     }
 
     fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {
-        self.methods
-            .get(&(lang, ty.to_owned(), name.to_owned()))
-            .and_then(|v| v.first().copied())
+        let files = self.owners.get(&(lang, ty.to_owned()))?;
+        let qual = format!("{ty}::{name}");
+        files.iter().find_map(|&file| {
+            self.qualnames[file as usize]
+                .get(&qual)
+                .map(|&func| FuncId { file, func })
+        })
     }
 
     fn type_file(&self, lang: Language, name: &str, prefer: u32) -> Option<u32> {
