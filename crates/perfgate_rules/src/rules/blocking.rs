@@ -30,6 +30,10 @@ pub(crate) fn check(
         if f.role != FunctionRole::Normal {
             continue;
         }
+        // Only async code can block the executor; most functions are sync.
+        if !f.is_async && !f.calls.iter().any(|c| c.ctx.async_block) {
+            continue;
+        }
         let lang = a.file(fid).module.language;
         let generic_fix = match lang {
             Language::Rust => w.fix_rust,
