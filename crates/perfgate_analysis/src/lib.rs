@@ -8,6 +8,7 @@
 
 pub mod effects;
 pub mod resolve;
+mod startup;
 
 use perfgate_catalog::{Api, Catalog, Kind};
 use perfgate_model::{Call, Confidence, Function, Path, SourceFile};
@@ -73,6 +74,8 @@ pub struct Analysis<'p> {
     calls: Vec<Vec<Vec<(u32, CallInfo<'p>)>>>,
     index: resolve::Index,
     pub effects: effects::Summaries,
+    /// Per file, per function: runs only at start-up (see [`Analysis::startup_only`]).
+    startup: Vec<Vec<bool>>,
 }
 
 impl<'p> Analysis<'p> {
@@ -85,9 +88,18 @@ impl<'p> Analysis<'p> {
             calls,
             index,
             effects: effects::Summaries::default(),
+            startup: Vec::new(),
         };
         a.effects = effects::compute(&a);
+        a.startup = startup::compute(&a);
         a
+    }
+
+    /// Is this function reached only from entry points (`main`, module-level code, tests)?
+    /// Then it runs once, at start-up, and blocking there is not latency anyone waits on.
+    /// A function nothing in the project calls is not: a framework may call it per request.
+    pub fn startup_only(&self, id: FuncId) -> bool {
+        self.startup[id.file as usize][id.func as usize]
     }
 
     pub fn file(&self, id: FuncId) -> &'p SourceFile {

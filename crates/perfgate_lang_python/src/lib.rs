@@ -45,10 +45,16 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         )));
     }
     let (module_path, is_package) = module_path_for(rel_path);
-    let is_test_file = rel_path
-        .rsplit('/')
-        .next()
-        .is_some_and(|f| f.starts_with("test_") || f.ends_with("_test.py") || f == "conftest.py");
+    // Test code: `test_*.py`, `*_test.py`, `conftest.py`, or anything under a tests folder.
+    let (dirs, file) = rel_path.rsplit_once('/').unwrap_or(("", rel_path));
+    let is_test_file = file.starts_with("test_")
+        || file.ends_with("_test.py")
+        || file == "conftest.py"
+        || dirs.split('/').any(|d| {
+            matches!(d, "tests" | "test" | "testing")
+                || d.ends_with("-tests")
+                || d.ends_with("_tests")
+        });
     let parsed =
         ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     let had_errors = parsed.has_syntax_errors();

@@ -27,7 +27,7 @@ pub(crate) fn check(
         let f = a.func(fid);
         // Start-up code and tests run once, before or outside serving: blocking there is
         // not latency anybody waits on.
-        if f.role != FunctionRole::Normal {
+        if f.role != FunctionRole::Normal || a.startup_only(fid) {
             continue;
         }
         // Only async code can block the executor; most functions are sync.
