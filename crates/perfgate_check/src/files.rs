@@ -8,6 +8,41 @@ use std::path::{Path, PathBuf};
 pub struct Found {
     pub abs: PathBuf,
     pub rel: String,
+    /// For Rust files: the package name in the nearest `Cargo.toml` above the file.
+    pub crate_name: Option<String>,
+}
+
+/// The package name declared by the nearest `Cargo.toml` above `file`, looked up once per
+/// directory.
+fn crate_name_of(
+    file: &Path,
+    root: &Path,
+    cache: &mut std::collections::HashMap<PathBuf, Option<String>>,
+) -> Option<String> {
+    let mut dir = file.parent()?;
+    let mut visited = Vec::new();
+    let found = loop {
+        if let Some(hit) = cache.get(dir) {
+            break hit.clone();
+        }
+        visited.push(dir.to_path_buf());
+        let manifest = dir.join("Cargo.toml");
+        if manifest.is_file() {
+            let name = std::fs::read_to_string(&manifest)
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned));
+            break name;
+        }
+        match dir.parent() {
+            Some(p) if dir != root && p.starts_with(root) => dir = p,
+            _ => break None,
+        }
+    };
+    for d in visited {
+        cache.insert(d, found.clone());
+    }
+    found
 }
 
 pub enum Parsed {
@@ -36,6 +71,7 @@ fn is_source(p: &Path) -> bool {
 /// excluded globs. Sorted by relative path for deterministic output.
 pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Error> {
     let mut out = Vec::new();
+    let mut crates = std::collections::HashMap::new();
     for root in paths {
         if root.is_file() {
             let rel = root
@@ -43,9 +79,14 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if is_source(root) {
+                let crate_name = rel
+                    .ends_with(".rs")
+                    .then(|| crate_name_of(root, Path::new("/"), &mut crates))
+                    .flatten();
                 out.push(Found {
                     abs: root.clone(),
                     rel,
+                    crate_name,
                 });
             }
             continue;
@@ -86,9 +127,14 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
             }) {
                 continue;
             }
+            let crate_name = rel
+                .ends_with(".rs")
+                .then(|| crate_name_of(p, root, &mut crates))
+                .flatten();
             out.push(Found {
                 abs: p.to_path_buf(),
                 rel,
+                crate_name,
             });
         }
     }
@@ -117,7 +163,7 @@ pub fn load(f: &Found, max_size: u64) -> Parsed {
         Ok(b) => b,
         Err(e) => return skipped(format!("cannot read: {e}")),
     };
-    match parse_bytes(&f.rel, bytes) {
+    match parse_bytes(&f.rel, bytes, f.crate_name.as_deref()) {
         // The text is read again only if a finding or a suppression needs it.
         Parsed::Ok {
             file,
@@ -131,7 +177,7 @@ pub fn load(f: &Found, max_size: u64) -> Parsed {
 }
 
 /// Decode and parse one file's bytes. Never panics.
-pub fn parse_bytes(rel: &str, bytes: Vec<u8>) -> Parsed {
+fn parse_bytes(rel: &str, bytes: Vec<u8>, crate_name: Option<&str>) -> Parsed {
     if bytes[..bytes.len().min(8192)].contains(&0) {
         return Parsed::Skipped {
             path: rel.to_owned(),
@@ -147,13 +193,17 @@ pub fn parse_bytes(rel: &str, bytes: Vec<u8>) -> Parsed {
             }
         }
     };
-    parse_source(rel, text)
+    parse_source_in(rel, text, crate_name)
 }
 
 /// Parse one source text by its extension.
 pub fn parse_source(rel: &str, text: String) -> Parsed {
+    parse_source_in(rel, text, None)
+}
+
+fn parse_source_in(rel: &str, text: String, crate_name: Option<&str>) -> Parsed {
     let lowered = if rel.ends_with(".rs") {
-        perfgate_lang_rust::lower(&text, rel).map_err(|e| e.0)
+        perfgate_lang_rust::lower_in_crate(&text, rel, crate_name).map_err(|e| e.0)
     } else {
         perfgate_lang_python::lower(&text, rel).map_err(|e| e.0)
     };

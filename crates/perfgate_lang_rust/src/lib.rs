@@ -47,13 +47,27 @@ pub fn module_path_for(rel_path: &str) -> (Path, bool) {
 
 /// Parse and lower one Rust source file.
 pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
+    lower_in_crate(source, rel_path, None)
+}
+
+/// Parse and lower one Rust source file of the crate named `crate_name` (its Cargo package
+/// name, `-` as `_`), when known: a directory name need not be the package name, and
+/// cross-crate calls (`my_router::server::run`) resolve through it.
+pub fn lower_in_crate(
+    source: &str,
+    rel_path: &str,
+    crate_name: Option<&str>,
+) -> Result<Module, FrontendError> {
     let depth = max_bracket_depth(source.as_bytes());
     if depth > MAX_NESTING {
         return Err(FrontendError(format!(
             "brackets nested {depth} deep (limit {MAX_NESTING})"
         )));
     }
-    let (module_path, is_test) = module_path_for(rel_path);
+    let (mut module_path, is_test) = module_path_for(rel_path);
+    if let Some(name) = crate_name {
+        module_path[0] = name.replace('-', "_");
+    }
     lower::lower_file(source, module_path, is_test)
 }
 
