@@ -345,3 +345,34 @@ fn one_root_cause_reached_twice_is_described_once() {
         "{md}"
     );
 }
+
+#[test]
+fn calls_resolve_across_crates_by_package_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("router/src");
+    let app = dir.path().join("app/src");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        dir.path().join("router/Cargo.toml"),
+        "[package]\nname = \"text-router\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(lib.join("lib.rs"), "pub mod config;\n").unwrap();
+    std::fs::write(
+        lib.join("config.rs"),
+        "pub fn load() -> Vec<u8> {\n    std::fs::read(\"router.toml\").unwrap()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("handlers.rs"),
+        "pub async fn reload() -> usize {\n    text_router::config::load().len()\n}\n",
+    )
+    .unwrap();
+    let o = perfgate(&["check", ".", "--quiet", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "blocking-io-in-async", "{v}");
+    assert_eq!(f["path"], "app/src/handlers.rs");
+    assert_eq!(f["trace"][1]["path"], "router/src/config.rs");
+}
