@@ -24,7 +24,6 @@ pub enum Kind {
     ClientTimeout,
     BlockingLock,
     AsyncLock,
-    ModelLoad,
     /// Known only for what it returns.
     None,
 }

@@ -164,14 +164,12 @@ pub struct LangExt {
     #[serde(default)]
     pub client: Vec<String>,
     #[serde(default)]
-    pub model_load: Vec<String>,
-    #[serde(default)]
     pub gpu: Vec<String>,
 }
 
 impl LangExt {
     /// `(kind name, paths)` pairs, kind names as in the catalogue schema.
-    pub fn entries(&self) -> [(&'static str, &[String]); 10] {
+    pub fn entries(&self) -> [(&'static str, &[String]); 9] {
         [
             ("blocking-io", &self.blocking_io),
             ("blocking-sleep", &self.blocking_sleep),
@@ -181,7 +179,6 @@ impl LangExt {
             ("timeout", &self.timeout),
             ("offload", &self.offload),
             ("client", &self.client),
-            ("model-load", &self.model_load),
             ("gpu", &self.gpu),
         ]
     }
