@@ -478,6 +478,8 @@ impl<'a> Resolver<'a, '_> {
             n_args: c.n_args,
             keywords: Vec::new(),
             is_macro: c.is_macro,
+            flags: c.flags,
+            arg0: None,
         })
     }
 

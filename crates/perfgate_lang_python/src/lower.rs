@@ -1,9 +1,9 @@
 //! Lowering of ruff's Python AST into perfgate's model.
 
 use perfgate_model::{
-    normalize_ws, Await, Binding, Call, Callee, Context, Function, FunctionRole, Handler,
-    HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, Path, Receiver, Span,
-    StmtFacts, TripCount, TypeDecl,
+    normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
+    Handler, HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, MutOp,
+    Mutation, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, ExceptHandler, Expr, Stmt};
@@ -202,6 +202,7 @@ impl<'s> ModuleLower<'s> {
                     fl.func.name = def.name.id.to_string();
                     fl.func.name_span = span_of(&def.name);
                     fl.func.role = self.role_of(def);
+                    fl.func.memoized = def.decorator_list.iter().any(|d| is_memoizer(&d.expression));
                     fl.lower_params(&def.parameters);
                     fl.lower_suite(&def.body, span_of(def));
                     let (func, nested) = fl.finish();
@@ -321,6 +322,12 @@ struct FnLower<'m, 's> {
     nested: Vec<Nested<'m>>,
     consts: Rc<FxHashMap<String, f64>>,
     qual_prefix: String,
+    /// Per enclosing loop, innermost last: the names each iteration changes.
+    varying: Vec<FxHashSet<&'m str>>,
+    /// Names whose value leaves the function (`return x`, `yield x`) or is kept
+    /// (`self.x = x`, `items.append(x)`): the calls that built them are marked after lowering.
+    returned_names: FxHashSet<&'m str>,
+    stored_names: FxHashSet<&'m str>,
     _marker: std::marker::PhantomData<&'m ()>,
 }
 
@@ -354,6 +361,9 @@ impl<'m, 's> FnLower<'m, 's> {
             stmt_defs: Vec::new(),
             nested: Vec::new(),
             consts: cx.consts.clone(),
+            varying: Vec::new(),
+            returned_names: FxHashSet::default(),
+            stored_names: FxHashSet::default(),
             qual_prefix: if qualname == "<module>" {
                 String::new()
             } else {
@@ -363,8 +373,107 @@ impl<'m, 's> FnLower<'m, 's> {
         }
     }
 
-    fn finish(self) -> (Function, Vec<Nested<'m>>) {
+    fn finish(mut self) -> (Function, Vec<Nested<'m>>) {
+        let module_level = self.func.role == FunctionRole::Entry && self.func.name == "<module>";
+        for b in &self.func.locals {
+            let Some(c) = b.init_call else { continue };
+            let mut flags = 0;
+            if self.returned_names.contains(b.name.as_str()) {
+                flags |= CallFlags::RETURNED;
+            }
+            if module_level
+                || b.name.starts_with("self.")
+                || self.stored_names.contains(b.name.as_str())
+            {
+                flags |= CallFlags::STORED;
+            }
+            self.func.calls[c as usize].flags |= flags;
+        }
+        // A value passed straight into `items.append(...)` is kept too.
+        for i in 0..self.func.calls.len() {
+            if let Some(p) = self.func.calls[i].ctx.parent_call {
+                if let Callee::Method { name, .. } = &self.func.calls[p as usize].callee {
+                    if RETAINING.contains(&name.as_str()) {
+                        self.func.calls[i].flags |= CallFlags::STORED;
+                    }
+                }
+            }
+        }
         (self.func, self.nested)
+    }
+
+    /// `s += "..."` on a string inside a loop: modelled as `s.__iadd__(...)`, a copy of the
+    /// whole string each time.
+    fn string_append(&mut self, a: &'m ast::StmtAugAssign) {
+        if self.loops.is_empty() || !matches!(a.op, ast::Operator::Add) {
+            return;
+        }
+        let Expr::Name(n) = a.target.as_ref() else {
+            return;
+        };
+        let name = n.id.as_str();
+        let known_str = self.func.locals.iter().rev().find(|b| b.name == name).is_some_and(|b| {
+            b.ty.as_deref()
+                .is_some_and(|t| t.len() == 1 && t[0] == "str")
+        });
+        if !known_str && !is_string(&a.value) {
+            return;
+        }
+        self.func.calls.push(Call {
+            callee: Callee::Method {
+                recv: Receiver::Local(name.to_owned()),
+                name: "__iadd__".into(),
+            },
+            span: span_of(a),
+            ctx: self.ctx(),
+            awaited: false,
+            n_args: 1,
+            keywords: Vec::new(),
+            is_macro: false,
+            flags: CallFlags::OPERATOR,
+            arg0: None,
+        });
+    }
+
+    fn mark(&mut self, call: Option<u32>, flag: u8) {
+        if let Some(c) = call {
+            self.func.calls[c as usize].flags |= flag;
+        }
+    }
+
+    /// A value being returned or yielded: the call that makes it, or the names it reads.
+    fn returned_value(&mut self, v: &'m Expr, call: Option<u32>) {
+        self.mark(call, CallFlags::RETURNED);
+        match v {
+            Expr::Name(n) => {
+                self.returned_names.insert(n.id.as_str());
+            }
+            Expr::Tuple(t) => {
+                for e in &t.elts {
+                    if let Expr::Name(n) = e {
+                        self.returned_names.insert(n.id.as_str());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push_mutation(&mut self, target: &Expr, op: MutOp, span: Span) {
+        let recv = match target {
+            Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
+                Receiver::SelfField(a.attr.id.to_string())
+            }
+            Expr::Name(n) if !self.local_names.contains(n.id.as_str()) => {
+                Receiver::Path(vec![n.id.to_string()])
+            }
+            _ => return,
+        };
+        self.func.mutations.push(Mutation {
+            target: recv,
+            op,
+            span,
+        });
     }
 
     fn ctx(&self) -> Context {
@@ -447,6 +556,26 @@ impl<'m, 's> FnLower<'m, 's> {
                 let call = self.lower_expr(&a.value);
                 for t in &a.targets {
                     self.bind_target(t, None, call, &a.value, span_of(a));
+                    match t {
+                        Expr::Subscript(sub) => {
+                            // `self.cache[k] = v`: an insertion that keeps `v`.
+                            self.push_mutation(&sub.value, MutOp::Insert, span_of(a));
+                            self.mark(call, CallFlags::STORED);
+                            if let Expr::Name(n) = a.value.as_ref() {
+                                self.stored_names.insert(n.id.as_str());
+                            }
+                        }
+                        Expr::Attribute(_) => {
+                            self.mark(call, CallFlags::STORED);
+                            if let Expr::Name(n) = a.value.as_ref() {
+                                self.stored_names.insert(n.id.as_str());
+                            }
+                            if self.func.name != "__init__" && self.func.name != "<module>" {
+                                self.push_mutation(t, MutOp::Reset, span_of(a));
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 for t in &a.targets {
                     if !matches!(t, Expr::Name(_)) {
@@ -471,6 +600,10 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::For(f) => {
                 self.lower_expr(&f.iter);
+                let mut vary = FxHashSet::default();
+                store_target(&f.target, &mut vary);
+                collect_stores(&f.body, &mut vary);
+                self.varying.push(vary);
                 let trip = trip_of(&f.iter, &self.consts);
                 let mut vars = NameCollector::default();
                 vars.visit_expr(&f.target);
@@ -490,9 +623,13 @@ impl<'m, 's> FnLower<'m, 's> {
                     contains_exit(&f.body),
                     &f.body,
                 );
+                self.varying.pop();
                 self.lower_block(&f.orelse, span_of(f));
             }
             Stmt::While(w) => {
+                let mut vary = FxHashSet::default();
+                collect_stores(&w.body, &mut vary);
+                self.varying.push(vary);
                 self.lower_expr(&w.test);
                 let always = matches!(w.test.as_ref(), Expr::BooleanLiteral(b) if b.value)
                     || matches!(w.test.as_ref(), Expr::NumberLiteral(_));
@@ -511,6 +648,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     !always || contains_exit(&w.body),
                     &w.body,
                 );
+                self.varying.pop();
                 self.lower_block(&w.orelse, span_of(w));
             }
             Stmt::If(i) => {
@@ -599,12 +737,14 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::Return(r) => {
                 if let Some(v) = &r.value {
-                    self.lower_expr(v);
+                    let call = self.lower_expr(v);
+                    self.returned_value(v, call);
                 }
             }
             Stmt::AugAssign(a) => {
                 self.lower_expr(&a.value);
                 self.lower_expr(&a.target);
+                self.string_append(a);
             }
             Stmt::Raise(r) => {
                 for e in [&r.exc, &r.cause].into_iter().flatten() {
@@ -617,6 +757,12 @@ impl<'m, 's> FnLower<'m, 's> {
             Stmt::Delete(d) => {
                 for t in &d.targets {
                     self.lower_expr(t);
+                    match t {
+                        Expr::Subscript(sub) => {
+                            self.push_mutation(&sub.value, MutOp::Remove, span_of(d))
+                        }
+                        other => self.push_mutation(other, MutOp::Reset, span_of(d)),
+                    }
                 }
             }
             _ => {}
@@ -689,13 +835,14 @@ impl<'m, 's> FnLower<'m, 's> {
         let Some(name) = target_name(target) else {
             return;
         };
-        let ty = ty.or_else(|| call_path(value));
+        let ty = ty.or_else(|| call_path(value)).or_else(|| literal_type(value));
         self.func.locals.push(Binding {
             name,
             ty,
             init_call: call,
             number: number(value),
             span,
+            inner: None,
         });
     }
 
@@ -765,6 +912,20 @@ impl<'a> Visitor<'a> for ExprLower<'_, 'a, '_> {
             | Expr::Generator(ast::ExprGenerator {
                 elt, generators, ..
             }) => self.lower_comprehension(expr, generators, &[elt]),
+            Expr::Compare(cmp) => {
+                visitor::walk_expr(self, expr);
+                self.membership(cmp);
+            }
+            Expr::Yield(y) => {
+                if let Some(v) = &y.value {
+                    self.last_call = None;
+                    self.visit_expr(v);
+                    let call = matches!(v.as_ref(), Expr::Call(_) | Expr::Await(_))
+                        .then_some(self.last_call)
+                        .flatten();
+                    self.fl.returned_value(v, call);
+                }
+            }
             Expr::DictComp(d) => match &d.key {
                 Some(k) => self.lower_comprehension(expr, &d.generators, &[k, &d.value]),
                 None => self.lower_comprehension(expr, &d.generators, &[&d.value]),
@@ -785,6 +946,27 @@ impl<'a> ExprLower<'_, 'a, '_> {
             .filter_map(|k| k.arg.as_ref().map(|a| (a.id.to_string(), number(&k.value))))
             .collect();
         let (callee, recv_expr) = classify_callee(&call.func, &self.fl.local_names);
+        let flags = self.arg_flags(call, &callee);
+        let arg0 = call
+            .arguments
+            .args
+            .first()
+            .and_then(|a| value_receiver(a, &self.fl.local_names))
+            .map(Box::new);
+        if matches!(&callee, Callee::Path(p) if p.len() == 1 && p[0] == "len") {
+            if let Some(first) = call.arguments.args.first() {
+                self.fl.push_mutation(first, MutOp::Measure, span);
+            }
+        }
+        if let Callee::Method { name, .. } = &callee {
+            if RETAINING.contains(&name.as_str()) {
+                for a in call.arguments.args.iter() {
+                    if let Expr::Name(n) = a {
+                        self.fl.stored_names.insert(n.id.as_str());
+                    }
+                }
+            }
+        }
         self.fl.func.calls.push(Call {
             callee,
             span,
@@ -793,6 +975,8 @@ impl<'a> ExprLower<'_, 'a, '_> {
             n_args: (call.arguments.args.len() + call.arguments.keywords.len()) as u32,
             keywords,
             is_macro: false,
+            flags,
+            arg0,
         });
         // The receiver expression is evaluated before the call, outside its arguments.
         if let Some(recv) = recv_expr {
@@ -818,6 +1002,87 @@ impl<'a> ExprLower<'_, 'a, '_> {
         idx
     }
 
+    /// [`CallFlags`] the arguments give: all constant, or varying with a loop.
+    fn arg_flags(&self, call: &'a ast::ExprCall, callee: &Callee) -> u8 {
+        let args = &call.arguments;
+        let values = || {
+            args.args
+                .iter()
+                .chain(args.keywords.iter().map(|k| &k.value))
+        };
+        let mut flags = 0;
+        if values().next().is_some() && values().all(|v| is_const_expr(v, &self.fl.consts)) {
+            flags |= CallFlags::ARGS_CONST;
+        }
+        if let Some(inner) = self.fl.varying.last() {
+            let mut refs = NameRefs::default();
+            for v in values() {
+                refs.visit_expr(v);
+            }
+            if let Callee::Method {
+                recv: Receiver::Local(r),
+                ..
+            } = callee
+            {
+                if inner.contains(r.as_str()) {
+                    flags |= CallFlags::ARGS_VARY_INNER;
+                }
+                if self.fl.varying.iter().any(|v| v.contains(r.as_str())) {
+                    flags |= CallFlags::ARGS_VARY_ANY;
+                }
+            }
+            if refs.names.iter().any(|n| inner.contains(n)) {
+                flags |= CallFlags::ARGS_VARY_INNER;
+            }
+            if refs
+                .names
+                .iter()
+                .any(|n| self.fl.varying.iter().any(|v| v.contains(n)))
+            {
+                flags |= CallFlags::ARGS_VARY_ANY;
+            }
+        }
+        flags
+    }
+
+    /// `x in items` inside a loop: modelled as `items.__contains__(x)`, a linear scan when
+    /// `items` is a list.
+    fn membership(&mut self, cmp: &'a ast::ExprCompare) {
+        if self.fl.loops.is_empty() {
+            return;
+        }
+        for (op, right) in cmp.ops.iter().zip(cmp.comparators.iter()) {
+            if !matches!(op, ast::CmpOp::In | ast::CmpOp::NotIn) {
+                continue;
+            }
+            let Some(recv) = value_receiver(right, &self.fl.local_names) else {
+                continue;
+            };
+            let mut refs = NameRefs::default();
+            refs.visit_expr(&cmp.left);
+            let mut flags = CallFlags::OPERATOR;
+            if let Some(inner) = self.fl.varying.last() {
+                if refs.names.iter().any(|n| inner.contains(n)) {
+                    flags |= CallFlags::ARGS_VARY_INNER | CallFlags::ARGS_VARY_ANY;
+                }
+            }
+            self.fl.func.calls.push(Call {
+                callee: Callee::Method {
+                    recv,
+                    name: "__contains__".into(),
+                },
+                span: span_of(cmp),
+                ctx: self.fl.ctx(),
+                awaited: false,
+                n_args: 1,
+                keywords: Vec::new(),
+                is_macro: false,
+                flags,
+                arg0: None,
+            });
+        }
+    }
+
     fn lower_comprehension(
         &mut self,
         expr: &'a Expr,
@@ -833,6 +1098,9 @@ impl<'a> ExprLower<'_, 'a, '_> {
             }
             let mut vars = NameCollector::default();
             vars.visit_expr(&g.target);
+            let mut vary = FxHashSet::default();
+            store_target(&g.target, &mut vary);
+            self.fl.varying.push(vary);
             let header = Span::new(g.range.start().to_usize(), g.iter.range().end().to_usize());
             let idx = self.fl.push_loop(
                 LoopKind::Comprehension,
@@ -855,6 +1123,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
         }
         for _ in 0..pushed {
             self.fl.loops.pop();
+            self.fl.varying.pop();
         }
     }
 }
@@ -1238,17 +1507,7 @@ impl<'a> Visitor<'a> for NameCollector {
 /// borrowed from the syntax tree. Expressions are not entered: walrus and comprehension
 /// targets are rare receivers, and skipping expressions keeps this pass cheap.
 fn collect_stores<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
-    fn target<'a>(e: &'a Expr, out: &mut FxHashSet<&'a str>) {
-        match e {
-            Expr::Name(n) => {
-                out.insert(n.id.as_str());
-            }
-            Expr::Tuple(t) => t.elts.iter().for_each(|e| target(e, out)),
-            Expr::List(l) => l.elts.iter().for_each(|e| target(e, out)),
-            Expr::Starred(s) => target(&s.value, out),
-            _ => {}
-        }
-    }
+    let target = store_target;
     for stmt in body {
         match stmt {
             Stmt::Assign(a) => a.targets.iter().for_each(|t| target(t, out)),
@@ -1293,6 +1552,117 @@ fn collect_stores<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
             _ => {}
         }
     }
+}
+
+/// The names an assignment or loop target binds.
+fn store_target<'a>(e: &'a Expr, out: &mut FxHashSet<&'a str>) {
+    match e {
+        Expr::Name(n) => {
+            out.insert(n.id.as_str());
+        }
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| store_target(e, out)),
+        Expr::List(l) => l.elts.iter().for_each(|e| store_target(e, out)),
+        Expr::Starred(s) => store_target(&s.value, out),
+        _ => {}
+    }
+}
+
+/// Names an expression reads, borrowed; nested lambdas included.
+#[derive(Default)]
+struct NameRefs<'a> {
+    names: Vec<&'a str>,
+}
+
+impl<'a> Visitor<'a> for NameRefs<'a> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Name(n) = expr {
+            self.names.push(n.id.as_str());
+        } else if self.names.len() < 256 {
+            visitor::walk_expr(self, expr);
+        }
+    }
+}
+
+/// Methods that keep their argument: a value passed to them outlives the call.
+const RETAINING: &[&str] = &[
+    "append", "appendleft", "extend", "insert", "add", "put", "put_nowait", "setdefault",
+    "update", "push",
+];
+
+/// A literal, or a name that by value or convention is a constant (`PROMPT`, `MAX_LEN`).
+fn is_const_expr(e: &Expr, consts: &FxHashMap<String, f64>) -> bool {
+    match e {
+        Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_) => true,
+        Expr::Name(n) => {
+            let id = n.id.as_str();
+            consts.contains_key(id)
+                || (id.len() > 1
+                    && id.chars().any(|c| c.is_ascii_uppercase())
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+        }
+        Expr::Attribute(a) => is_const_expr(&a.value, consts) && a.attr.id.as_str() != "self",
+        Expr::Tuple(t) => t.elts.iter().all(|e| is_const_expr(e, consts)),
+        Expr::UnaryOp(u) => is_const_expr(&u.operand, consts),
+        _ => false,
+    }
+}
+
+/// `self.x`, a local or a module-level name, as a receiver.
+fn value_receiver(e: &Expr, locals: &FxHashSet<&str>) -> Option<Receiver> {
+    match e {
+        Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
+            Some(Receiver::SelfField(a.attr.id.to_string()))
+        }
+        Expr::Name(n) if n.id.as_str() == "self" => None,
+        Expr::Name(n) if locals.contains(n.id.as_str()) => Some(Receiver::Local(n.id.to_string())),
+        Expr::Name(n) => Some(Receiver::Path(vec![n.id.to_string()])),
+        _ => None,
+    }
+}
+
+/// The type a literal builds: `{}` is a dict, `[]` a list, `"..."` a str.
+fn literal_type(e: &Expr) -> Option<Path> {
+    let name = match e {
+        Expr::Dict(_) | Expr::DictComp(_) => "dict",
+        Expr::List(_) | Expr::ListComp(_) => "list",
+        Expr::Set(_) | Expr::SetComp(_) => "set",
+        Expr::Tuple(_) => "tuple",
+        Expr::StringLiteral(_) | Expr::FString(_) => "str",
+        Expr::BytesLiteral(_) => "bytes",
+        Expr::Call(c) => {
+            let path = dotted(&c.func)?;
+            let last = path.last()?.as_str();
+            return matches!(
+                last,
+                "dict" | "list" | "set" | "deque" | "defaultdict" | "bytearray" | "str"
+            )
+            .then(|| vec![last.to_owned()]);
+        }
+        _ => return None,
+    };
+    Some(vec![name.to_owned()])
+}
+
+/// `@lru_cache`, `@functools.cache(maxsize=..)`, `@cached_property`, `@memoize`.
+fn is_memoizer(d: &Expr) -> bool {
+    let callee = match d {
+        Expr::Call(c) => &c.func,
+        other => other,
+    };
+    dotted(callee)
+        .and_then(|p| p.last().cloned())
+        .is_some_and(|n| {
+            matches!(
+                n.as_str(),
+                "lru_cache" | "cache" | "cached_property" | "cached" | "memoize" | "alru_cache"
+            )
+        })
 }
 
 /// Arithmetic and indexing in a loop body (the marks of pixel, matrix and sample loops).

@@ -2,11 +2,11 @@
 
 use crate::FrontendError;
 use perfgate_model::{
-    normalize_ws, Await, Binding, Call, Callee, Context, Function, FunctionRole, Handler,
-    HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, Path, Receiver, Span,
-    StmtFacts, TripCount, TypeDecl,
+    normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
+    Handler, HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, MutOp,
+    Mutation, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::{Node, Parser};
 
 /// Recursion guard for expression walks: deeper trees are truncated, not overflowed.
@@ -156,6 +156,13 @@ impl FileLower {
                 "function_item" => {
                     let role = role_of(item, s, &attrs, scope.test);
                     self.lower_function(*item, s, scope, role);
+                    if attrs.iter().any(|a| {
+                        a.starts_with("#[cached") || a.starts_with("#[once") || a.starts_with("#[memoize")
+                    }) {
+                        if let Some(f) = self.module.functions.last_mut() {
+                            f.memoized = true;
+                        }
+                    }
                 }
                 "impl_item" => {
                     let owner = item
@@ -243,10 +250,17 @@ impl FileLower {
             for f in body.named_children(&mut c) {
                 if f.kind() == "field_declaration" {
                     if let Some(fname) = f.child_by_field_name("name") {
+                        let ty_node = f.child_by_field_name("type");
+                        let ty = ty_node.and_then(|t| type_path(t, s));
+                        let inner = ty_node
+                            .and_then(|t| inner_type_path(t, s))
+                            .filter(|i| Some(i) != ty.as_ref())
+                            .map(Box::new);
                         fields.push(Binding {
                             name: s.of(fname).to_owned(),
-                            ty: f.child_by_field_name("type").and_then(|t| type_path(t, s)),
+                            ty,
                             span: s.span(f),
+                            inner,
                             ..Binding::default()
                         });
                     }
@@ -355,11 +369,16 @@ impl FileLower {
                 h
             },
             crate_name: self.module.module_path[0].clone(),
+            varying: Vec::new(),
+            returned_spans: FxHashSet::default(),
+            returned_names: FxHashSet::default(),
+            stored_names: FxHashSet::default(),
         };
         if let Some(body) = item.child_by_field_name("body") {
+            fl.returned(body, s, 0);
             fl.lower_block(body, s);
         }
-        let func = fl.func;
+        let func = fl.finish();
         self.module.functions.push(func);
         // Functions nested in the body are their own functions.
         if let Some(body) = item.child_by_field_name("body") {
@@ -499,6 +518,8 @@ fn type_path(n: Node, s: Src) -> Option<Path> {
         "reference_type" | "pointer_type" => {
             n.child_by_field_name("type").and_then(|t| type_path(t, s))
         }
+        // `[T]` and `[T; N]`: one name, so rules can tell a slice from a set.
+        "array_type" => Some(vec!["[]".to_owned()]),
         "generic_type" => {
             let outer = type_path(n.child_by_field_name("type")?, s)?;
             let last = outer.last()?.as_str();
@@ -575,9 +596,205 @@ struct FnLower<'c> {
     owner: Option<String>,
     here: Path,
     crate_name: String,
+    /// Per enclosing loop, innermost last: the names each iteration changes.
+    varying: Vec<FxHashSet<String>>,
+    /// Expressions whose value the function returns (tail expressions, `return` values,
+    /// looking through `Ok(..)`, struct literals and branches), and names returned so.
+    returned_spans: FxHashSet<Span>,
+    returned_names: FxHashSet<String>,
+    /// Names stored on `self` or pushed into a collection.
+    stored_names: FxHashSet<String>,
 }
 
+/// Wrappers a returned value may be built inside and still be the returned value.
+const WRAPPERS: &[&str] = &[
+    "Ok", "Some", "Err", "new", "from", "Box", "Arc", "Rc", "Mutex", "RwLock", "RefCell",
+];
+
+/// Methods that keep their argument: a value passed to them outlives the call.
+const RETAINING: &[&str] = &[
+    "push", "push_back", "push_front", "insert", "extend", "send", "try_send", "append",
+    "or_insert", "or_insert_with", "get_or_insert_with",
+];
+
 impl FnLower<'_> {
+    fn finish(mut self) -> Function {
+        for b in &self.func.locals {
+            let Some(c) = b.init_call else { continue };
+            if self.returned_names.contains(&b.name) {
+                self.func.calls[c as usize].flags |= CallFlags::RETURNED;
+            }
+            if self.stored_names.contains(&b.name) {
+                self.func.calls[c as usize].flags |= CallFlags::STORED;
+            }
+        }
+        for i in 0..self.func.calls.len() {
+            if let Some(p) = self.func.calls[i].ctx.parent_call {
+                if let Callee::Method { name, .. } = &self.func.calls[p as usize].callee {
+                    if RETAINING.contains(&name.as_str()) {
+                        self.func.calls[i].flags |= CallFlags::STORED;
+                    }
+                }
+            }
+        }
+        self.func
+    }
+
+    /// Record what an expression in return position returns.
+    fn returned(&mut self, n: Node, s: Src, depth: u32) {
+        if depth > 64 {
+            return;
+        }
+        match n.kind() {
+            "block" => {
+                let mut c = n.walk();
+                let last = n.named_children(&mut c).filter(|x| !x.kind().ends_with("comment")).last();
+                if let Some(l) = last {
+                    // A tail expression has no `;` and is not wrapped in a statement.
+                    if l.kind() != "expression_statement" && l.kind() != "let_declaration" {
+                        self.returned(l, s, depth + 1);
+                    } else if l.kind() == "expression_statement"
+                        && !s.of(l).trim_end().ends_with(';')
+                    {
+                        if let Some(e) = l.named_child(0) {
+                            self.returned(e, s, depth + 1);
+                        }
+                    }
+                }
+            }
+            "if_expression" => {
+                for f in ["consequence", "alternative"] {
+                    if let Some(b) = n.child_by_field_name(f) {
+                        self.returned(b, s, depth + 1);
+                    }
+                }
+            }
+            "else_clause" | "parenthesized_expression" | "try_expression" | "await_expression"
+            | "return_expression" | "reference_expression" => {
+                if let Some(x) = n.named_children(&mut n.walk()).last() {
+                    self.returned(x, s, depth + 1);
+                }
+            }
+            "match_expression" => {
+                if let Some(body) = n.child_by_field_name("body") {
+                    let mut c = body.walk();
+                    let arms: Vec<Node> = body.named_children(&mut c).collect();
+                    for arm in arms {
+                        if let Some(v) = arm.child_by_field_name("value") {
+                            self.returned(v, s, depth + 1);
+                        }
+                    }
+                }
+            }
+            "struct_expression" => {
+                if let Some(body) = n.child_by_field_name("body") {
+                    let mut c = body.walk();
+                    let fields: Vec<Node> = body.named_children(&mut c).collect();
+                    for f in fields {
+                        match f.kind() {
+                            "field_initializer" => {
+                                if let Some(v) = f.child_by_field_name("value") {
+                                    self.returned(v, s, depth + 1);
+                                }
+                            }
+                            "shorthand_field_initializer" => {
+                                self.returned_names.insert(s.of(f).trim().to_owned());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            "call_expression" => {
+                self.returned_spans.insert(s.span(n));
+                let wrapper = n
+                    .child_by_field_name("function")
+                    .map(|f| s.of(f).rsplit("::").next().unwrap_or("").to_owned())
+                    .is_some_and(|last| WRAPPERS.contains(&last.as_str()));
+                if wrapper {
+                    if let Some(args) = n.child_by_field_name("arguments") {
+                        let mut c = args.walk();
+                        let kids: Vec<Node> = args.named_children(&mut c).collect();
+                        for k in kids {
+                            self.returned(k, s, depth + 1);
+                        }
+                    }
+                }
+            }
+            "identifier" => {
+                self.returned_names.insert(s.of(n).to_owned());
+            }
+            "macro_invocation" => {
+                self.returned_spans.insert(s.span(n));
+            }
+            _ => {}
+        }
+    }
+
+    /// The names a loop's iterations change: its pattern and everything its body binds.
+    fn loop_varying(&self, pattern: Option<Node>, body: Node, s: Src) -> FxHashSet<String> {
+        let mut names = Vec::new();
+        if let Some(p) = pattern {
+            identifiers(p, s, &mut names);
+        }
+        let mut stack = vec![body];
+        let mut seen = 0;
+        while let Some(x) = stack.pop() {
+            seen += 1;
+            if seen > 20_000 {
+                break;
+            }
+            match x.kind() {
+                "let_declaration" => {
+                    if let Some(p) = x.child_by_field_name("pattern") {
+                        identifiers(p, s, &mut names);
+                    }
+                }
+                "assignment_expression" | "compound_assignment_expr" => {
+                    if let Some(l) = x.child_by_field_name("left") {
+                        identifiers(l, s, &mut names);
+                    }
+                }
+                "closure_expression" | "function_item" => continue,
+                _ => {}
+            }
+            let mut c = x.walk();
+            stack.extend(x.named_children(&mut c));
+        }
+        names.into_iter().collect()
+    }
+
+    /// [`CallFlags`] the arguments give: all constant, or varying with a loop.
+    fn arg_flags(&self, callee: &Callee, args: &[Node], s: Src) -> u8 {
+        let mut flags = 0;
+        if !args.is_empty() && args.iter().all(|a| is_const_node(*a, s)) {
+            flags |= CallFlags::ARGS_CONST;
+        }
+        if let Some(inner) = self.varying.last() {
+            let mut names = Vec::new();
+            for a in args {
+                identifiers(*a, s, &mut names);
+            }
+            if let Callee::Method {
+                recv: Receiver::Local(r),
+                ..
+            } = callee
+            {
+                names.push(r.clone());
+            }
+            if names.iter().any(|n| inner.contains(n)) {
+                flags |= CallFlags::ARGS_VARY_INNER;
+            }
+            if names
+                .iter()
+                .any(|n| self.varying.iter().any(|v| v.contains(n)))
+            {
+                flags |= CallFlags::ARGS_VARY_ANY;
+            }
+        }
+        flags
+    }
+
     fn ctx(&self) -> Context {
         Context {
             loop_idx: self.loops.last().copied(),
@@ -684,6 +901,7 @@ impl FnLower<'_> {
                             init_call: call,
                             number: value.and_then(|v| number(v, s)),
                             span: s.span(st),
+                            inner: None,
                         });
                     }
                 }
@@ -840,6 +1058,8 @@ impl FnLower<'_> {
                     s.pos(value.end_byte()) as usize,
                 );
                 let body = n.child_by_field_name("body")?;
+                let vary = self.loop_varying(n.child_by_field_name("pattern"), body, s);
+                self.varying.push(vary);
                 self.lower_loop(
                     LoopKind::For,
                     n,
@@ -852,11 +1072,14 @@ impl FnLower<'_> {
                     body,
                     s,
                 );
+                self.varying.pop();
                 None
             }
             "while_expression" => {
                 let cond = n.child_by_field_name("condition");
                 let body = n.child_by_field_name("body")?;
+                let vary = self.loop_varying(cond, body, s);
+                self.varying.push(vary);
                 let header_end = cond.map_or(n.start_byte(), |c| c.end_byte());
                 let header = Span::new(s.pos(n.start_byte()) as usize, s.pos(header_end) as usize);
                 self.lower_loop(
@@ -871,10 +1094,13 @@ impl FnLower<'_> {
                     body,
                     s,
                 );
+                self.varying.pop();
                 None
             }
             "loop_expression" => {
                 let body = n.child_by_field_name("body")?;
+                let vary = self.loop_varying(None, body, s);
+                self.varying.push(vary);
                 let header = Span::new(
                     s.pos(n.start_byte()) as usize,
                     s.pos(n.start_byte() + 4) as usize,
@@ -891,6 +1117,47 @@ impl FnLower<'_> {
                     body,
                     s,
                 );
+                self.varying.pop();
+                None
+            }
+            "return_expression" => {
+                if let Some(v) = n.named_child(0) {
+                    self.returned(v, s, 0);
+                    self.expr(v, s);
+                }
+                None
+            }
+            "assignment_expression" => {
+                let left = n.child_by_field_name("left")?;
+                let right = n.child_by_field_name("right")?;
+                let call = self.expr(right, s);
+                let field = self_field(left, s);
+                if let Some(f) = &field {
+                    if let Some(c) = call {
+                        self.func.calls[c as usize].flags |= CallFlags::STORED;
+                    }
+                    if right.kind() == "identifier" {
+                        self.stored_names.insert(s.of(right).to_owned());
+                    }
+                    if self.func.name != "new" && self.func.name != "default" {
+                        self.func.mutations.push(Mutation {
+                            target: Receiver::SelfField(f.clone()),
+                            op: MutOp::Reset,
+                            span: s.span(n),
+                        });
+                    }
+                }
+                self.expr(left, s);
+                None
+            }
+            "field_initializer" => {
+                let v = n.child_by_field_name("value")?;
+                let call = self.expr(v, s);
+                if let Some(c) = call {
+                    if !self.returned_spans.contains(&s.span(v)) {
+                        self.func.calls[c as usize].flags |= CallFlags::STORED;
+                    }
+                }
                 None
             }
             "match_expression" => {
@@ -1106,6 +1373,33 @@ impl FnLower<'_> {
                 )
             }));
         }
+        let mut flags = self.arg_flags(&callee, &arg_nodes, s);
+        if self.returned_spans.contains(&span) {
+            flags |= CallFlags::RETURNED;
+        }
+        let arg0 = arg_nodes.first().and_then(|a| node_receiver(*a, s)).map(Box::new);
+        if let Callee::Method { name, .. } = &callee {
+            if RETAINING.contains(&name.as_str()) {
+                for a in &arg_nodes {
+                    if a.kind() == "identifier" {
+                        self.stored_names.insert(s.of(*a).to_owned());
+                    }
+                }
+            }
+        }
+        if let Callee::Path(p) = &callee {
+            if matches!(p.last().map(String::as_str), Some("take" | "replace" | "swap"))
+                && p.iter().any(|x| x == "mem")
+            {
+                if let Some(Receiver::SelfField(f)) = arg0.as_deref() {
+                    self.func.mutations.push(Mutation {
+                        target: Receiver::SelfField(f.clone()),
+                        op: MutOp::Reset,
+                        span,
+                    });
+                }
+            }
+        }
         self.func.calls.push(Call {
             callee,
             span,
@@ -1114,6 +1408,8 @@ impl FnLower<'_> {
             n_args: arg_nodes.len() as u32,
             keywords: Vec::new(),
             is_macro: false,
+            flags,
+            arg0,
         });
         // Receiver first: it is evaluated before this call.
         if let (Some(f), true) = (func_node, walk) {
@@ -1247,14 +1543,21 @@ impl FnLower<'_> {
             .map(|m| self.resolve_self(path_segments(s.of(m))))
             .unwrap_or_default();
         let name = path.last().cloned().unwrap_or_default();
+        let span = s.span(n);
         self.func.calls.push(Call {
             callee: Callee::Path(path),
-            span: s.span(n),
+            span,
             ctx: self.ctx(),
             awaited: false,
             n_args: 0,
             keywords: Vec::new(),
             is_macro: true,
+            flags: if self.returned_spans.contains(&span) {
+                CallFlags::RETURNED
+            } else {
+                0
+            },
+            arg0: None,
         });
         let Some(tt) = n
             .named_children(&mut n.walk())
@@ -1308,6 +1611,8 @@ impl FnLower<'_> {
             let mut c = args.walk();
             let kids: Vec<Node> = args.named_children(&mut c).collect();
             self.func.calls[idx as usize].n_args = kids.len() as u32;
+            let callee = self.func.calls[idx as usize].callee.clone();
+            self.func.calls[idx as usize].flags |= self.arg_flags(&callee, &kids, sub);
             for k in kids {
                 self.expr(k, sub);
             }
@@ -1316,6 +1621,89 @@ impl FnLower<'_> {
         self.parent_call = saved;
         idx
     }
+}
+
+/// `self.field` (through `&`, `&mut`, `*`), as the field name.
+fn self_field(n: Node, s: Src) -> Option<String> {
+    let mut cur = n;
+    for _ in 0..8 {
+        match cur.kind() {
+            "reference_expression" | "unary_expression" | "parenthesized_expression" => {
+                cur = cur.named_children(&mut cur.walk()).last()?;
+            }
+            "field_expression" => {
+                let v = cur.child_by_field_name("value")?;
+                return (v.kind() == "self")
+                    .then(|| cur.child_by_field_name("field").map(|f| s.of(f).to_owned()))
+                    .flatten();
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// An argument as a receiver: `&mut self.cache`, `buf`, `CONFIG`.
+fn node_receiver(n: Node, s: Src) -> Option<Receiver> {
+    if let Some(f) = self_field(n, s) {
+        return Some(Receiver::SelfField(f));
+    }
+    let mut cur = n;
+    while matches!(cur.kind(), "reference_expression" | "unary_expression") {
+        cur = cur.named_children(&mut cur.walk()).last()?;
+    }
+    match cur.kind() {
+        "identifier" => Some(Receiver::Local(s.of(cur).to_owned())),
+        "scoped_identifier" => Some(Receiver::Path(path_segments(s.of(cur)))),
+        _ => None,
+    }
+}
+
+/// A literal, or a constant by naming convention (`PATTERN`, `config::MAX_LEN`).
+fn is_const_node(n: Node, s: Src) -> bool {
+    match n.kind() {
+        "string_literal" | "raw_string_literal" | "integer_literal" | "float_literal"
+        | "boolean_literal" | "char_literal" => true,
+        "reference_expression" => n
+            .named_children(&mut n.walk())
+            .last()
+            .is_some_and(|x| is_const_node(x, s)),
+        "identifier" | "scoped_identifier" => {
+            let t = s.of(n);
+            let last = t.rsplit("::").next().unwrap_or(t);
+            last.len() > 1
+                && last.chars().any(|c| c.is_ascii_uppercase())
+                && last
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        }
+        _ => false,
+    }
+}
+
+/// The type inside lock, cell and pointer wrappers: `HashMap` in `Arc<Mutex<HashMap<K, V>>>`.
+fn inner_type_path(n: Node, s: Src) -> Option<Path> {
+    let mut cur = n;
+    for _ in 0..8 {
+        match cur.kind() {
+            "generic_type" => {
+                let outer = type_path(cur.child_by_field_name("type")?, s)?;
+                let last = outer.last()?.as_str();
+                if !matches!(
+                    last,
+                    "Arc" | "Rc" | "Box" | "Mutex" | "RwLock" | "RefCell" | "Cell" | "OnceCell"
+                        | "OnceLock" | "ArcSwap" | "Lazy" | "LazyLock"
+                ) {
+                    return Some(outer);
+                }
+                let args = cur.child_by_field_name("type_arguments")?;
+                cur = args.named_children(&mut args.walk()).next()?;
+            }
+            "reference_type" | "pointer_type" => cur = cur.child_by_field_name("type")?,
+            _ => return type_path(cur, s),
+        }
+    }
+    None
 }
 
 /// All identifiers under a node (iteratively; no recursion on deep trees).

@@ -125,6 +125,9 @@ pub struct Binding {
     /// A numeric constant value (seconds for durations), when the binding is one.
     pub number: Option<f64>,
     pub span: Span,
+    /// The type inside lock and cell wrappers, when it differs from `ty`: `HashMap` for a
+    /// `Mutex<HashMap<K, V>>` field. Boxed: rare, and bindings are many.
+    pub inner: Option<Box<Path>>,
 }
 
 pub type FuncIdx = u32;
@@ -149,6 +152,34 @@ pub struct Function {
     pub locks: Vec<Lock>,
     pub handlers: Vec<Handler>,
     pub blocks: Vec<Block>,
+    /// Writes to long-lived collections that are not calls: `self.cache[k] = v`,
+    /// `del self.cache[k]`, `self.cache = {}`, `len(self.cache)`.
+    pub mutations: Vec<Mutation>,
+    /// The function caches its own result (`@lru_cache`, `@cached_property`, `#[cached]`):
+    /// its body runs once per distinct input, not once per call.
+    pub memoized: bool,
+}
+
+/// What a statement does to a collection, as far as growth is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MutOp {
+    /// Adds an entry (`self.cache[k] = v`).
+    Insert,
+    /// Removes entries (`del self.cache[k]`).
+    Remove,
+    /// Replaces the whole collection (`self.cache = {}` outside the constructor,
+    /// `std::mem::take(&mut self.cache)`).
+    Reset,
+    /// Reads its size (`len(self.cache)`): the code may bound it.
+    Measure,
+}
+
+#[derive(Clone, Debug)]
+pub struct Mutation {
+    /// `SelfField`, a module global as `Path`, or a `Local`.
+    pub target: Receiver,
+    pub op: MutOp,
+    pub span: Span,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -218,6 +249,40 @@ pub struct Call {
     pub keywords: Vec<(String, Option<f64>)>,
     /// A `macro!(...)` invocation rather than a function call.
     pub is_macro: bool,
+    /// [`CallFlags`] bits: what the arguments read and where the result goes.
+    pub flags: u8,
+    /// The first argument, when it is `self.field`, a local or a global: what
+    /// `copy.deepcopy(self.buf)`, `len(self.cache)` or `mem::take(&mut self.cache)` act on.
+    pub arg0: Option<Box<Receiver>>,
+}
+
+/// Bits of [`Call::flags`]. Computed by the front ends from syntax alone.
+pub struct CallFlags;
+
+impl CallFlags {
+    /// Every argument is a literal or a named constant (`Regex::new("^a+$")`,
+    /// `tokenizer.encode(SYSTEM_PROMPT)`); a call with no arguments has none.
+    pub const ARGS_CONST: u8 = 1;
+    /// An argument reads a name the innermost enclosing loop changes: its variables or a
+    /// name assigned in its body.
+    pub const ARGS_VARY_INNER: u8 = 2;
+    /// The same for any enclosing loop.
+    pub const ARGS_VARY_ANY: u8 = 4;
+    /// The result leaves the function: returned (directly, through a local, or wrapped in
+    /// `Ok`/`Some`/a struct literal), or yielded.
+    pub const RETURNED: u8 = 8;
+    /// The result is kept beyond the call: stored on `self`, in a global, or pushed into a
+    /// collection.
+    pub const STORED: u8 = 16;
+    /// Not a call in the source but an operator perfgate models as one: `x in items`
+    /// (`__contains__`), `s += "..."` on a string (`__iadd__`).
+    pub const OPERATOR: u8 = 32;
+}
+
+impl Call {
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -353,6 +418,7 @@ impl Function {
         self.locks.shrink_to_fit();
         self.handlers.shrink_to_fit();
         self.blocks.shrink_to_fit();
+        self.mutations.shrink_to_fit();
         for b in &mut self.blocks {
             b.stmts.shrink_to_fit();
         }

@@ -95,6 +95,7 @@ const CHECKS: &[&str] = &[
     "max",
     "sleep",
     "checkpoint",
+    "__contains__",
 ];
 
 impl crate::Rule for Rule {
