@@ -376,3 +376,25 @@ fn calls_resolve_across_crates_by_package_name() {
     assert_eq!(f["path"], "app/src/handlers.rs");
     assert_eq!(f["trace"][1]["path"], "router/src/config.rs");
 }
+
+/// Each rule's fixture project, in text, as a user sees it: message, impact, fix, caret.
+#[test]
+fn rule_fixture_reports() {
+    let base = root().join("crates/perfgate/tests/fixtures/rules");
+    for rule in perfgate_rules::all() {
+        let id = rule.meta().id;
+        let o = perfgate(
+            &[
+                "check",
+                ".",
+                "--quiet",
+                "--select",
+                id,
+                "--fail-on",
+                "never",
+            ],
+            &base.join(id),
+        );
+        insta::assert_snapshot!(format!("rule_{id}"), stdout(&o));
+    }
+}

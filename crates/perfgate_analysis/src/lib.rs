@@ -196,6 +196,11 @@ impl<'p> Analysis<'p> {
         resolve::receiver_type(self.files, self.catalog, &self.index, id, recv)
     }
 
+    /// A type as written in a file (`HashMap`, `np.ndarray`), resolved through its imports.
+    pub fn resolve_type(&self, file: u32, written: &[String]) -> Option<resolve::TypeRef> {
+        resolve::resolve_type(self.files, self.catalog, &self.index, file, written)
+    }
+
     pub fn confidence(&self, id: CallId) -> Confidence {
         match &self.info(id).target {
             Target::Project { confidence, .. } => *confidence,

@@ -262,6 +262,16 @@ pub(crate) fn receiver_type(
     r.receiver_type(f, recv, u32::MAX, 0)
 }
 
+pub(crate) fn resolve_type(
+    files: &[SourceFile],
+    catalog: &Catalog,
+    index: &Index,
+    file: u32,
+    written: &[String],
+) -> Option<TypeRef> {
+    Resolver::new(files, catalog, index, file).resolve_type(file, written)
+}
+
 pub(crate) fn resolve_all<'a>(
     files: &'a [SourceFile],
     catalog: &'a Catalog,

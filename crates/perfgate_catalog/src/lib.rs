@@ -24,6 +24,26 @@ pub enum Kind {
     ClientTimeout,
     BlockingLock,
     AsyncLock,
+    /// Opens a connection, client or pool: costly to repeat per call.
+    Connection,
+    /// Loads a model from disk.
+    ModelLoad,
+    /// Reads a file (a configuration file when its path is constant).
+    ConfigLoad,
+    /// Allocates a sized buffer or tensor.
+    Alloc,
+    /// One request to a server or database.
+    RoundTrip,
+    /// Copies a device value to the host, waiting for the GPU.
+    GpuSync,
+    /// A pure computation worth doing once for a constant input.
+    CostlyPure,
+    /// A growable collection type.
+    Collection,
+    /// A collection type that bounds or evicts by itself.
+    BoundedCollection,
+    /// A type (or copy function) whose clone copies all its data.
+    Buffer,
     /// Known only for what it returns.
     None,
 }

@@ -202,7 +202,10 @@ impl<'s> ModuleLower<'s> {
                     fl.func.name = def.name.id.to_string();
                     fl.func.name_span = span_of(&def.name);
                     fl.func.role = self.role_of(def);
-                    fl.func.memoized = def.decorator_list.iter().any(|d| is_memoizer(&d.expression));
+                    fl.func.memoized = def
+                        .decorator_list
+                        .iter()
+                        .any(|d| is_memoizer(&d.expression));
                     fl.lower_params(&def.parameters);
                     fl.lower_suite(&def.body, span_of(def));
                     let (func, nested) = fl.finish();
@@ -412,10 +415,16 @@ impl<'m, 's> FnLower<'m, 's> {
             return;
         };
         let name = n.id.as_str();
-        let known_str = self.func.locals.iter().rev().find(|b| b.name == name).is_some_and(|b| {
-            b.ty.as_deref()
-                .is_some_and(|t| t.len() == 1 && t[0] == "str")
-        });
+        let known_str = self
+            .func
+            .locals
+            .iter()
+            .rev()
+            .find(|b| b.name == name)
+            .is_some_and(|b| {
+                b.ty.as_deref()
+                    .is_some_and(|t| t.len() == 1 && t[0] == "str")
+            });
         if !known_str && !is_string(&a.value) {
             return;
         }
@@ -835,7 +844,9 @@ impl<'m, 's> FnLower<'m, 's> {
         let Some(name) = target_name(target) else {
             return;
         };
-        let ty = ty.or_else(|| call_path(value)).or_else(|| literal_type(value));
+        let ty = ty
+            .or_else(|| call_path(value))
+            .or_else(|| literal_type(value));
         self.func.locals.push(Binding {
             name,
             ty,
@@ -1119,7 +1130,12 @@ impl<'a> ExprLower<'_, 'a, '_> {
             }
         }
         for e in elts {
+            self.last_call = None;
             self.visit_expr(e);
+            // `[np.zeros(n) for _ in xs]`: each element is kept in the result.
+            if matches!(e, Expr::Call(_)) {
+                self.fl.mark(self.last_call, CallFlags::STORED);
+            }
         }
         for _ in 0..pushed {
             self.fl.loops.pop();
@@ -1585,8 +1601,16 @@ impl<'a> Visitor<'a> for NameRefs<'a> {
 
 /// Methods that keep their argument: a value passed to them outlives the call.
 const RETAINING: &[&str] = &[
-    "append", "appendleft", "extend", "insert", "add", "put", "put_nowait", "setdefault",
-    "update", "push",
+    "append",
+    "appendleft",
+    "extend",
+    "insert",
+    "add",
+    "put",
+    "put_nowait",
+    "setdefault",
+    "update",
+    "push",
 ];
 
 /// A literal, or a name that by value or convention is a constant (`PROMPT`, `MAX_LEN`).

@@ -157,7 +157,9 @@ impl FileLower {
                     let role = role_of(item, s, &attrs, scope.test);
                     self.lower_function(*item, s, scope, role);
                     if attrs.iter().any(|a| {
-                        a.starts_with("#[cached") || a.starts_with("#[once") || a.starts_with("#[memoize")
+                        a.starts_with("#[cached")
+                            || a.starts_with("#[once")
+                            || a.starts_with("#[memoize")
                     }) {
                         if let Some(f) = self.module.functions.last_mut() {
                             f.memoized = true;
@@ -613,8 +615,17 @@ const WRAPPERS: &[&str] = &[
 
 /// Methods that keep their argument: a value passed to them outlives the call.
 const RETAINING: &[&str] = &[
-    "push", "push_back", "push_front", "insert", "extend", "send", "try_send", "append",
-    "or_insert", "or_insert_with", "get_or_insert_with",
+    "push",
+    "push_back",
+    "push_front",
+    "insert",
+    "extend",
+    "send",
+    "try_send",
+    "append",
+    "or_insert",
+    "or_insert_with",
+    "get_or_insert_with",
 ];
 
 impl FnLower<'_> {
@@ -648,7 +659,10 @@ impl FnLower<'_> {
         match n.kind() {
             "block" => {
                 let mut c = n.walk();
-                let last = n.named_children(&mut c).filter(|x| !x.kind().ends_with("comment")).last();
+                let last = n
+                    .named_children(&mut c)
+                    .filter(|x| !x.kind().ends_with("comment"))
+                    .last();
                 if let Some(l) = last {
                     // A tail expression has no `;` and is not wrapped in a statement.
                     if l.kind() != "expression_statement" && l.kind() != "let_declaration" {
@@ -669,8 +683,12 @@ impl FnLower<'_> {
                     }
                 }
             }
-            "else_clause" | "parenthesized_expression" | "try_expression" | "await_expression"
-            | "return_expression" | "reference_expression" => {
+            "else_clause"
+            | "parenthesized_expression"
+            | "try_expression"
+            | "await_expression"
+            | "return_expression"
+            | "reference_expression" => {
                 if let Some(x) = n.named_children(&mut n.walk()).last() {
                     self.returned(x, s, depth + 1);
                 }
@@ -774,6 +792,10 @@ impl FnLower<'_> {
             let mut names = Vec::new();
             for a in args {
                 identifiers(*a, s, &mut names);
+                // `format!("{base}/{id}")`: inline captures live inside the string.
+                if a.kind() == "macro_invocation" || a.kind() == "string_literal" {
+                    format_captures(s.of(*a), &mut names);
+                }
             }
             if let Callee::Method {
                 recv: Receiver::Local(r),
@@ -1377,7 +1399,10 @@ impl FnLower<'_> {
         if self.returned_spans.contains(&span) {
             flags |= CallFlags::RETURNED;
         }
-        let arg0 = arg_nodes.first().and_then(|a| node_receiver(*a, s)).map(Box::new);
+        let arg0 = arg_nodes
+            .first()
+            .and_then(|a| node_receiver(*a, s))
+            .map(Box::new);
         if let Callee::Method { name, .. } = &callee {
             if RETAINING.contains(&name.as_str()) {
                 for a in &arg_nodes {
@@ -1388,8 +1413,10 @@ impl FnLower<'_> {
             }
         }
         if let Callee::Path(p) = &callee {
-            if matches!(p.last().map(String::as_str), Some("take" | "replace" | "swap"))
-                && p.iter().any(|x| x == "mem")
+            if matches!(
+                p.last().map(String::as_str),
+                Some("take" | "replace" | "swap")
+            ) && p.iter().any(|x| x == "mem")
             {
                 if let Some(Receiver::SelfField(f)) = arg0.as_deref() {
                     self.func.mutations.push(Mutation {
@@ -1623,6 +1650,31 @@ impl FnLower<'_> {
     }
 }
 
+/// Names captured inline by format strings: `{id}`, `{id:?}`, `{self.x}` is not one.
+fn format_captures(text: &str, out: &mut Vec<String>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'{' {
+            if b.get(i + 1) == Some(&b'{') {
+                i += 2;
+                continue;
+            }
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            if j > start && matches!(b.get(j), Some(b'}' | b':')) && !b[start].is_ascii_digit() {
+                out.push(text[start..j].to_owned());
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+}
+
 /// `self.field` (through `&`, `&mut`, `*`), as the field name.
 fn self_field(n: Node, s: Src) -> Option<String> {
     let mut cur = n;
@@ -1691,8 +1743,18 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
                 let last = outer.last()?.as_str();
                 if !matches!(
                     last,
-                    "Arc" | "Rc" | "Box" | "Mutex" | "RwLock" | "RefCell" | "Cell" | "OnceCell"
-                        | "OnceLock" | "ArcSwap" | "Lazy" | "LazyLock"
+                    "Arc"
+                        | "Rc"
+                        | "Box"
+                        | "Mutex"
+                        | "RwLock"
+                        | "RefCell"
+                        | "Cell"
+                        | "OnceCell"
+                        | "OnceLock"
+                        | "ArcSwap"
+                        | "Lazy"
+                        | "LazyLock"
                 ) {
                     return Some(outer);
                 }

@@ -24,6 +24,15 @@ const RULES: &[&dyn Rule] = &[
     &rules::lock_across_await::Rule,
     &rules::busy_wait::Rule,
     &rules::cancellation_without_cleanup::Rule,
+    &rules::unbounded_growth::Rule,
+    &rules::redundant_clone::Rule,
+    &rules::alloc_in_loop::Rule,
+    &rules::gpu_sync_in_loop::Rule,
+    &rules::n_plus_one::Rule,
+    &rules::connection_per_call::Rule,
+    &rules::resource_load_per_call::Rule,
+    &rules::quadratic_loop::Rule,
+    &rules::missing_cache::Rule,
 ];
 
 /// Reported by the driver for `perfgate: ignore[...]` comments naming no known rule.

@@ -1,0 +1,141 @@
+//! `alloc-in-loop`: buffers, tensors or clients allocated on every iteration of a hot loop
+//! although nothing about them depends on the iteration.
+
+use super::scope;
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_catalog::Kind;
+use perfgate_model::{CallFlags, Category, Confidence, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "alloc-in-loop",
+    category: Category::Memory,
+    severity: Severity::Medium,
+    languages: &[Language::Rust, Language::Python],
+    summary: "allocating buffers, clients or tensors inside hot loops",
+    doc: r#"## What it does
+Finds sized allocations (`Vec::with_capacity`, `vec![0; n]`, `String::with_capacity`,
+`BytesMut::with_capacity`, `ndarray`/`tch`/`candle` zeros, `np.zeros`, `torch.zeros`,
+`bytearray(n)`) and clients or connections (`reqwest::Client::new()`,
+`aiohttp.ClientSession()`, `redis.Redis()`) created inside a loop that can run many times,
+when neither their arguments nor their receiver change from one iteration to the next.
+
+Not reported: allocations whose size or contents depend on the loop variable or on
+values computed in the loop body, buffers that are kept (pushed into a collection,
+stored, returned or yielded: each iteration needs its own), and loops over a small
+constant range. One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
+
+## Why is this bad?
+Each iteration pays the allocator (and for large buffers, page faults and zeroing) for
+memory the previous iteration just freed; for tensors on a GPU it is a device allocation
+per step, and for clients a fresh connection pool and handshake per item.
+
+## Example
+```rust
+for frame in frames {
+    let mut scratch = Vec::with_capacity(FRAME_SAMPLES);
+    decode_into(&frame, &mut scratch);
+    sink.write(&scratch)?;
+}
+```
+
+## Use instead
+```rust
+let mut scratch = Vec::with_capacity(FRAME_SAMPLES);
+for frame in frames {
+    scratch.clear();
+    decode_into(&frame, &mut scratch);
+    sink.write(&scratch)?;
+}
+```
+In Python, allocate once before the loop and fill it in place (`buf[:] = 0`,
+`out=` arguments, `tensor.zero_()`).
+"#,
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        for fid in cx.functions() {
+            let f = a.func(fid);
+            if f.loops.is_empty() || f.role != perfgate_model::FunctionRole::Normal {
+                continue;
+            }
+            for cid in a.calls_of(fid) {
+                let c = a.call(cid);
+                let Some(li) = c.ctx.loop_idx else { continue };
+                if !scope::loop_is_hot(f, li)
+                    || c.has(CallFlags::ARGS_VARY_INNER | CallFlags::RETURNED | CallFlags::STORED)
+                {
+                    continue;
+                }
+                let info = a.info(cid);
+                let api = info
+                    .api_of(Kind::Alloc)
+                    .or_else(|| info.api_of(Kind::Connection));
+                let Some(api) = api else { continue };
+                if info.has_kind(Kind::RoundTrip) || receiver_varies(f, cid.call) {
+                    continue;
+                }
+                // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer.
+                let text = a.call_text(cid);
+                if c.is_macro && !text.contains(';') {
+                    continue;
+                }
+                let name = scope::short_name(a, cid);
+                let l = &f.loops[li as usize];
+                let what = if api.kind == Kind::Connection {
+                    "a new client"
+                } else {
+                    "a buffer"
+                };
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: c.span,
+                        message: format!(
+                            "`{name}` allocates {what} on every iteration of `{}`, with arguments that do not change between iterations",
+                            l.header
+                        ),
+                        impact: "each iteration pays allocation (and zeroing, page faults, or a connection handshake) for an object the previous iteration just dropped".into(),
+                        fix: if api.kind == Kind::Connection {
+                            "create the client once before the loop and reuse it".into()
+                        } else {
+                            "allocate once before the loop and reuse it (`clear()`, fill in place, `out=` arguments)".into()
+                        },
+                        trace: vec![scope::step(a, cid, format!("`{name}`"))],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// `Client::builder().timeout(t).build()` where an earlier link reads the loop variable.
+fn receiver_varies(f: &perfgate_model::Function, call: u32) -> bool {
+    let mut cur = call;
+    for _ in 0..16 {
+        match &f.calls[cur as usize].callee {
+            perfgate_model::Callee::Method {
+                recv: perfgate_model::Receiver::CallResult(inner),
+                ..
+            } => {
+                cur = *inner;
+                if f.calls[cur as usize].has(CallFlags::ARGS_VARY_INNER) {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}

@@ -1,0 +1,80 @@
+//! `connection-per-call`: a client, session, pool or connection built per call instead of
+//! once and reused.
+
+use super::per_call::{self, Wording};
+use crate::{Checker, RuleMeta};
+use perfgate_catalog::Kind;
+use perfgate_model::{Category, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "connection-per-call",
+    category: Category::Io,
+    severity: Severity::High,
+    languages: &[Language::Rust, Language::Python],
+    summary: "a client, session, pool or connection built per call instead of once and reused",
+    doc: r#"## What it does
+Finds HTTP clients, sessions, database connections and pools, Redis clients, gRPC channels
+and WebSocket connections (`reqwest::Client::new()`, `TcpStream::connect`,
+`aiohttp.ClientSession()`, `requests.get` without a `Session`, `redis.Redis()`,
+`asyncpg.create_pool`, ...) created in a function that runs per request or per task and
+dropped when it returns. It follows helpers that build and return a client
+(`make_client()` called from a handler is reported at the handler, with the chain).
+
+Not reported: clients built in constructors (`__init__`, `new`, `default`), in `main` or
+other start-up code (functions reached only from entry points), stored on `self` or in a
+global, returned to the caller, or created inside a `OnceLock`/`LazyLock`/`lazy_static`
+initialiser or a memoized (`@lru_cache`) function. A client created inside a hot loop is
+reported by `alloc-in-loop` instead.
+
+## Why is this bad?
+A client owns a connection pool. Building one per call throws away every pooled
+connection, so each request pays DNS, TCP and TLS handshakes again (tens to hundreds of
+milliseconds), and under load the process exhausts sockets and file descriptors.
+`requests.get(...)` builds and discards a `Session` on every call for the same reason.
+
+## Example
+```python
+async def fetch_profile(user_id):
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{API}/users/{user_id}") as r:
+            return await r.json()
+```
+
+## Use instead
+```python
+class ProfileClient:
+    def __init__(self):
+        self.session = aiohttp.ClientSession()
+
+    async def fetch_profile(self, user_id):
+        async with self.session.get(f"{API}/users/{user_id}") as r:
+            return await r.json()
+```
+In Rust, build one `reqwest::Client` at start-up and clone it (it is an `Arc` inside), or
+keep it in a `static CLIENT: LazyLock<Client>`.
+"#,
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        per_call::check(
+            cx,
+            &META,
+            |a, id| a.info(id).api_of(Kind::Connection),
+            &Wording {
+                what: "a new client or connection",
+                impact: "every call pays connection set-up (DNS, TCP and TLS handshakes) and loses pooled connections; under load sockets and file descriptors run out",
+                fix: "create the client once (in the constructor, at start-up, or in a `OnceLock`/module-level singleton) and reuse it",
+                skip_loops: true,
+                kind: Kind::Connection,
+            },
+            out,
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! `gpu-sync-in-loop`: a host-device synchronisation on every iteration of a loop.
+
+use super::scope;
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_catalog::Kind;
+use perfgate_model::{Category, Confidence, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "gpu-sync-in-loop",
+    category: Category::Memory,
+    severity: Severity::Medium,
+    languages: &[Language::Rust, Language::Python],
+    summary: "a host-device synchronisation (`.item()`, `.cpu()`, `.numpy()`, `torch.cuda.synchronize()`) in every iteration of a loop over tensors",
+    doc: r#"## What it does
+Finds calls that copy a device value to the host or wait for the GPU — `.item()`,
+`.cpu()`, `.numpy()`, `.tolist()`, `torch.cuda.synchronize()`; in Rust `tch`'s
+`double_value`/`int64_value`/`to_device` and `candle`'s `to_scalar`/`to_vec*` — made on
+every iteration of a loop that can run many times, in files that use a tensor library
+(`torch`, `cupy`, `tch`, `candle`).
+
+Not reported: syncs under a condition inside the loop (`if step % 100 == 0:` logging),
+syncs after the loop, and loops over a small constant range.
+
+## Why is this bad?
+GPU work is queued asynchronously; a host read has to wait until everything queued before
+it has finished. One per iteration serialises the CPU and the GPU: the CPU cannot queue
+the next step while the GPU drains, and the GPU idles while the CPU catches up. Training
+and inference loops commonly lose 10-30% of their throughput this way.
+
+## Example
+```python
+total = 0.0
+for batch in loader:
+    loss = model(batch.cuda())
+    total += loss.item()
+```
+
+## Use instead
+```python
+total = torch.zeros((), device="cuda")
+for batch in loader:
+    loss = model(batch.cuda())
+    total += loss.detach()
+print(total.item())
+```
+"#,
+};
+
+const TENSOR_LIBS: &[&str] = &[
+    "torch",
+    "cupy",
+    "jax",
+    "tensorflow",
+    "tch",
+    "candle_core",
+    "candle",
+];
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        for fid in cx.functions() {
+            let f = a.func(fid);
+            if f.loops.is_empty() || !scope::imports_any(a, fid.file, TENSOR_LIBS) {
+                continue;
+            }
+            for cid in a.calls_of(fid) {
+                let c = a.call(cid);
+                let Some(li) = c.ctx.loop_idx else { continue };
+                let Some(api) = a.info(cid).api_of(Kind::GpuSync) else {
+                    continue;
+                };
+                if !scope::loop_is_hot(f, li) || !scope::unconditional_in_loop(a, cid) {
+                    continue;
+                }
+                let name = scope::short_name(a, cid);
+                let l = &f.loops[li as usize];
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: c.span,
+                        message: format!(
+                            "`{name}` synchronises with the GPU on every iteration of `{}`",
+                            l.header
+                        ),
+                        impact: "each iteration waits for all queued GPU work to finish before the CPU can queue more, serialising host and device".into(),
+                        fix: "keep values on the device inside the loop (accumulate tensors, `detach()`), and copy to the host once after it".into(),
+                        trace: vec![scope::step(
+                            a,
+                            cid,
+                            format!("`{name}`: {}", api.note.as_deref().unwrap_or("a host-device sync")),
+                        )],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! `missing-cache`: the same pure, costly computation on constant input repeated on every
+//! call of a function that runs per request.
+
+use super::scope;
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_catalog::Kind;
+use perfgate_model::{CallFlags, Category, Confidence, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "missing-cache",
+    category: Category::Algorithmic,
+    severity: Severity::Medium,
+    languages: &[Language::Rust, Language::Python],
+    summary: "the same pure, costly computation repeated on the same input (e.g. tokenising the same prompt every call)",
+    doc: r#"## What it does
+Finds pure but costly calls — regex compilation (`Regex::new`, `RegexSet::new`), parsing
+(`serde_json::from_str`, `json.loads`, `yaml.safe_load`, `ast.literal_eval`), template
+compilation, hashing and tokenisation (`tokenizer.encode`, `tiktoken`) — whose arguments
+are all literals or named constants, inside functions that run per call. The result is
+the same every time, so every call after the first is wasted work.
+
+Not reported: calls at module level or in `static`/`LazyLock`/`OnceLock` initialisers,
+in constructors and start-up code, in memoized functions (`@lru_cache`, `#[cached]`),
+and calls whose input varies. Python's `re.compile` is not listed: the `re` module keeps
+its own cache of compiled patterns.
+
+## Why is this bad?
+Compiling a regex costs microseconds to milliseconds, tokenising a long system prompt or
+parsing a JSON schema similar; paid per request it is often the largest fixed cost of a
+fast handler, and it allocates on every call.
+
+## Example
+```rust
+fn is_valid_id(s: &str) -> bool {
+    let re = Regex::new(r"^[a-z0-9]{8}-[a-z0-9]{4}$").unwrap();
+    re.is_match(s)
+}
+```
+
+## Use instead
+```rust
+static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]{8}-[a-z0-9]{4}$").unwrap());
+
+fn is_valid_id(s: &str) -> bool {
+    ID.is_match(s)
+}
+```
+In Python, compute it once at module level or wrap it in `functools.cache`.
+"#,
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        for fid in cx.functions() {
+            if !scope::per_call(a, fid) {
+                continue;
+            }
+            let f = a.func(fid);
+            for cid in a.calls_of(fid) {
+                let c = a.call(cid);
+                if !c.has(CallFlags::ARGS_CONST) || scope::in_lazy_init(f, cid.call) {
+                    continue;
+                }
+                let Some(api) = a.info(cid).api_of(Kind::CostlyPure) else {
+                    continue;
+                };
+                let name = scope::short_name(a, cid);
+                let note = api.note.as_deref().unwrap_or("a costly computation");
+                let where_ = match c.ctx.loop_idx {
+                    Some(l) => format!("on every iteration of `{}`", f.loops[l as usize].header),
+                    None => format!("on every call of `{}`", f.qualname),
+                };
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: c.span,
+                        message: format!(
+                            "`{name}` {note} with constant arguments {where_}: the result never changes"
+                        ),
+                        impact: "the same result is recomputed (and allocated) every time, a fixed cost on every request".into(),
+                        fix: api
+                            .instead
+                            .clone()
+                            .unwrap_or_else(|| "compute it once and reuse it".into()),
+                        trace: vec![scope::step(a, cid, format!("`{name}`: {note}"))],
+                        confidence: Confidence::Certain,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `n-plus-one`: a query or remote call per element of a loop, where one batched call or
+//! bounded concurrency would do.
+
+use super::scope::{self, Reach};
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::{CallId, Target};
+use perfgate_catalog::Kind;
+use perfgate_model::{
+    CallFlags, Callee, Category, Confidence, Finding, Language, Receiver, Severity,
+};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "n-plus-one",
+    category: Category::Io,
+    severity: Severity::High,
+    languages: &[Language::Rust, Language::Python],
+    summary:
+        "a query or remote call per element of a loop or comprehension, where a batch call exists",
+    doc: r#"## What it does
+Finds database queries, HTTP requests, Redis commands and other round trips
+(`cursor.execute`, `conn.fetchrow`, `session.get`, `requests.get`, `redis.get`,
+`sqlx::query(..).fetch_one`, `reqwest` `send()`) made once per element of a loop or
+comprehension: the call's arguments (or an earlier link of its builder chain) read the
+loop variable or a value computed from it, and each call is completed (awaited, or
+synchronous) before the next starts. Helpers that make the round trip are followed:
+`get_user(id)` in a loop is reported with the chain to its query.
+
+Not reported: calls whose arguments do not change between iterations (that is a retry or
+polling loop), futures collected and run together (`asyncio.gather`, `join_all`,
+`buffer_unordered`), and loops over a small constant range.
+
+## Why is this bad?
+N items cost N round trips: N times the network latency and N times the server's
+per-request overhead, where one batched call (`WHERE id = ANY($1)`, `executemany`,
+`mget`, a pipeline, a batch endpoint) costs about one. At 2 ms per query, 500 rows take a
+second instead of a few milliseconds.
+
+## Example
+```python
+async def load_orders(conn, user_ids):
+    orders = []
+    for uid in user_ids:
+        orders.append(await conn.fetchrow("SELECT * FROM orders WHERE user_id = $1", uid))
+    return orders
+```
+
+## Use instead
+```python
+async def load_orders(conn, user_ids):
+    return await conn.fetch("SELECT * FROM orders WHERE user_id = ANY($1)", user_ids)
+```
+Where no batch form exists, run the calls concurrently with a bound
+(`asyncio.gather` over a `Semaphore`, `futures::stream::iter(..).buffer_unordered(n)`).
+"#,
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        let is_trip = |id: CallId| a.info(id).has_kind(Kind::RoundTrip);
+        let helpers = Reach::compute(a, is_trip, |_| true);
+        for fid in cx.functions() {
+            let f = a.func(fid);
+            if f.loops.is_empty() || f.role == perfgate_model::FunctionRole::Test {
+                continue;
+            }
+            for cid in a.calls_of(fid) {
+                let c = a.call(cid);
+                let Some(li) = c.ctx.loop_idx else { continue };
+                if !scope::loop_is_hot(f, li) || c.ctx.in_closure {
+                    continue;
+                }
+                let info = a.info(cid);
+                if info.concurrent || info.offloaded {
+                    continue;
+                }
+                // Per element: the call (or its builder chain) reads what the loop changes.
+                if !chain_varies(f, cid.call) {
+                    continue;
+                }
+                let name = scope::short_name(a, cid);
+                let l = &f.loops[li as usize];
+                let (trace, what, fix, confidence) = if let Some(api) = info.api_of(Kind::RoundTrip)
+                {
+                    // An async round trip that is not awaited here is being collected.
+                    if f.is_async
+                        && !c.awaited
+                        && !awaited_through_chain(f, cid.call)
+                        && !info.has_kind(Kind::BlockingIo)
+                        && !is_sync_api(a, cid)
+                    {
+                        continue;
+                    }
+                    let note = api.note.clone().unwrap_or_else(|| "a round trip".into());
+                    (
+                        vec![scope::step(a, cid, format!("`{name}`: {note}"))],
+                        note,
+                        api.instead
+                            .clone()
+                            .unwrap_or_else(|| "batch the calls".into()),
+                        Confidence::Certain,
+                    )
+                } else if let Target::Project { func: g, .. } = info.target {
+                    if a.func(g).is_async && !c.awaited {
+                        continue;
+                    }
+                    let Some(chain) = helpers.chain(a, g, 16, Kind::RoundTrip) else {
+                        continue;
+                    };
+                    let root = chain.last().map(|s| s.note.clone()).unwrap_or_default();
+                    let mut trace =
+                        vec![scope::step(a, cid, format!("calls {}", a.func(g).qualname))];
+                    trace.extend(chain);
+                    (
+                        trace,
+                        format!("a round trip ({root})"),
+                        "give the helper a batch form that takes all keys at once, or run the calls concurrently with a bound".into(),
+                        a.confidence(cid),
+                    )
+                } else {
+                    continue;
+                };
+                cx.emit(
+                    Draft {
+                        meta: &META,
+                        func: fid,
+                        span: c.span,
+                        message: format!(
+                            "`{name}` makes {what} per element of `{}`",
+                            l.header
+                        ),
+                        impact: "N elements cost N sequential round trips: N times the network latency and per-request overhead, where one batched call costs about one".into(),
+                        fix,
+                        trace,
+                        confidence,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// Does the call, or an earlier link of its receiver chain, read what the loop changes?
+fn chain_varies(f: &perfgate_model::Function, call: u32) -> bool {
+    let mut cur = call;
+    for _ in 0..16 {
+        let c = &f.calls[cur as usize];
+        if c.has(CallFlags::ARGS_VARY_ANY) {
+            return true;
+        }
+        match &c.callee {
+            Callee::Method {
+                recv: Receiver::CallResult(inner),
+                ..
+            } => cur = *inner,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// `client.get(u).send().await`: the `get` link is awaited through the chain's end.
+fn awaited_through_chain(f: &perfgate_model::Function, call: u32) -> bool {
+    f.calls.iter().any(|c| {
+        c.awaited
+            && matches!(&c.callee, Callee::Method { recv: Receiver::CallResult(i), .. } if *i == call)
+    })
+}
+
+/// Synchronous client libraries (`requests`, `sqlite3`, `postgres`) complete the call
+/// before returning, awaited or not.
+fn is_sync_api(a: &perfgate_analysis::Analysis, id: CallId) -> bool {
+    a.external_path(id).is_some_and(|p| {
+        matches!(
+            p.first().map(String::as_str),
+            Some(
+                "requests"
+                    | "sqlite3"
+                    | "psycopg2"
+                    | "urllib"
+                    | "urllib3"
+                    | "postgres"
+                    | "rusqlite"
+            )
+        ) || p.iter().any(|s| s == "blocking")
+    })
+}

@@ -1,0 +1,332 @@
+//! `quadratic-loop`: nested loops over the same collection, linear scans of a list inside
+//! a loop, and string building by `+=` in Python loops.
+
+use super::scope;
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_analysis::{Analysis, FuncId, Step};
+use perfgate_model::{
+    CallFlags, Category, Confidence, Finding, Function, Language, Receiver, Severity, Span,
+    TripCount,
+};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "quadratic-loop",
+    category: Category::Algorithmic,
+    severity: Severity::Medium,
+    languages: &[Language::Rust, Language::Python],
+    summary: "nested loops over the same or proportional collections; linear membership tests inside loops",
+    doc: r#"## What it does
+Finds three shapes of accidental O(n²) work:
+- a loop nested in another loop over the same collection (`for a in items: for b in items:`,
+  `for i in 0..v.len() { for j in 0..v.len() {`);
+- a linear search of a list inside a loop: `x in some_list`, `some_list.index(x)`,
+  `.count(x)`, `.remove(x)` in Python; `vec.contains(&x)`, `vec.iter().position(..)`,
+  `.find(..)`, `.any(..)` on a `Vec` or slice in Rust — when the searched value is known to
+  be a list, tuple, `Vec` or slice;
+- Python strings grown with `s += ...` inside a loop.
+
+Not reported: membership tests on sets and dicts (or values whose type is unknown), loops
+over small constant ranges, and searches of a collection rebuilt on each iteration.
+
+## Why is this bad?
+Each search walks the whole list, so a loop over n items doing one costs n²/2
+comparisons: 10,000 items mean 50 million comparisons where a set or dict lookup would need
+10,000. Python string `+=` copies the string built so far on every iteration.
+
+## Example
+```python
+def dedupe(events):
+    seen = []
+    out = []
+    for e in events:
+        if e.id not in seen:
+            seen.append(e.id)
+            out.append(e)
+    return out
+```
+
+## Use instead
+```python
+def dedupe(events):
+    seen = set()
+    out = []
+    for e in events:
+        if e.id not in seen:
+            seen.add(e.id)
+            out.append(e)
+    return out
+```
+Build strings with `"".join(parts)`; in Rust use a `HashSet`/`HashMap` index built once
+before the loop.
+"#,
+};
+
+/// Linear searches, by method name.
+const SCANS_PY: &[&str] = &["__contains__", "index", "count", "remove"];
+const SCANS_RS: &[&str] = &["contains", "position", "rposition", "find", "any", "all"];
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        let a = cx.a;
+        for fid in cx.functions() {
+            let f = a.func(fid);
+            if f.loops.is_empty() {
+                continue;
+            }
+            nested_same_collection(cx, fid, out);
+            let lang = scope::lang_of(a, fid);
+            for cid in a.calls_of(fid) {
+                let c = a.call(cid);
+                let Some(li) = c.ctx.loop_idx else { continue };
+                if !scope::loop_is_hot(f, li) {
+                    continue;
+                }
+                let Some((name, root)) = scope::method_on(f, cid.call) else {
+                    continue;
+                };
+                let l = &f.loops[li as usize];
+                if name == "__iadd__" && c.has(CallFlags::OPERATOR) {
+                    let Receiver::Local(s) = &root else { continue };
+                    emit(
+                        cx,
+                        fid,
+                        c.span,
+                        format!("string `{s}` is grown with `+=` on every iteration of `{}`", l.header),
+                        "each `+=` copies the whole string built so far: quadratic in its final length".into(),
+                        "collect the pieces in a list and `\"\".join(...)` them after the loop".to_owned(),
+                        out,
+                    );
+                    continue;
+                }
+                let scans = match lang {
+                    Language::Python => SCANS_PY,
+                    Language::Rust => SCANS_RS,
+                };
+                if !scans.contains(&name) {
+                    continue;
+                }
+                // `remove`, `index` and `count` take an argument; operators are one.
+                if lang == Language::Python && name != "__contains__" && c.n_args != 1 {
+                    continue;
+                }
+                let Some(kind) = sequence_type(a, fid, &root, c.span.start, li) else {
+                    continue;
+                };
+                let target = match &root {
+                    Receiver::Local(n) => n.clone(),
+                    Receiver::SelfField(n) => format!("self.{n}"),
+                    _ => continue,
+                };
+                let op = if name == "__contains__" {
+                    format!("`in {target}`")
+                } else {
+                    format!("`{target}.{name}(..)`")
+                };
+                let fix = match lang {
+                    Language::Python => format!(
+                        "keep a set (or dict) alongside `{target}` and test membership there"
+                    ),
+                    Language::Rust => {
+                        format!("index `{target}` once before the loop in a `HashSet`/`HashMap`")
+                    }
+                };
+                emit(
+                    cx,
+                    fid,
+                    c.span,
+                    format!(
+                        "{op} scans the {kind} `{target}` on every iteration of `{}`",
+                        l.header
+                    ),
+                    format!("each iteration walks the whole {kind}: O(n·m) comparisons where a hash lookup is O(1)"),
+                    fix,
+                    out,
+                );
+            }
+        }
+    }
+}
+
+fn emit(
+    cx: &Checker,
+    fid: FuncId,
+    span: Span,
+    message: String,
+    impact: String,
+    fix: String,
+    out: &mut Vec<Finding>,
+) {
+    cx.emit(
+        Draft {
+            meta: &META,
+            func: fid,
+            span,
+            message: message.clone(),
+            impact,
+            fix,
+            trace: vec![Step {
+                func: fid,
+                span,
+                call: None,
+                note: message,
+            }],
+            confidence: Confidence::Certain,
+        },
+        out,
+    );
+}
+
+/// A loop inside a loop over the same data.
+fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
+    let f = cx.a.func(fid);
+    for inner in &f.loops {
+        let (Some(root), Some(mut p)) = (&inner.iter_root, inner.parent) else {
+            continue;
+        };
+        if !matches!(inner.trip, TripCount::Dynamic) || inner.vars.contains(root) {
+            continue;
+        }
+        loop {
+            let outer = &f.loops[p as usize];
+            if outer.iter_root.as_ref() == Some(root)
+                && matches!(outer.trip, TripCount::Dynamic)
+                && !outer.vars.contains(root)
+                && iter_key(&outer.header) == iter_key(&inner.header)
+            {
+                let span = Span {
+                    start: inner.span.start,
+                    end: inner.span.start
+                        + inner
+                            .header
+                            .len()
+                            .min((inner.span.end - inner.span.start) as usize)
+                            as u32,
+                };
+                emit(
+                    cx,
+                    fid,
+                    span,
+                    format!(
+                        "`{}` iterates over `{root}` inside `{}`, which already iterates over it",
+                        inner.header, outer.header
+                    ),
+                    format!("the body runs len({root})² times"),
+                    format!("index `{root}` once (a dict/HashMap keyed by what the inner loop looks for) or sort it and walk it once"),
+                    out,
+                );
+                break;
+            }
+            match outer.parent {
+                Some(pp) => p = pp,
+                None => break,
+            }
+        }
+    }
+}
+
+/// What a loop header iterates over, without the adapters that do not change the
+/// collection: `for (i, x) in enumerate(items)` and `for x in &items.iter()` give `items`.
+fn iter_key(header: &str) -> String {
+    let Some((_, expr)) = header.split_once(" in ") else {
+        return String::new();
+    };
+    let mut e: String = expr.split_whitespace().collect();
+    loop {
+        let before = e.len();
+        for p in [
+            "&mut",
+            "&",
+            "enumerate(",
+            "sorted(",
+            "reversed(",
+            "list(",
+            "range(len(",
+            "zip(",
+        ] {
+            if let Some(rest) = e.strip_prefix(p) {
+                e = rest.to_owned();
+            }
+        }
+        for s in [
+            ".iter()",
+            ".iter_mut()",
+            ".into_iter()",
+            ".items()",
+            ".keys()",
+            ".values()",
+            ".enumerate()",
+            ")",
+        ] {
+            if let Some(rest) = e.strip_suffix(s) {
+                e = rest.to_owned();
+            }
+        }
+        if e.len() == before {
+            return e;
+        }
+    }
+}
+
+/// "list", "tuple", "Vec" or "slice" when the receiver is known to be one, and is not
+/// rebuilt inside the loop.
+fn sequence_type(
+    a: &Analysis,
+    fid: FuncId,
+    root: &Receiver,
+    at: u32,
+    li: u32,
+) -> Option<&'static str> {
+    let f: &Function = a.func(fid);
+    let ty = match root {
+        Receiver::Local(name) => {
+            let l = &f.loops[li as usize];
+            if f.loops
+                .iter()
+                .any(|x| x.span.encloses(l.span) && x.vars.contains(name))
+            {
+                return None;
+            }
+            let local = f
+                .locals
+                .iter()
+                .rev()
+                .find(|b| &b.name == name && b.span.start <= at);
+            if let Some(b) = local {
+                // Rebuilt per iteration: a different, usually small, collection each time.
+                if l.span.encloses(b.span)
+                    || f.loops
+                        .iter()
+                        .any(|x| x.span.encloses(l.span) && x.span.encloses(b.span))
+                {
+                    return None;
+                }
+                b.ty.clone()
+            } else {
+                f.params.iter().find(|b| &b.name == name)?.ty.clone()
+            }
+        }
+        Receiver::SelfField(field) => {
+            let owner = f.owner.as_deref()?;
+            let file = &a.file(fid).module;
+            let decl = file.types.iter().find(|t| t.name == owner)?;
+            decl.fields.iter().find(|b| &b.name == field)?.ty.clone()
+        }
+        _ => None,
+    }?;
+    let last = ty.last()?.as_str();
+    Some(match last {
+        "list" | "List" => "list",
+        "tuple" | "Tuple" => "tuple",
+        "Vec" => "Vec",
+        "VecDeque" | "deque" => "deque",
+        "[]" => "slice",
+        _ => return None,
+    })
+}

@@ -1,0 +1,94 @@
+//! `resource-load-per-call`: a model, configuration or large file loaded inside a
+//! per-request or per-task path.
+
+use super::per_call::{self, Wording};
+use crate::{Checker, RuleMeta};
+use perfgate_catalog::Kind;
+use perfgate_model::{CallFlags, Category, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "resource-load-per-call",
+    category: Category::Io,
+    severity: Severity::High,
+    languages: &[Language::Rust, Language::Python],
+    summary: "loading a model, config or large file inside a per-request or per-task path",
+    doc: r#"## What it does
+Finds model loading (`torch.load`, `*.from_pretrained`, `onnxruntime.InferenceSession`,
+`tch::CModule::load`, `ort` session builders, `Tokenizer::from_file`, ...) and reads of a
+fixed file (`open("config.yaml")`, `std::fs::read_to_string(CONFIG_PATH)`: a constant
+path, so the same bytes every time) in functions that run per request or per task, where
+the result is used and dropped. Helpers that load and return a model are followed to the
+per-call function that calls them.
+
+Not reported: loading in constructors, `main` and other start-up code, results stored on
+`self` or in a global (lazy initialisation), returned to the caller, or loaded inside a
+`OnceLock`/`LazyLock` initialiser or a memoized (`@lru_cache`) function.
+
+## Why is this bad?
+Loading a model reads hundreds of megabytes to gigabytes from disk, deserialises it and
+often copies it to the GPU: seconds per call, and peak memory doubles while the old copy
+is freed. A configuration file re-read per request costs a system call and a parse each
+time for a value that never changes.
+
+## Example
+```python
+async def transcribe(self, audio):
+    model = whisper.load_model("base")
+    return model.transcribe(audio)
+```
+
+## Use instead
+```python
+def __init__(self):
+    self.model = whisper.load_model("base")
+
+async def transcribe(self, audio):
+    return await asyncio.to_thread(self.model.transcribe, audio)
+```
+"#,
+};
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
+        per_call::check(
+            cx,
+            &META,
+            |a, id| {
+                let info = a.info(id);
+                if let Some(api) = info.api_of(Kind::ModelLoad) {
+                    return Some(api);
+                }
+                let c = a.call(id);
+                let api = info.api_of(Kind::ConfigLoad)?;
+                // A constant path read for its contents: not a log or output file.
+                (c.has(CallFlags::ARGS_CONST) && !opens_for_writing(&a.call_text(id)))
+                    .then_some(api)
+            },
+            &Wording {
+                what: "a freshly loaded model or file",
+                impact: "every call re-reads and re-parses the same resource from disk (seconds for a model, plus a second copy in memory while the old one is freed)",
+                fix: "load it once at start-up or in the constructor (or lazily into a `OnceLock`/`functools.cache`) and share it",
+                skip_loops: false,
+                kind: Kind::ModelLoad,
+            },
+            out,
+        );
+    }
+}
+
+/// `open(PATH, "w")`, `open(PATH, mode="a")`: writing, not loading.
+fn opens_for_writing(call: &str) -> bool {
+    let args = call.split_once('(').map_or("", |(_, r)| r);
+    let mut parts = args.split(',').skip(1);
+    parts.any(|p| {
+        let p = p.trim().trim_start_matches("mode=");
+        let q = p.trim_start_matches(['"', '\'']);
+        q.len() < p.len() && q.starts_with(['w', 'a', 'x']) || q.starts_with("r+")
+    })
+}

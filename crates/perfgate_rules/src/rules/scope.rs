@@ -1,0 +1,487 @@
+//! Shared by the memory, I/O and algorithmic rules: does a function run per call or once,
+//! is a loop hot, what does a receiver chain start from, what does a field hold.
+
+use perfgate_analysis::{Analysis, CallId, FuncId, Step, Target};
+use perfgate_catalog::{Api, Kind};
+use perfgate_model::{Callee, Function, FunctionRole, Language, Receiver, TripCount};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Names of functions whose job is to set things up once: constructors, connectors,
+/// framework start-up hooks. Creating clients or loading models there is the fix, not the bug.
+const SETUP_NAMES: &[&str] = &[
+    "__init__",
+    "__new__",
+    "__post_init__",
+    "__enter__",
+    "__aenter__",
+    "new",
+    "default",
+    "setup",
+    "setUp",
+    "setup_method",
+    "startup",
+    "on_startup",
+    "lifespan",
+    "main",
+    "run",
+    "connect",
+    "reconnect",
+    "open",
+    "init",
+    "initialize",
+    "bootstrap",
+    "configure",
+];
+
+const SETUP_PREFIXES: &[&str] = &[
+    "init_",
+    "_init",
+    "setup_",
+    "_setup",
+    "initialize",
+    "_initialize",
+    "bootstrap",
+    "connect_",
+    "_connect",
+    "warm_up",
+    "warmup",
+    "_warm",
+    "on_startup",
+    "get_or_create",
+];
+
+pub(crate) fn is_setup_name(name: &str) -> bool {
+    SETUP_NAMES.contains(&name) || SETUP_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Does this function run on every request, task or call, rather than once? Production
+/// code that is not start-up code, not a constructor and does not memoize its result.
+pub(crate) fn per_call(a: &Analysis, fid: FuncId) -> bool {
+    let f = a.func(fid);
+    f.role == FunctionRole::Normal && !f.memoized && !a.startup_only(fid) && !is_setup_name(&f.name)
+}
+
+/// Calls that run their closure once and keep the value: `OnceLock::get_or_init(|| ..)`,
+/// `LazyLock::new(|| ..)`, `lazy_static!`.
+const LAZY_INIT: &[&str] = &[
+    "get_or_init",
+    "get_or_try_init",
+    "get_or_insert_with",
+    "call_once",
+    "lazy_static",
+    "thread_local",
+    "once_cell",
+];
+
+/// Is the call inside a lazy initialiser (or a `static` built with `Lazy::new`)?
+pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
+    let mut cur = f.calls[call as usize].ctx.parent_call;
+    let mut guard = 0;
+    while let Some(p) = cur {
+        let c = &f.calls[p as usize];
+        let name = match &c.callee {
+            Callee::Method { name, .. } => Some(name.as_str()),
+            Callee::Path(path) => {
+                let n = path.len();
+                let last = path.last().map(String::as_str);
+                // `Lazy::new(|| ..)`, `LazyLock::new(|| ..)`
+                if n >= 2 && last == Some("new") && path[n - 2].contains("Lazy") {
+                    return true;
+                }
+                last
+            }
+            Callee::Unknown => None,
+        };
+        if name.is_some_and(|n| LAZY_INIT.contains(&n)) {
+            return true;
+        }
+        cur = c.ctx.parent_call;
+        guard += 1;
+        if guard > 64 {
+            break;
+        }
+    }
+    false
+}
+
+/// A loop is hot when it may run many times: anything but a small constant trip count.
+pub(crate) fn loop_is_hot(f: &Function, idx: u32) -> bool {
+    let mut cur = Some(idx);
+    while let Some(i) = cur {
+        let l = &f.loops[i as usize];
+        match l.trip {
+            TripCount::Const(n) if n <= 16 => {}
+            _ => return true,
+        }
+        cur = l.parent;
+    }
+    false
+}
+
+/// Is the call run on every iteration of its innermost loop, not under an `if`, `match`
+/// arm or `except` inside it? Judged from the source of the blocks between the call and
+/// the loop.
+pub(crate) fn unconditional_in_loop(a: &Analysis, id: CallId) -> bool {
+    let f = a.func(id.func);
+    let c = a.call(id);
+    let Some(li) = c.ctx.loop_idx else {
+        return false;
+    };
+    let lspan = f.loops[li as usize].span;
+    let file = a.file(id.func);
+    let text = file.text();
+    let mut b = Some(c.ctx.block);
+    while let Some(bi) = b {
+        let block = &f.blocks[bi as usize];
+        if !lspan.encloses(block.span) || block.span == lspan {
+            break;
+        }
+        let start = block.span.start as usize;
+        let head = text.get(start..(start + 8).min(text.len())).unwrap_or("");
+        if head.starts_with("if")
+            || head.starts_with("elif")
+            || head.starts_with("else")
+            || head.starts_with("except")
+            || head.starts_with("case")
+            || head.starts_with("match")
+        {
+            return false;
+        }
+        if head.starts_with('{') {
+            // A Rust block: conditional when it is an `if`/`else` branch or a match arm.
+            let before = text.get(..start).unwrap_or("");
+            let line = before.rsplit('\n').next().unwrap_or("");
+            let t = line.trim_end();
+            if t.contains("if ") || t.ends_with("else") || t.ends_with("=>") {
+                return false;
+            }
+        }
+        b = block.parent;
+    }
+    true
+}
+
+/// Method calls that pass their receiver's identity through: `self.cache.lock().unwrap()`
+/// is still `self.cache`.
+const PASS_THROUGH: &[&str] = &[
+    "lock",
+    "read",
+    "write",
+    "unwrap",
+    "expect",
+    "borrow",
+    "borrow_mut",
+    "get_mut",
+    "as_mut",
+    "as_ref",
+    "deref",
+    "deref_mut",
+    "blocking_lock",
+    "try_lock",
+    "await",
+    "entry",
+    "iter",
+    "iter_mut",
+    "as_slice",
+];
+
+/// What a receiver is rooted at, looking through lock/unwrap chains and locals bound to
+/// them (`let mut g = self.cache.lock().unwrap(); g.insert(..)` acts on `self.cache`).
+pub(crate) fn root_of(f: &Function, recv: &Receiver, at: u32) -> Receiver {
+    let mut cur = recv.clone();
+    for _ in 0..16 {
+        match &cur {
+            Receiver::CallResult(c) => {
+                let call = &f.calls[*c as usize];
+                match &call.callee {
+                    Callee::Method { recv, name } if PASS_THROUGH.contains(&name.as_str()) => {
+                        cur = recv.clone();
+                    }
+                    _ => return cur,
+                }
+            }
+            Receiver::Local(name) => {
+                let bound = f
+                    .locals
+                    .iter()
+                    .rev()
+                    .find(|b| &b.name == name && b.span.start <= at);
+                match bound.and_then(|b| b.init_call) {
+                    Some(c) => {
+                        let call = &f.calls[c as usize];
+                        match &call.callee {
+                            Callee::Method { recv, name }
+                                if PASS_THROUGH.contains(&name.as_str()) =>
+                            {
+                                cur = recv.clone();
+                            }
+                            _ => return cur,
+                        }
+                    }
+                    None => return cur,
+                }
+            }
+            _ => return cur,
+        }
+    }
+    cur
+}
+
+/// The method name and root receiver of a method call.
+pub(crate) fn method_on(f: &Function, call: u32) -> Option<(&str, Receiver)> {
+    let c = &f.calls[call as usize];
+    match &c.callee {
+        Callee::Method { recv, name } => Some((name.as_str(), root_of(f, recv, c.span.start))),
+        _ => None,
+    }
+}
+
+/// Catalogue kinds of a type as written in a file.
+pub(crate) fn type_kinds<'c>(a: &Analysis<'c>, file: u32, written: &[String]) -> Vec<&'c Api> {
+    let lang = a.files[file as usize].module.language;
+    match a.resolve_type(file, written) {
+        Some(perfgate_analysis::resolve::TypeRef::External(p)) => {
+            let mut v: Vec<&Api> = a.catalog.by_path(lang, &p).collect();
+            if v.is_empty() {
+                v = a.catalog.by_path(lang, written).collect();
+            }
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The functions reachable from each function through the project's sync call graph that
+/// contain a matching call: for each function, the first step towards one. A breadth-first
+/// search over reversed edges, so each function keeps its shortest chain; linear in the
+/// number of call edges.
+pub(crate) struct Reach {
+    /// Per function: the call to follow (a matching call itself, or a call into a function
+    /// that reaches one).
+    next: FxHashMap<FuncId, (u32, Option<FuncId>)>,
+}
+
+impl Reach {
+    /// `direct`: the calls searched for; `follow`: which calls into a helper carry what the
+    /// helper reaches back to its caller.
+    pub(crate) fn compute(
+        a: &Analysis,
+        direct: impl Fn(CallId) -> bool,
+        follow: impl Fn(CallId) -> bool,
+    ) -> Reach {
+        let mut next: FxHashMap<FuncId, (u32, Option<FuncId>)> = FxHashMap::default();
+        let mut callers: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
+        let mut queue = std::collections::VecDeque::new();
+        for fid in a.functions() {
+            for cid in a.calls_of(fid) {
+                if direct(cid) && !next.contains_key(&fid) {
+                    next.insert(fid, (cid.call, None));
+                    queue.push_back(fid);
+                }
+                if let Target::Project { func, .. } = a.info(cid).target {
+                    if !a.func(func).is_async && func != fid && follow(cid) {
+                        callers.entry(func).or_default().push(cid);
+                    }
+                }
+            }
+        }
+        while let Some(g) = queue.pop_front() {
+            let Some(cs) = callers.get(&g) else { continue };
+            for cid in cs {
+                let f = cid.func;
+                if next.contains_key(&f) {
+                    continue;
+                }
+                let c = a.call(*cid);
+                // Work handed to another thread or task does not run here.
+                if a.info(*cid).offloaded || c.ctx.in_closure {
+                    continue;
+                }
+                next.insert(f, (cid.call, Some(g)));
+                queue.push_back(f);
+            }
+        }
+        Reach { next }
+    }
+
+    pub(crate) fn reaches(&self, func: FuncId) -> bool {
+        self.next.contains_key(&func)
+    }
+
+    /// The chain of steps from `func` down to the matching call; the last step is noted
+    /// with the catalogue's note for `kind`.
+    pub(crate) fn chain(
+        &self,
+        a: &Analysis,
+        func: FuncId,
+        max: usize,
+        kind: Kind,
+    ) -> Option<Vec<Step>> {
+        let mut out = Vec::new();
+        let mut seen = FxHashSet::default();
+        let mut cur = func;
+        loop {
+            if !seen.insert(cur) || out.len() > max {
+                return None;
+            }
+            let &(call, then) = self.next.get(&cur)?;
+            let c = &a.func(cur).calls[call as usize];
+            out.push(Step {
+                func: cur,
+                span: c.span,
+                call: Some(call),
+                note: {
+                    let id = CallId { func: cur, call };
+                    let name = short_name(a, id);
+                    let info = a.info(id);
+                    let note = info
+                        .api_of(kind)
+                        .and_then(|x| x.note.as_deref())
+                        .or_else(|| info.apis.iter().find_map(|x| x.note.as_deref()));
+                    match note {
+                        Some(n) if then.is_none() => format!("`{name}`: {n}"),
+                        _ => format!("`{name}`"),
+                    }
+                },
+            });
+            match then {
+                Some(g) => cur = g,
+                None => return Some(out),
+            }
+        }
+    }
+}
+
+/// The step for a call, noted with its callee.
+pub(crate) fn step(a: &Analysis, id: CallId, note: String) -> Step {
+    Step {
+        func: id.func,
+        span: a.call(id).span,
+        call: Some(id.call),
+        note,
+    }
+}
+
+/// Does the module import any of these top-level packages (`torch`, `tch`)?
+pub(crate) fn imports_any(a: &Analysis, file: u32, roots: &[&str]) -> bool {
+    a.files[file as usize]
+        .module
+        .imports
+        .iter()
+        .any(|i| i.path.first().is_some_and(|r| roots.contains(&r.as_str())))
+}
+
+pub(crate) fn lang_of(a: &Analysis, fid: FuncId) -> Language {
+    a.file(fid).module.language
+}
+
+/// What a field of a type holds, as far as declarations and constructors say.
+pub(crate) struct FieldFacts<'c> {
+    /// Catalogue facts of its declared type, the type inside its lock or cell wrapper, or
+    /// the call that initialises it.
+    pub apis: Vec<&'c Api>,
+    /// The initialising call, when it is one (`deque(maxlen=100)`).
+    pub init: Option<CallId>,
+    /// Where the field is declared or first assigned.
+    pub decl: Option<(FuncId, perfgate_model::Span)>,
+    /// Declared behind a shared pointer or a reference (`Arc<Vec<f32>>`, `&'a [u8]`):
+    /// cloning it copies a pointer.
+    pub cheap_clone: bool,
+}
+
+/// Look up a field of `owner` (a type of the language of `file`): its declaration
+/// (Rust structs, Python class attributes) and the constructor call that initialises it
+/// (`self.cache = {}` / `self.buf = np.zeros(..)` in any method of the class).
+pub(crate) fn field_facts<'c>(
+    a: &Analysis<'c>,
+    file: u32,
+    owner: &str,
+    field: &str,
+) -> FieldFacts<'c> {
+    let lang = a.files[file as usize].module.language;
+    let mut facts = FieldFacts {
+        apis: Vec::new(),
+        init: None,
+        decl: None,
+        cheap_clone: false,
+    };
+    // Declared field types: same file first, then any file of the language.
+    let files = std::iter::once(file as usize).chain(
+        (0..a.files.len())
+            .filter(move |&i| i != file as usize && a.files[i].module.language == lang),
+    );
+    'files: for fi in files {
+        for t in &a.files[fi].module.types {
+            if t.name != owner {
+                continue;
+            }
+            if let Some(b) = t.fields.iter().find(|b| b.name == field) {
+                let text = a.files[fi].slice(b.span);
+                let ty_text = text.split_once(':').map_or("", |(_, t)| t).trim_start();
+                facts.cheap_clone = [
+                    "Arc<",
+                    "Rc<",
+                    "std::sync::Arc<",
+                    "std::rc::Rc<",
+                    "&",
+                    "Option<Arc<",
+                    "Option<Rc<",
+                ]
+                .iter()
+                .any(|p| ty_text.starts_with(p));
+                for ty in [b.inner.as_deref(), b.ty.as_ref()].into_iter().flatten() {
+                    facts.apis.extend(type_kinds(a, fi as u32, ty));
+                }
+                break 'files;
+            }
+        }
+    }
+    // Python: the method that assigns `self.<field>` and what it assigns.
+    if lang == Language::Python {
+        let key = format!("self.{field}");
+        let module = &a.files[file as usize].module;
+        for (i, f) in module.functions.iter().enumerate() {
+            if f.owner.as_deref() != Some(owner) {
+                continue;
+            }
+            if let Some(b) = f.locals.iter().find(|b| b.name == key) {
+                let fid = FuncId {
+                    file,
+                    func: i as u32,
+                };
+                if facts.decl.is_none() {
+                    facts.decl = Some((fid, b.span));
+                }
+                if let Some(c) = b.init_call {
+                    let cid = CallId { func: fid, call: c };
+                    facts.apis.extend(a.info(cid).apis.iter().copied());
+                    facts.init.get_or_insert(cid);
+                }
+                if let Some(ty) = &b.ty {
+                    facts.apis.extend(type_kinds(a, file, ty));
+                }
+                if f.name == "__init__" {
+                    break;
+                }
+            }
+        }
+    }
+    facts
+}
+
+pub(crate) fn has_kind(apis: &[&Api], kind: Kind) -> bool {
+    apis.iter().any(|x| x.kind == kind)
+}
+
+/// A call's callee, shortened for messages: `self.http.post(&url).timeout(d).send` becomes
+/// `self.http.post(…).send`.
+pub(crate) fn short_name(a: &Analysis, id: CallId) -> String {
+    let text: String = a.callee_text(id).split_whitespace().collect();
+    if text.len() <= 40 {
+        return text;
+    }
+    match (text.find('('), text.rfind('.')) {
+        (Some(open), Some(dot)) if dot > open => format!("{}(…){}", &text[..open], &text[dot..]),
+        _ => text,
+    }
+}
