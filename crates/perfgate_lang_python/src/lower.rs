@@ -408,29 +408,21 @@ impl<'m, 's> FnLower<'m, 's> {
     /// `s += "..."` on a string inside a loop: modelled as `s.__iadd__(...)`, a copy of the
     /// whole string each time.
     fn string_append(&mut self, a: &'m ast::StmtAugAssign) {
-        if self.loops.is_empty() || !matches!(a.op, ast::Operator::Add) {
+        if self.loops.is_empty() || !matches!(a.op, ast::Operator::Add) || !is_string(&a.value) {
             return;
         }
-        let Expr::Name(n) = a.target.as_ref() else {
+        // Only attributes: CPython grows a local string in place when nothing else refers
+        // to it, so `s += "..."` on a local is linear there; `self.s += ...` is not.
+        let Expr::Attribute(attr) = a.target.as_ref() else {
             return;
         };
-        let name = n.id.as_str();
-        let known_str = self
-            .func
-            .locals
-            .iter()
-            .rev()
-            .find(|b| b.name == name)
-            .is_some_and(|b| {
-                b.ty.as_deref()
-                    .is_some_and(|t| t.len() == 1 && t[0] == "str")
-            });
-        if !known_str && !is_string(&a.value) {
+        if !matches!(attr.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") {
             return;
         }
+        let name = attr.attr.id.as_str();
         self.func.calls.push(Call {
             callee: Callee::Method {
-                recv: Receiver::Local(name.to_owned()),
+                recv: Receiver::SelfField(name.to_owned()),
                 name: "__iadd__".into(),
             },
             span: span_of(a),
@@ -459,6 +451,16 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Expr::Tuple(t) => {
                 for e in &t.elts {
+                    if let Expr::Name(n) = e {
+                        self.returned_names.insert(n.id.as_str());
+                    }
+                }
+            }
+            // `return cls(model=model, tokenizer=tok)`: what the returned object is built
+            // from leaves with it.
+            Expr::Call(c) => {
+                let args = c.arguments.args.iter();
+                for e in args.chain(c.arguments.keywords.iter().map(|k| &k.value)) {
                     if let Expr::Name(n) = e {
                         self.returned_names.insert(n.id.as_str());
                     }

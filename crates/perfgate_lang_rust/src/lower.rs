@@ -729,6 +729,15 @@ impl FnLower<'_> {
                     .child_by_field_name("function")
                     .map(|f| s.of(f).rsplit("::").next().unwrap_or("").to_owned())
                     .is_some_and(|last| WRAPPERS.contains(&last.as_str()));
+                if let Some(args) = n.child_by_field_name("arguments") {
+                    // `Self::new(model)`: what the returned value is built from leaves with it.
+                    let mut c = args.walk();
+                    for k in args.named_children(&mut c) {
+                        if k.kind() == "identifier" {
+                            self.returned_names.insert(s.of(k).to_owned());
+                        }
+                    }
+                }
                 if wrapper {
                     if let Some(args) = n.child_by_field_name("arguments") {
                         let mut c = args.walk();

@@ -72,6 +72,7 @@ impl crate::Rule for Rule {
                 impact: "every call pays connection set-up (DNS, TCP and TLS handshakes) and loses pooled connections; under load sockets and file descriptors run out",
                 fix: "create the client once (in the constructor, at start-up, or in a `OnceLock`/module-level singleton) and reuse it",
                 skip_loops: true,
+                same_input_only: false,
                 kind: Kind::Connection,
             },
             out,

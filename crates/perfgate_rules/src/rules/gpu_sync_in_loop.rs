@@ -21,7 +21,8 @@ Finds calls that copy a device value to the host or wait for the GPU — `.item(
 every iteration of a loop that can run many times, in files that use a tensor library
 (`torch`, `cupy`, `tch`, `candle`).
 
-Not reported: syncs under a condition inside the loop (`if step % 100 == 0:` logging),
+Not reported: reads of tensors already on the host (bound from `.cpu()`, `.numpy()`,
+`torch.tensor(...)` or `torch.from_numpy(...)` without a device), syncs under a condition inside the loop (`if step % 100 == 0:` logging),
 syncs after the loop, and loops over a small constant range.
 
 ## Why is this bad?
@@ -81,6 +82,9 @@ impl crate::Rule for Rule {
                     continue;
                 }
                 let name = scope::short_name(a, cid);
+                if on_host(f, &name, c.span.start) {
+                    continue;
+                }
                 let l = &f.loops[li as usize];
                 cx.emit(
                     Draft {
@@ -105,4 +109,66 @@ impl crate::Rule for Rule {
             }
         }
     }
+}
+
+/// Is the value read (`probs[i, j]` in `probs[i, j].item()`) a local built on the host:
+/// from `.cpu()`/`.numpy()`/`.tolist()`, or `torch.tensor(...)`/`torch.from_numpy(...)`
+/// with no device?
+fn on_host(f: &perfgate_model::Function, callee: &str, at: u32) -> bool {
+    use perfgate_model::{Callee, Receiver};
+    let root: String = callee
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if root.is_empty() || root == "self" {
+        return false;
+    }
+    let Some(b) = f
+        .locals
+        .iter()
+        .rev()
+        .find(|b| b.name == root && b.span.start <= at)
+    else {
+        return false;
+    };
+    let Some(mut cur) = b.init_call else {
+        return false;
+    };
+    for _ in 0..16 {
+        let c = &f.calls[cur as usize];
+        match &c.callee {
+            Callee::Method { name, recv } => {
+                if matches!(name.as_str(), "cpu" | "numpy" | "tolist") {
+                    return true;
+                }
+                if matches!(name.as_str(), "cuda" | "to") {
+                    return false;
+                }
+                match recv {
+                    Receiver::CallResult(inner) => cur = *inner,
+                    // `mask = tokens.ge(x)`: follow `tokens` to what built it.
+                    Receiver::Local(n) => {
+                        match f
+                            .locals
+                            .iter()
+                            .rev()
+                            .find(|b| &b.name == n && b.span.start < c.span.start)
+                            .and_then(|b| b.init_call)
+                        {
+                            Some(i) if i != cur => cur = i,
+                            _ => return false,
+                        }
+                    }
+                    _ => return false,
+                }
+            }
+            Callee::Path(p) => {
+                let last = p.last().map(String::as_str);
+                return matches!(last, Some("tensor" | "from_numpy" | "as_tensor"))
+                    && !c.keywords.iter().any(|(k, _)| k == "device");
+            }
+            Callee::Unknown => return false,
+        }
+    }
+    false
 }

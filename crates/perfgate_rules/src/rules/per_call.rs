@@ -18,6 +18,10 @@ pub(crate) struct Wording {
     pub skip_loops: bool,
     /// The catalogue kind whose note describes the resource.
     pub kind: perfgate_catalog::Kind,
+    /// Report only the same resource loaded again: constant arguments at the reporting
+    /// call, or a call in async code or a loop. A helper that loads whatever path it is
+    /// given (`convert_file(path)`) is doing its job.
+    pub same_input_only: bool,
 }
 
 pub(crate) fn check<'c>(
@@ -46,6 +50,13 @@ pub(crate) fn check<'c>(
                 continue;
             }
             if w.skip_loops && c.ctx.loop_idx.is_some_and(|l| scope::loop_is_hot(f, l)) {
+                continue;
+            }
+            if w.same_input_only
+                && !c.has(CallFlags::ARGS_CONST)
+                && !f.is_async
+                && c.ctx.loop_idx.is_none()
+            {
                 continue;
             }
             let name = scope::short_name(a, cid);

@@ -75,6 +75,15 @@ const COPIERS: &[&str] = &[
     "duplicate",
     "fork",
     "into_inner",
+    "to_dict",
+    "as_dict",
+    "to_json",
+    "to_json_dict",
+    "__getstate__",
+    "state_dict",
+    "serialize",
+    "dict",
+    "export",
 ];
 
 impl crate::Rule for Rule {

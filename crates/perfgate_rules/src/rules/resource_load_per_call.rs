@@ -22,6 +22,10 @@ path, so the same bytes every time) in functions that run per request or per tas
 the result is used and dropped. Helpers that load and return a model are followed to the
 per-call function that calls them.
 
+Only the same resource loaded again is reported: the load's arguments are constants, or
+the loading function is async (a request or task handler) or loops. A helper that loads
+whatever path its caller passes (`convert_file(path)`) is doing its job.
+
 Not reported: loading in constructors, `main` and other start-up code, results stored on
 `self` or in a global (lazy initialisation), returned to the caller, or loaded inside a
 `OnceLock`/`LazyLock` initialiser or a memoized (`@lru_cache`) function.
@@ -75,6 +79,7 @@ impl crate::Rule for Rule {
                 impact: "every call re-reads and re-parses the same resource from disk (seconds for a model, plus a second copy in memory while the old one is freed)",
                 fix: "load it once at start-up or in the constructor (or lazily into a `OnceLock`/`functools.cache`) and share it",
                 skip_loops: false,
+                same_input_only: true,
                 kind: Kind::ModelLoad,
             },
             out,

@@ -48,6 +48,10 @@ const SETUP_PREFIXES: &[&str] = &[
     "_warm",
     "on_startup",
     "get_or_create",
+    "serve",
+    "_serve",
+    "run_server",
+    "establish",
 ];
 
 pub(crate) fn is_setup_name(name: &str) -> bool {

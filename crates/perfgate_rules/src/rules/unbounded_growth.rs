@@ -23,7 +23,7 @@ Finds collections (`HashMap`, `Vec`, `VecDeque`, `HashSet`, `BTreeMap`, `DashMap
 `list`, `set`, `defaultdict`, `OrderedDict`, `deque` without `maxlen`) held by a
 long-lived owner — a struct or class field of a service-like type (one with async
 methods, or named `*Service`, `*Server`, `*Manager`, `*Cache`, `*Engine`, `*Pipeline`, ...),
-or a module-level collection named like a cache (`_cache`, `SEEN`, `history`) or grown
+or a module-level collection named like a cache (`_cache`, `SEEN`, `history`) and grown
 from async code — that some method adds to
 (`insert`, `push`, `entry`, `append`, `add`, `update`, `self.cache[k] = v`) while no code
 removes from it, clears it, replaces it or checks its size where it grows.
@@ -102,6 +102,9 @@ const SHRINK: &[&str] = &[
     "rotate",
 ];
 const MEASURE: &[&str] = &["len", "is_empty", "__len__"];
+/// Owners that live as long as the process and hold data that arrives with traffic.
+/// (Clients, routers and handlers also live long, but what they keep is usually keyed by
+/// endpoint or route: bounded by the code, not by traffic.)
 const LONG_LIVED: &[&str] = &[
     "Service",
     "Server",
@@ -109,31 +112,22 @@ const LONG_LIVED: &[&str] = &[
     "Cache",
     "Pool",
     "Engine",
-    "Client",
-    "Handler",
     "Registry",
     "Store",
     "Pipeline",
     "Worker",
     "Scheduler",
-    "Router",
-    "State",
     "Tracker",
     "Monitor",
     "Coordinator",
     "Broker",
-    "Bot",
-    "App",
-    "Controller",
-    "Processor",
-    "Runtime",
-    "Gateway",
-    "Proxy",
     "Daemon",
     "Agent",
-    "Session",
-    "Backend",
     "Orchestrator",
+    "Runtime",
+    "Gateway",
+    "Repository",
+    "Queue",
 ];
 const CACHE_LIKE: &[&str] = &["cache", "memo", "history", "seen", "visited", "lookup"];
 
@@ -156,13 +150,9 @@ impl crate::Rule for Rule {
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
         let mut uses: FxHashMap<Key, Uses> = FxHashMap::default();
-        let mut async_owner: FxHashMap<(Language, String), bool> = FxHashMap::default();
         for fid in a.functions() {
             let f = a.func(fid);
             let lang = scope::lang_of(a, fid);
-            if let Some(o) = &f.owner {
-                *async_owner.entry((lang, o.clone())).or_default() |= f.is_async;
-            }
             // Rust impls may live in another file than the struct: key fields by owner
             // name and language, not file.
             let key_of = |target: &Receiver| -> Option<Key> {
@@ -251,6 +241,7 @@ impl crate::Rule for Rule {
                     let gf = a.func(*g);
                     gf.role == perfgate_model::FunctionRole::Normal
                         && !scope::is_setup_name(&gf.name)
+                        && !is_registration(&gf.name)
                         && !a.startup_only(*g)
                 })
                 .collect();
@@ -267,11 +258,7 @@ impl crate::Rule for Rule {
                 .any(|c| name.to_ascii_lowercase().contains(c));
             let (facts, owner_text) = match owner {
                 Some(o) => {
-                    let long_lived = async_owner
-                        .get(&(lang, o.clone()))
-                        .copied()
-                        .unwrap_or(false)
-                        || LONG_LIVED.iter().any(|s| o.ends_with(s));
+                    let long_lived = LONG_LIVED.iter().any(|s| o.ends_with(s));
                     // A cache in a short-lived object dies with it.
                     if !long_lived {
                         continue;
@@ -282,7 +269,8 @@ impl crate::Rule for Rule {
                     )
                 }
                 None => {
-                    if !cache_like && !a.func(gfid).is_async {
+                    // Grown per request (async code), not memoizing a handful of types.
+                    if !cache_like || !a.func(gfid).is_async {
                         continue;
                     }
                     (
@@ -291,10 +279,18 @@ impl crate::Rule for Rule {
                     )
                 }
             };
+            // Shared through `Arc` clones: another owner (a clean-up task) may evict through
+            // its clone. Assume so when the file shrinks any collection.
+            if facts.cheap_clone && file_shrinks_something(a, gfid.file) {
+                continue;
+            }
             if !scope::has_kind(&facts.apis, Kind::Collection)
                 || scope::has_kind(&facts.apis, Kind::BoundedCollection)
                 || bounded_by_init(a, facts.init)
             {
+                continue;
+            }
+            if owner.is_some() && aliased(a, gfid.file, owner.as_deref(), name) {
                 continue;
             }
             let gf = a.func(gfid);
@@ -338,6 +334,104 @@ impl crate::Rule for Rule {
             );
         }
     }
+}
+
+/// Registration APIs grow with the program's configuration (handlers, routes, checks,
+/// listeners), not with its traffic.
+fn is_registration(name: &str) -> bool {
+    let n = name.trim_start_matches('_');
+    [
+        "add_",
+        "register",
+        "set_",
+        "install",
+        "attach",
+        "subscribe",
+        "bind",
+        "mount",
+        "include",
+        "launch",
+        "load",
+        "copy_",
+        "use_",
+        "on_",
+        "with_",
+        "from_",
+        "parse",
+        "_from",
+    ]
+    .iter()
+    .any(|p| n.starts_with(p))
+        || matches!(
+            n,
+            "add" | "on" | "use" | "route" | "command" | "listen" | "listener"
+        )
+}
+
+/// Is the field reached other than through `self.field.method(..)`: aliased into a local
+/// (`l = self._checks if once else self._other`; `let v = &mut self.items`), or a bound
+/// method handed out as a callback (`task.add_done_callback(self._tasks.discard)`)? Then
+/// removals may happen through the alias. Read from the owner's source, only for the few
+/// fields that would otherwise be reported.
+fn aliased(a: &Analysis, file: u32, owner: Option<&str>, field: &str) -> bool {
+    let Some(owner) = owner else { return false };
+    let lang = a.files[file as usize].module.language;
+    let needle = format!("self.{field}");
+    for (fi, f) in a.files.iter().enumerate() {
+        if f.module.language != lang || (lang == Language::Python && fi as u32 != file) {
+            continue;
+        }
+        if !f
+            .module
+            .functions
+            .iter()
+            .any(|x| x.owner.as_deref() == Some(owner))
+        {
+            continue;
+        }
+        for func in f
+            .module
+            .functions
+            .iter()
+            .filter(|x| x.owner.as_deref() == Some(owner))
+        {
+            let body = f.slice(func.span);
+            let mut from = 0;
+            while let Some(pos) = body[from..].find(&needle) {
+                let at = from + pos;
+                from = at + needle.len();
+                let after = &body[from..];
+                // `self.cache_size` is another field.
+                if after.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let before = body[..at].trim_end();
+                let assigned =
+                    (before.ends_with('=') && !before.ends_with("==") && !before.ends_with("!="))
+                        || before.ends_with("else")
+                        || before.ends_with("&mut")
+                        || before.ends_with("return");
+                let method_ref = after.starts_with('.') && {
+                    let m: String = after[1..]
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    SHRINK.contains(&m.as_str()) && !after[1 + m.len()..].starts_with('(')
+                };
+                // The whole collection, not an element or a method call on it.
+                let whole = !after.starts_with(['[', '.']);
+                if (assigned && whole) || method_ref {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+fn file_shrinks_something(a: &Analysis, file: u32) -> bool {
+    let text = a.files[file as usize].text();
+    SHRINK.iter().any(|m| text.contains(&format!(".{m}(")))
 }
 
 /// A module-level collection: its binding in the module's top-level code.
