@@ -76,6 +76,9 @@ pub struct Analysis<'p> {
     pub effects: effects::Summaries,
     /// Per file, per function: runs only at start-up (see [`Analysis::startup_only`]).
     startup: Vec<Vec<bool>>,
+    /// Every call with a catalogue fact, by kind, in call order: rules about one kind of
+    /// library call look only at those.
+    by_kind: rustc_hash::FxHashMap<Kind, Vec<CallId>>,
 }
 
 impl<'p> Analysis<'p> {
@@ -89,7 +92,27 @@ impl<'p> Analysis<'p> {
             index,
             effects: effects::Summaries::default(),
             startup: Vec::new(),
+            by_kind: rustc_hash::FxHashMap::default(),
         };
+        for (fi, funcs) in a.calls.iter().enumerate() {
+            for (func, known) in funcs.iter().enumerate() {
+                for (call, info) in known {
+                    let id = CallId {
+                        func: FuncId {
+                            file: fi as u32,
+                            func: func as u32,
+                        },
+                        call: *call,
+                    };
+                    for api in &info.apis {
+                        let v = a.by_kind.entry(api.kind).or_default();
+                        if v.last() != Some(&id) {
+                            v.push(id);
+                        }
+                    }
+                }
+            }
+        }
         a.effects = effects::compute(&a);
         a.startup = startup::compute(&a);
         a
@@ -137,6 +160,19 @@ impl<'p> Analysis<'p> {
                 func: i as u32,
             })
         })
+    }
+
+    /// Every call with a catalogue fact of this kind, in (file, function, call) order.
+    pub fn calls_with_kind(&self, kind: Kind) -> &[CallId] {
+        self.by_kind.get(&kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// The calls of a function that the analysis knows something of (a project target or
+    /// a catalogue fact), in call order: what rules about library calls need to look at.
+    pub fn known_calls(&self, id: FuncId) -> impl Iterator<Item = (CallId, &CallInfo<'p>)> + '_ {
+        self.calls[id.file as usize][id.func as usize]
+            .iter()
+            .map(move |(c, info)| (CallId { func: id, call: *c }, info))
     }
 
     /// Calls of a function, with their ids.

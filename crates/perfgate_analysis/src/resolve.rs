@@ -489,7 +489,6 @@ impl<'a> Resolver<'a, '_> {
             keywords: Vec::new(),
             is_macro: c.is_macro,
             flags: c.flags,
-            arg0: None,
         })
     }
 

@@ -227,6 +227,7 @@ impl<'s> ModuleLower<'s> {
                         span: span_of(def),
                         fields: Vec::new(),
                         bases: Vec::new(),
+                        inner: Vec::new(),
                     };
                     if let Some(args) = &def.arguments {
                         for b in args.args.iter() {
@@ -432,7 +433,6 @@ impl<'m, 's> FnLower<'m, 's> {
             keywords: Vec::new(),
             is_macro: false,
             flags: CallFlags::OPERATOR,
-            arg0: None,
         });
     }
 
@@ -855,7 +855,6 @@ impl<'m, 's> FnLower<'m, 's> {
             init_call: call,
             number: number(value),
             span,
-            inner: None,
         });
     }
 
@@ -960,12 +959,13 @@ impl<'a> ExprLower<'_, 'a, '_> {
             .collect();
         let (callee, recv_expr) = classify_callee(&call.func, &self.fl.local_names);
         let flags = self.arg_flags(call, &callee);
+        // Only `self.x` and module-level names: what collection and copy rules ask about.
         let arg0 = call
             .arguments
             .args
             .first()
-            .and_then(|a| value_receiver(a, &self.fl.local_names))
-            .map(Box::new);
+            .filter(|a| !matches!(a, Expr::Name(n) if self.fl.local_names.contains(n.id.as_str())))
+            .and_then(|a| value_receiver(a, &self.fl.local_names));
         if matches!(&callee, Callee::Path(p) if p.len() == 1 && p[0] == "len") {
             if let Some(first) = call.arguments.args.first() {
                 self.fl.push_mutation(first, MutOp::Measure, span);
@@ -989,8 +989,10 @@ impl<'a> ExprLower<'_, 'a, '_> {
             keywords,
             is_macro: false,
             flags,
-            arg0,
         });
+        if let Some(r) = arg0 {
+            self.fl.func.arg0.push((idx, r));
+        }
         // The receiver expression is evaluated before the call, outside its arguments.
         if let Some(recv) = recv_expr {
             self.last_call = None;
@@ -1091,7 +1093,6 @@ impl<'a> ExprLower<'_, 'a, '_> {
                 keywords: Vec::new(),
                 is_macro: false,
                 flags,
-                arg0: None,
             });
         }
     }

@@ -238,6 +238,7 @@ impl FileLower {
                 span,
                 fields: Vec::new(),
                 bases: vec![base],
+                inner: Vec::new(),
             });
         }
     }
@@ -247,6 +248,7 @@ impl FileLower {
             return;
         };
         let mut fields = Vec::new();
+        let mut inner_types = Vec::new();
         if let Some(body) = item.child_by_field_name("body") {
             let mut c = body.walk();
             for f in body.named_children(&mut c) {
@@ -254,15 +256,16 @@ impl FileLower {
                     if let Some(fname) = f.child_by_field_name("name") {
                         let ty_node = f.child_by_field_name("type");
                         let ty = ty_node.and_then(|t| type_path(t, s));
-                        let inner = ty_node
+                        if let Some(inner) = ty_node
                             .and_then(|t| inner_type_path(t, s))
                             .filter(|i| Some(i) != ty.as_ref())
-                            .map(Box::new);
+                        {
+                            inner_types.push((fields.len() as u32, inner));
+                        }
                         fields.push(Binding {
                             name: s.of(fname).to_owned(),
                             ty,
                             span: s.span(f),
-                            inner,
                             ..Binding::default()
                         });
                     }
@@ -271,6 +274,7 @@ impl FileLower {
         }
         if let Some(t) = self.module.types.iter_mut().find(|t| t.name == name) {
             t.fields = fields;
+            t.inner = inner_types;
             t.span = s.span(item);
         } else {
             self.module.types.push(TypeDecl {
@@ -278,6 +282,7 @@ impl FileLower {
                 span: s.span(item),
                 fields,
                 bases: Vec::new(),
+                inner: inner_types,
             });
         }
     }
@@ -599,7 +604,7 @@ struct FnLower<'c> {
     here: Path,
     crate_name: String,
     /// Per enclosing loop, innermost last: the names each iteration changes.
-    varying: Vec<FxHashSet<String>>,
+    varying: Vec<FxHashSet<u64>>,
     /// Expressions whose value the function returns (tail expressions, `return` values,
     /// looking through `Ok(..)`, struct literals and branches), and names returned so.
     returned_spans: FxHashSet<Span>,
@@ -758,37 +763,27 @@ impl FnLower<'_> {
         }
     }
 
-    /// The names a loop's iterations change: its pattern and everything its body binds.
-    fn loop_varying(&self, pattern: Option<Node>, body: Node, s: Src) -> FxHashSet<String> {
-        let mut names = Vec::new();
+    /// A loop's own variables: the first names its iterations change. Names its body binds
+    /// are added as lowering meets them ([`FnLower::bind_varying`]), so no extra walk of the
+    /// body is needed; a name assigned only after its use in the body is missed.
+    fn loop_varying(&self, pattern: Option<Node>, s: Src) -> FxHashSet<u64> {
+        let mut names = FxHashSet::default();
         if let Some(p) = pattern {
-            identifiers(p, s, &mut names);
+            ident_hashes(p, s, &mut names);
         }
-        let mut stack = vec![body];
-        let mut seen = 0;
-        while let Some(x) = stack.pop() {
-            seen += 1;
-            if seen > 20_000 {
-                break;
-            }
-            match x.kind() {
-                "let_declaration" => {
-                    if let Some(p) = x.child_by_field_name("pattern") {
-                        identifiers(p, s, &mut names);
-                    }
-                }
-                "assignment_expression" | "compound_assignment_expr" => {
-                    if let Some(l) = x.child_by_field_name("left") {
-                        identifiers(l, s, &mut names);
-                    }
-                }
-                "closure_expression" | "function_item" => continue,
-                _ => {}
-            }
-            let mut c = x.walk();
-            stack.extend(x.named_children(&mut c));
+        names
+    }
+
+    /// Names bound inside loops change with every enclosing loop's iterations.
+    fn bind_varying(&mut self, target: Node, s: Src) {
+        if self.varying.is_empty() {
+            return;
         }
-        names.into_iter().collect()
+        let mut names = FxHashSet::default();
+        ident_hashes(target, s, &mut names);
+        for v in &mut self.varying {
+            v.extend(names.iter().copied());
+        }
     }
 
     /// [`CallFlags`] the arguments give: all constant, or varying with a loop.
@@ -798,9 +793,9 @@ impl FnLower<'_> {
             flags |= CallFlags::ARGS_CONST;
         }
         if let Some(inner) = self.varying.last() {
-            let mut names = Vec::new();
+            let mut names = FxHashSet::default();
             for a in args {
-                identifiers(*a, s, &mut names);
+                ident_hashes(*a, s, &mut names);
                 // `format!("{base}/{id}")`: inline captures live inside the string.
                 if a.kind() == "macro_invocation" || a.kind() == "string_literal" {
                     format_captures(s.of(*a), &mut names);
@@ -811,7 +806,7 @@ impl FnLower<'_> {
                 ..
             } = callee
             {
-                names.push(r.clone());
+                names.insert(name_hash(r));
             }
             if names.iter().any(|n| inner.contains(n)) {
                 flags |= CallFlags::ARGS_VARY_INNER;
@@ -918,6 +913,9 @@ impl FnLower<'_> {
             "let_declaration" => {
                 let value = st.child_by_field_name("value");
                 let call = value.and_then(|v| self.expr(v, s));
+                if let Some(p) = st.child_by_field_name("pattern") {
+                    self.bind_varying(p, s);
+                }
                 if let Some(alt) = st.child_by_field_name("alternative") {
                     self.lower_block(alt, s);
                 }
@@ -932,7 +930,6 @@ impl FnLower<'_> {
                             init_call: call,
                             number: value.and_then(|v| number(v, s)),
                             span: s.span(st),
-                            inner: None,
                         });
                     }
                 }
@@ -1089,7 +1086,7 @@ impl FnLower<'_> {
                     s.pos(value.end_byte()) as usize,
                 );
                 let body = n.child_by_field_name("body")?;
-                let vary = self.loop_varying(n.child_by_field_name("pattern"), body, s);
+                let vary = self.loop_varying(n.child_by_field_name("pattern"), s);
                 self.varying.push(vary);
                 self.lower_loop(
                     LoopKind::For,
@@ -1109,7 +1106,7 @@ impl FnLower<'_> {
             "while_expression" => {
                 let cond = n.child_by_field_name("condition");
                 let body = n.child_by_field_name("body")?;
-                let vary = self.loop_varying(cond, body, s);
+                let vary = self.loop_varying(None, s);
                 self.varying.push(vary);
                 let header_end = cond.map_or(n.start_byte(), |c| c.end_byte());
                 let header = Span::new(s.pos(n.start_byte()) as usize, s.pos(header_end) as usize);
@@ -1130,7 +1127,7 @@ impl FnLower<'_> {
             }
             "loop_expression" => {
                 let body = n.child_by_field_name("body")?;
-                let vary = self.loop_varying(None, body, s);
+                let vary = self.loop_varying(None, s);
                 self.varying.push(vary);
                 let header = Span::new(
                     s.pos(n.start_byte()) as usize,
@@ -1161,6 +1158,7 @@ impl FnLower<'_> {
             "assignment_expression" => {
                 let left = n.child_by_field_name("left")?;
                 let right = n.child_by_field_name("right")?;
+                self.bind_varying(left, s);
                 let call = self.expr(right, s);
                 let field = self_field(left, s);
                 if let Some(f) = &field {
@@ -1179,6 +1177,17 @@ impl FnLower<'_> {
                     }
                 }
                 self.expr(left, s);
+                None
+            }
+            "compound_assignment_expr" => {
+                if let Some(l) = n.child_by_field_name("left") {
+                    self.bind_varying(l, s);
+                }
+                let mut c = n.walk();
+                let children: Vec<Node> = n.named_children(&mut c).collect();
+                for ch in children {
+                    self.expr(ch, s);
+                }
                 None
             }
             "field_initializer" => {
@@ -1408,10 +1417,11 @@ impl FnLower<'_> {
         if self.returned_spans.contains(&span) {
             flags |= CallFlags::RETURNED;
         }
+        // Only `self.field`: what collection and copy rules ask about.
         let arg0 = arg_nodes
             .first()
-            .and_then(|a| node_receiver(*a, s))
-            .map(Box::new);
+            .and_then(|a| self_field(*a, s))
+            .map(Receiver::SelfField);
         if let Callee::Method { name, .. } = &callee {
             if RETAINING.contains(&name.as_str()) {
                 for a in &arg_nodes {
@@ -1427,7 +1437,7 @@ impl FnLower<'_> {
                 Some("take" | "replace" | "swap")
             ) && p.iter().any(|x| x == "mem")
             {
-                if let Some(Receiver::SelfField(f)) = arg0.as_deref() {
+                if let Some(Receiver::SelfField(f)) = &arg0 {
                     self.func.mutations.push(Mutation {
                         target: Receiver::SelfField(f.clone()),
                         op: MutOp::Reset,
@@ -1445,8 +1455,10 @@ impl FnLower<'_> {
             keywords: Vec::new(),
             is_macro: false,
             flags,
-            arg0,
         });
+        if let Some(r) = arg0 {
+            self.func.arg0.push((idx, r));
+        }
         // Receiver first: it is evaluated before this call.
         if let (Some(f), true) = (func_node, walk) {
             let recv_node = if f.kind() == "field_expression" {
@@ -1593,7 +1605,6 @@ impl FnLower<'_> {
             } else {
                 0
             },
-            arg0: None,
         });
         let Some(tt) = n
             .named_children(&mut n.walk())
@@ -1660,7 +1671,7 @@ impl FnLower<'_> {
 }
 
 /// Names captured inline by format strings: `{id}`, `{id:?}`, `{self.x}` is not one.
-fn format_captures(text: &str, out: &mut Vec<String>) {
+fn format_captures(text: &str, out: &mut FxHashSet<u64>) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -1675,7 +1686,7 @@ fn format_captures(text: &str, out: &mut Vec<String>) {
                 j += 1;
             }
             if j > start && matches!(b.get(j), Some(b'}' | b':')) && !b[start].is_ascii_digit() {
-                out.push(text[start..j].to_owned());
+                out.insert(name_hash(&text[start..j]));
             }
             i = j.max(i + 1);
         } else {
@@ -1702,22 +1713,6 @@ fn self_field(n: Node, s: Src) -> Option<String> {
         }
     }
     None
-}
-
-/// An argument as a receiver: `&mut self.cache`, `buf`, `CONFIG`.
-fn node_receiver(n: Node, s: Src) -> Option<Receiver> {
-    if let Some(f) = self_field(n, s) {
-        return Some(Receiver::SelfField(f));
-    }
-    let mut cur = n;
-    while matches!(cur.kind(), "reference_expression" | "unary_expression") {
-        cur = cur.named_children(&mut cur.walk()).last()?;
-    }
-    match cur.kind() {
-        "identifier" => Some(Receiver::Local(s.of(cur).to_owned())),
-        "scoped_identifier" => Some(Receiver::Path(path_segments(s.of(cur)))),
-        _ => None,
-    }
 }
 
 /// A literal, or a constant by naming convention (`PATTERN`, `config::MAX_LEN`).
@@ -1775,6 +1770,29 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
         }
     }
     None
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    name.hash(&mut h);
+    h.finish()
+}
+
+/// The hashes of all identifiers under a node.
+fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
+    let mut stack = vec![n];
+    while let Some(x) = stack.pop() {
+        if x.kind() == "identifier" {
+            out.insert(name_hash(s.of(x)));
+            continue;
+        }
+        if out.len() > 256 || stack.len() > 4096 {
+            break;
+        }
+        let mut c = x.walk();
+        stack.extend(x.named_children(&mut c));
+    }
 }
 
 /// All identifiers under a node (iteratively; no recursion on deep trees).

@@ -111,6 +111,9 @@ pub struct TypeDecl {
     pub fields: Vec<Binding>,
     /// Base classes / implemented traits, as written.
     pub bases: Vec<Path>,
+    /// For fields whose type sits inside lock and cell wrappers, that type, by field index:
+    /// `HashMap` for a `Mutex<HashMap<K, V>>` field.
+    pub inner: Vec<(u32, Path)>,
 }
 
 /// A name with what is known of its value: a declared or constructed type, or a constant.
@@ -125,9 +128,6 @@ pub struct Binding {
     /// A numeric constant value (seconds for durations), when the binding is one.
     pub number: Option<f64>,
     pub span: Span,
-    /// The type inside lock and cell wrappers, when it differs from `ty`: `HashMap` for a
-    /// `Mutex<HashMap<K, V>>` field. Boxed: rare, and bindings are many.
-    pub inner: Option<Box<Path>>,
 }
 
 pub type FuncIdx = u32;
@@ -158,6 +158,10 @@ pub struct Function {
     /// The function caches its own result (`@lru_cache`, `@cached_property`, `#[cached]`):
     /// its body runs once per distinct input, not once per call.
     pub memoized: bool,
+    /// Calls whose first argument is `self.field` or a module global, by call index, in
+    /// order: what `copy.deepcopy(self.buf)` or `evict(&mut self.cache)` act on. A side
+    /// table: few calls have one, and calls are the model's bulk.
+    pub arg0: Vec<(u32, Receiver)>,
 }
 
 /// What a statement does to a collection, as far as growth is concerned.
@@ -251,9 +255,6 @@ pub struct Call {
     pub is_macro: bool,
     /// [`CallFlags`] bits: what the arguments read and where the result goes.
     pub flags: u8,
-    /// The first argument, when it is `self.field`, a local or a global: what
-    /// `copy.deepcopy(self.buf)`, `len(self.cache)` or `mem::take(&mut self.cache)` act on.
-    pub arg0: Option<Box<Receiver>>,
 }
 
 /// Bits of [`Call::flags`]. Computed by the front ends from syntax alone.
@@ -419,9 +420,18 @@ impl Function {
         self.handlers.shrink_to_fit();
         self.blocks.shrink_to_fit();
         self.mutations.shrink_to_fit();
+        self.arg0.shrink_to_fit();
         for b in &mut self.blocks {
             b.stmts.shrink_to_fit();
         }
+    }
+
+    /// The first argument of a call, when it is `self.field` or a module global.
+    pub fn arg0(&self, call: u32) -> Option<&Receiver> {
+        self.arg0
+            .binary_search_by_key(&call, |(c, _)| *c)
+            .ok()
+            .map(|i| &self.arg0[i].1)
     }
 
     /// Is the loop `inner` nested in (or equal to) `outer`?

@@ -20,6 +20,7 @@ class VortexPipeline:
         self.audio_buffer = torch.zeros(48000 * 45, device="cuda")
         self.mean = [0.48, 0.45, 0.40]
         self.std = [0.26, 0.26, 0.27]
+        self.results = {}
 
     async def generate_slot(self, slot_id, recipe):
         versions = model_versions()
@@ -29,7 +30,15 @@ class VortexPipeline:
         except asyncio.CancelledError:
             logger.warning("slot %s generation cancelled", slot_id)
             raise
-        return {"audio": audio, "actor": actor, "versions": versions}
+        result = {"audio": audio, "actor": actor, "versions": versions}
+        self.results[slot_id] = result
+        return result
+
+    def loudness(self, clips):
+        levels = []
+        for clip in clips:
+            levels.append(clip.abs().mean().item())
+        return levels
 
     async def _generate_audio(self, recipe):
         await asyncio.sleep(0.1)

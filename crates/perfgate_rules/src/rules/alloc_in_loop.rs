@@ -4,6 +4,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::CallId;
 use perfgate_catalog::Kind;
 use perfgate_model::{CallFlags, Category, Confidence, Finding, Language, Severity};
 
@@ -62,40 +63,49 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        let mut candidates: Vec<CallId> = a
+            .calls_with_kind(Kind::Alloc)
+            .iter()
+            .chain(a.calls_with_kind(Kind::Connection))
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for cid in candidates {
+            let fid = cid.func;
             let f = a.func(fid);
             if f.loops.is_empty() || f.role != perfgate_model::FunctionRole::Normal {
                 continue;
             }
-            for cid in a.calls_of(fid) {
-                let c = a.call(cid);
-                let Some(li) = c.ctx.loop_idx else { continue };
-                if !scope::loop_is_hot(f, li)
-                    || c.has(CallFlags::ARGS_VARY_INNER | CallFlags::RETURNED | CallFlags::STORED)
-                {
-                    continue;
-                }
-                let info = a.info(cid);
-                let api = info
-                    .api_of(Kind::Alloc)
-                    .or_else(|| info.api_of(Kind::Connection));
-                let Some(api) = api else { continue };
-                if info.has_kind(Kind::RoundTrip) || receiver_varies(f, cid.call) {
-                    continue;
-                }
-                // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer.
-                let text = a.call_text(cid);
-                if c.is_macro && !text.contains(';') {
-                    continue;
-                }
-                let name = scope::short_name(a, cid);
-                let l = &f.loops[li as usize];
-                let what = if api.kind == Kind::Connection {
-                    "a new client"
-                } else {
-                    "a buffer"
-                };
-                cx.emit(
+
+            let c = a.call(cid);
+            let Some(li) = c.ctx.loop_idx else { continue };
+            if !scope::loop_is_hot(f, li)
+                || c.has(CallFlags::ARGS_VARY_INNER | CallFlags::RETURNED | CallFlags::STORED)
+            {
+                continue;
+            }
+            let info = a.info(cid);
+            let api = info
+                .api_of(Kind::Alloc)
+                .or_else(|| info.api_of(Kind::Connection));
+            let Some(api) = api else { continue };
+            if info.has_kind(Kind::RoundTrip) || receiver_varies(f, cid.call) {
+                continue;
+            }
+            // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer.
+            let text = a.call_text(cid);
+            if c.is_macro && !text.contains(';') {
+                continue;
+            }
+            let name = scope::short_name(a, cid);
+            let l = &f.loops[li as usize];
+            let what = if api.kind == Kind::Connection {
+                "a new client"
+            } else {
+                "a buffer"
+            };
+            cx.emit(
                     Draft {
                         meta: &META,
                         func: fid,
@@ -115,7 +125,6 @@ impl crate::Rule for Rule {
                     },
                     out,
                 );
-            }
         }
     }
 }

@@ -66,7 +66,8 @@ impl crate::Rule for Rule {
         per_call::check(
             cx,
             &META,
-            |a, id| a.info(id).api_of(Kind::Connection),
+            &[Kind::Connection],
+            |_, _, info| info.api_of(Kind::Connection),
             &Wording {
                 what: "a new client or connection",
                 impact: "every call pays connection set-up (DNS, TCP and TLS handshakes) and loses pooled connections; under load sockets and file descriptors run out",

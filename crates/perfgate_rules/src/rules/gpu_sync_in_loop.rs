@@ -67,26 +67,29 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for &cid in a.calls_with_kind(Kind::GpuSync) {
+            let fid = cid.func;
             let f = a.func(fid);
-            if f.loops.is_empty() || !scope::imports_any(a, fid.file, TENSOR_LIBS) {
+            if f.role == perfgate_model::FunctionRole::Test
+                || !scope::imports_any(a, fid.file, TENSOR_LIBS)
+            {
                 continue;
             }
-            for cid in a.calls_of(fid) {
-                let c = a.call(cid);
-                let Some(li) = c.ctx.loop_idx else { continue };
-                let Some(api) = a.info(cid).api_of(Kind::GpuSync) else {
-                    continue;
-                };
-                if !scope::loop_is_hot(f, li) || !scope::unconditional_in_loop(a, cid) {
-                    continue;
-                }
-                let name = scope::short_name(a, cid);
-                if on_host(f, &name, c.span.start) {
-                    continue;
-                }
-                let l = &f.loops[li as usize];
-                cx.emit(
+
+            let c = a.call(cid);
+            let Some(li) = c.ctx.loop_idx else { continue };
+            let Some(api) = a.info(cid).api_of(Kind::GpuSync) else {
+                continue;
+            };
+            if !scope::loop_is_hot(f, li) || !scope::unconditional_in_loop(a, cid) {
+                continue;
+            }
+            let name = scope::short_name(a, cid);
+            if on_host(f, &name, c.span.start) {
+                continue;
+            }
+            let l = &f.loops[li as usize];
+            cx.emit(
                     Draft {
                         meta: &META,
                         func: fid,
@@ -106,7 +109,6 @@ impl crate::Rule for Rule {
                     },
                     out,
                 );
-            }
         }
     }
 }

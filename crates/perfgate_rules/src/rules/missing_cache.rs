@@ -59,26 +59,27 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for &cid in a.calls_with_kind(Kind::CostlyPure) {
+            let fid = cid.func;
             if !scope::per_call(a, fid) {
                 continue;
             }
             let f = a.func(fid);
-            for cid in a.calls_of(fid) {
-                let c = a.call(cid);
-                if !c.has(CallFlags::ARGS_CONST) || scope::in_lazy_init(f, cid.call) {
-                    continue;
-                }
-                let Some(api) = a.info(cid).api_of(Kind::CostlyPure) else {
-                    continue;
-                };
-                let name = scope::short_name(a, cid);
-                let note = api.note.as_deref().unwrap_or("a costly computation");
-                let where_ = match c.ctx.loop_idx {
-                    Some(l) => format!("on every iteration of `{}`", f.loops[l as usize].header),
-                    None => format!("on every call of `{}`", f.qualname),
-                };
-                cx.emit(
+
+            let c = a.call(cid);
+            if !c.has(CallFlags::ARGS_CONST) || scope::in_lazy_init(f, cid.call) {
+                continue;
+            }
+            let Some(api) = a.info(cid).api_of(Kind::CostlyPure) else {
+                continue;
+            };
+            let name = scope::short_name(a, cid);
+            let note = api.note.as_deref().unwrap_or("a costly computation");
+            let where_ = match c.ctx.loop_idx {
+                Some(l) => format!("on every iteration of `{}`", f.loops[l as usize].header),
+                None => format!("on every call of `{}`", f.qualname),
+            };
+            cx.emit(
                     Draft {
                         meta: &META,
                         func: fid,
@@ -96,7 +97,6 @@ impl crate::Rule for Rule {
                     },
                     out,
                 );
-            }
         }
     }
 }

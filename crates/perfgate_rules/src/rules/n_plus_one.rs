@@ -64,14 +64,17 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        let is_trip = |id: CallId| a.info(id).has_kind(Kind::RoundTrip);
-        let helpers = Reach::compute(a, is_trip, |_| true);
+        let trips = a.calls_with_kind(Kind::RoundTrip);
+        if trips.is_empty() {
+            return;
+        }
+        let helpers = Reach::compute(a, trips.iter().copied(), |_| true);
         for fid in cx.functions() {
             let f = a.func(fid);
             if f.loops.is_empty() || f.role == perfgate_model::FunctionRole::Test {
                 continue;
             }
-            for cid in a.calls_of(fid) {
+            for (cid, _) in a.known_calls(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx else { continue };
                 if !scope::loop_is_hot(f, li) || c.ctx.in_closure {

@@ -5,8 +5,9 @@
 use super::scope::{self, Reach};
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::{Analysis, CallId, Target};
+use perfgate_analysis::{Analysis, CallId, CallInfo, FuncId, Target};
 use perfgate_catalog::Api;
+use perfgate_catalog::Kind;
 use perfgate_model::{CallFlags, Confidence, Finding};
 
 pub(crate) struct Wording {
@@ -27,26 +28,60 @@ pub(crate) struct Wording {
 pub(crate) fn check<'c>(
     cx: &Checker<'c>,
     meta: &'static RuleMeta,
-    resource: impl Fn(&Analysis<'c>, CallId) -> Option<&'c Api>,
+    kinds: &[Kind],
+    resource: impl Fn(&Analysis<'c>, CallId, &CallInfo<'c>) -> Option<&'c Api>,
     w: &Wording,
     out: &mut Vec<Finding>,
 ) {
     let a = cx.a;
     let kept = |id: CallId| a.call(id).has(CallFlags::RETURNED | CallFlags::STORED);
     // Factories: functions that build the resource and hand it back to their caller.
+    let mut candidates: Vec<CallId> = kinds
+        .iter()
+        .flat_map(|k| a.calls_with_kind(*k))
+        .copied()
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    // Factories: functions that build the resource and hand it back to their caller.
     let factories = Reach::compute(
         a,
-        |id| resource(a, id).is_some() && a.call(id).has(CallFlags::RETURNED),
+        candidates.iter().copied().filter(|&id| {
+            a.call(id).has(CallFlags::RETURNED) && resource(a, id, a.info(id)).is_some()
+        }),
         |id| a.call(id).has(CallFlags::RETURNED),
     );
-    for fid in cx.functions() {
-        if !scope::per_call(a, fid) {
-            continue;
+    if !factories.is_empty() {
+        for fid in a.functions() {
+            for (cid, info) in a.known_calls(fid) {
+                if matches!(info.target, Target::Project { func, .. } if factories.reaches(func)) {
+                    candidates.push(cid);
+                }
+            }
         }
+        candidates.sort_unstable();
+        candidates.dedup();
+    }
+    // Asked once per function, and only of functions with a candidate call.
+    let mut per_call: Option<(FuncId, bool)> = None;
+    for cid in candidates {
+        let fid = cid.func;
         let f = a.func(fid);
-        for cid in a.calls_of(fid) {
+        let info = a.info(cid);
+        {
             let c = a.call(cid);
             if kept(cid) || scope::in_lazy_init(f, cid.call) {
+                continue;
+            }
+            let runs = match per_call {
+                Some((g, r)) if g == fid => r,
+                _ => {
+                    let r = scope::per_call(a, fid);
+                    per_call = Some((fid, r));
+                    r
+                }
+            };
+            if !runs {
                 continue;
             }
             if w.skip_loops && c.ctx.loop_idx.is_some_and(|l| scope::loop_is_hot(f, l)) {
@@ -65,7 +100,7 @@ pub(crate) fn check<'c>(
             } else {
                 ""
             };
-            let (message, trace, confidence) = if let Some(api) = resource(a, cid) {
+            let (message, trace, confidence) = if let Some(api) = resource(a, cid, info) {
                 let note = api.note.as_deref().unwrap_or(w.what);
                 (
                     format!(
@@ -75,7 +110,7 @@ pub(crate) fn check<'c>(
                     vec![scope::step(a, cid, format!("`{name}`: {note}"))],
                     Confidence::Certain,
                 )
-            } else if let Target::Project { func: g, .. } = a.info(cid).target {
+            } else if let Target::Project { func: g, .. } = info.target {
                 if !factories.reaches(g) || g == fid {
                     continue;
                 }

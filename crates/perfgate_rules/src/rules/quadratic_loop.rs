@@ -120,7 +120,7 @@ impl crate::Rule for Rule {
                 if lang == Language::Python && name != "__contains__" && c.n_args != 1 {
                     continue;
                 }
-                let Some(kind) = sequence_type(a, fid, &root, c.span.start, li) else {
+                let Some(kind) = sequence_type(a, fid, root, c.span.start, li) else {
                     continue;
                 };
                 let target = match &root {

@@ -114,7 +114,7 @@ impl crate::Rule for Rule {
                             continue;
                         }
                         match scope::method_on(f, cid.call) {
-                            Some((_, Receiver::SelfField(x))) => (x, false),
+                            Some((_, Receiver::SelfField(x))) => (x.as_str(), false),
                             _ => continue,
                         }
                     }
@@ -127,14 +127,14 @@ impl crate::Rule for Rule {
                         if !deepcopy && !npcopy {
                             continue;
                         }
-                        match c.arg0.as_deref() {
-                            Some(Receiver::SelfField(x)) => (x.clone(), deepcopy),
+                        match f.arg0(cid.call) {
+                            Some(Receiver::SelfField(x)) => (x.as_str(), deepcopy),
                             _ => continue,
                         }
                     }
                     _ => continue,
                 };
-                let facts = scope::field_facts(a, fid.file, owner, &field);
+                let facts = scope::field_facts(a, fid.file, owner, field);
                 if !deep && (facts.cheap_clone || !scope::has_kind(&facts.apis, Kind::Buffer)) {
                     continue;
                 }

@@ -63,8 +63,8 @@ impl crate::Rule for Rule {
         per_call::check(
             cx,
             &META,
-            |a, id| {
-                let info = a.info(id);
+            &[Kind::ModelLoad, Kind::ConfigLoad],
+            |a, id, info| {
                 if let Some(api) = info.api_of(Kind::ModelLoad) {
                     return Some(api);
                 }

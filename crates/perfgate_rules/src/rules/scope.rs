@@ -191,40 +191,22 @@ const PASS_THROUGH: &[&str] = &[
 
 /// What a receiver is rooted at, looking through lock/unwrap chains and locals bound to
 /// them (`let mut g = self.cache.lock().unwrap(); g.insert(..)` acts on `self.cache`).
-pub(crate) fn root_of(f: &Function, recv: &Receiver, at: u32) -> Receiver {
-    let mut cur = recv.clone();
+pub(crate) fn root_of<'f>(f: &'f Function, recv: &'f Receiver, at: u32) -> &'f Receiver {
+    let mut cur = recv;
     for _ in 0..16 {
-        match &cur {
-            Receiver::CallResult(c) => {
-                let call = &f.calls[*c as usize];
-                match &call.callee {
-                    Callee::Method { recv, name } if PASS_THROUGH.contains(&name.as_str()) => {
-                        cur = recv.clone();
-                    }
-                    _ => return cur,
-                }
-            }
-            Receiver::Local(name) => {
-                let bound = f
-                    .locals
-                    .iter()
-                    .rev()
-                    .find(|b| &b.name == name && b.span.start <= at);
-                match bound.and_then(|b| b.init_call) {
-                    Some(c) => {
-                        let call = &f.calls[c as usize];
-                        match &call.callee {
-                            Callee::Method { recv, name }
-                                if PASS_THROUGH.contains(&name.as_str()) =>
-                            {
-                                cur = recv.clone();
-                            }
-                            _ => return cur,
-                        }
-                    }
-                    None => return cur,
-                }
-            }
+        let call = match cur {
+            Receiver::CallResult(c) => Some(*c),
+            Receiver::Local(name) => f
+                .locals
+                .iter()
+                .rev()
+                .find(|b| &b.name == name && b.span.start <= at)
+                .and_then(|b| b.init_call),
+            _ => None,
+        };
+        let Some(c) = call else { return cur };
+        match &f.calls[c as usize].callee {
+            Callee::Method { recv, name } if PASS_THROUGH.contains(&name.as_str()) => cur = recv,
             _ => return cur,
         }
     }
@@ -232,7 +214,7 @@ pub(crate) fn root_of(f: &Function, recv: &Receiver, at: u32) -> Receiver {
 }
 
 /// The method name and root receiver of a method call.
-pub(crate) fn method_on(f: &Function, call: u32) -> Option<(&str, Receiver)> {
+pub(crate) fn method_on(f: &Function, call: u32) -> Option<(&str, &Receiver)> {
     let c = &f.calls[call as usize];
     match &c.callee {
         Callee::Method { recv, name } => Some((name.as_str(), root_of(f, recv, c.span.start))),
@@ -266,23 +248,29 @@ pub(crate) struct Reach {
 }
 
 impl Reach {
-    /// `direct`: the calls searched for; `follow`: which calls into a helper carry what the
+    /// `seeds`: the calls searched for; `follow`: which calls into a helper carry what the
     /// helper reaches back to its caller.
     pub(crate) fn compute(
         a: &Analysis,
-        direct: impl Fn(CallId) -> bool,
+        seeds: impl IntoIterator<Item = CallId>,
         follow: impl Fn(CallId) -> bool,
     ) -> Reach {
         let mut next: FxHashMap<FuncId, (u32, Option<FuncId>)> = FxHashMap::default();
-        let mut callers: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
         let mut queue = std::collections::VecDeque::new();
+        for cid in seeds {
+            if let std::collections::hash_map::Entry::Vacant(e) = next.entry(cid.func) {
+                e.insert((cid.call, None));
+                queue.push_back(cid.func);
+            }
+        }
+        // Nothing matches anywhere (the common case for most projects): no graph to build.
+        if queue.is_empty() {
+            return Reach { next };
+        }
+        let mut callers: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
         for fid in a.functions() {
-            for cid in a.calls_of(fid) {
-                if direct(cid) && !next.contains_key(&fid) {
-                    next.insert(fid, (cid.call, None));
-                    queue.push_back(fid);
-                }
-                if let Target::Project { func, .. } = a.info(cid).target {
+            for (cid, info) in a.known_calls(fid) {
+                if let Target::Project { func, .. } = info.target {
                     if !a.func(func).is_async && func != fid && follow(cid) {
                         callers.entry(func).or_default().push(cid);
                     }
@@ -306,6 +294,10 @@ impl Reach {
             }
         }
         Reach { next }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.next.is_empty()
     }
 
     pub(crate) fn reaches(&self, func: FuncId) -> bool {
@@ -419,7 +411,7 @@ pub(crate) fn field_facts<'c>(
             if t.name != owner {
                 continue;
             }
-            if let Some(b) = t.fields.iter().find(|b| b.name == field) {
+            if let Some((bi, b)) = t.fields.iter().enumerate().find(|(_, b)| b.name == field) {
                 let text = a.files[fi].slice(b.span);
                 let ty_text = text.split_once(':').map_or("", |(_, t)| t).trim_start();
                 facts.cheap_clone = [
@@ -433,7 +425,12 @@ pub(crate) fn field_facts<'c>(
                 ]
                 .iter()
                 .any(|p| ty_text.starts_with(p));
-                for ty in [b.inner.as_deref(), b.ty.as_ref()].into_iter().flatten() {
+                let inner = t
+                    .inner
+                    .iter()
+                    .find(|(i, _)| *i == bi as u32)
+                    .map(|(_, p)| p);
+                for ty in [inner, b.ty.as_ref()].into_iter().flatten() {
                     facts.apis.extend(type_kinds(a, fi as u32, ty));
                 }
                 break 'files;

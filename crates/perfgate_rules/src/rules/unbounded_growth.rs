@@ -102,6 +102,21 @@ const SHRINK: &[&str] = &[
     "rotate",
 ];
 const MEASURE: &[&str] = &["len", "is_empty", "__len__"];
+
+/// The three lists as one map: looked up for every method call in the project.
+static OPS: std::sync::LazyLock<FxHashMap<&'static str, MutOp>> = std::sync::LazyLock::new(|| {
+    let mut m = FxHashMap::default();
+    for (names, op) in [
+        (MEASURE, MutOp::Measure),
+        (SHRINK, MutOp::Remove),
+        (GROW, MutOp::Insert),
+    ] {
+        for n in names {
+            m.insert(*n, op);
+        }
+    }
+    m
+});
 /// Owners that live as long as the process and hold data that arrives with traffic.
 /// (Clients, routers and handlers also live long, but what they keep is usually keyed by
 /// endpoint or route: bounded by the code, not by traffic.)
@@ -140,7 +155,7 @@ struct Uses {
 }
 
 /// A collection: a field of an owner type, or a module global (owner `None`).
-type Key = (u32, Option<String>, String);
+type Key<'a> = (u32, Option<&'a str>, &'a str);
 
 impl crate::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {
@@ -153,66 +168,43 @@ impl crate::Rule for Rule {
         for fid in a.functions() {
             let f = a.func(fid);
             let lang = scope::lang_of(a, fid);
-            // Rust impls may live in another file than the struct: key fields by owner
-            // name and language, not file.
-            let key_of = |target: &Receiver| -> Option<Key> {
-                let file = if lang == Language::Rust {
-                    u32::MAX
-                } else {
-                    fid.file
-                };
-                match target {
-                    Receiver::SelfField(x) => Some((file, Some(f.owner.clone()?), x.clone())),
-                    Receiver::Path(p) if p.len() == 1 && lang == Language::Python => {
-                        Some((fid.file, None, p[0].clone()))
-                    }
-                    _ => None,
-                }
-            };
+            let key_of = |target| key_of(f, lang, fid, target);
             for (i, c) in f.calls.iter().enumerate() {
-                let cid = CallId {
-                    func: fid,
-                    call: i as u32,
-                };
-                let (name, root) = match &c.callee {
-                    Callee::Method { .. } => match scope::method_on(f, i as u32) {
-                        Some((n, r)) => (n, r),
-                        None => continue,
-                    },
-                    // `_CACHE.append(x)` on a module global.
-                    Callee::Path(p) if p.len() == 2 => {
-                        (p[1].as_str(), Receiver::Path(vec![p[0].clone()]))
-                    }
-                    Callee::Path(_) => {
-                        // Handed to a project function: it may evict.
-                        if let (Some(arg), Target::Project { .. }) =
-                            (c.arg0.as_deref(), &a.info(cid).target)
-                        {
-                            if let Some(k) = key_of(arg) {
-                                uses.entry(k).or_default().shrinks = true;
-                            }
-                        }
-                        continue;
-                    }
-                    Callee::Unknown => continue,
-                };
-                let Some(k) = key_of(&root) else {
-                    if let (Some(arg), Target::Project { .. }) =
-                        (c.arg0.as_deref(), &a.info(cid).target)
-                    {
-                        if let Some(k) = key_of(arg) {
+                // Handed to a project function (`evict(&mut self.cache)`): it may remove.
+                if let Some(arg) = f.arg0(i as u32) {
+                    if let Some(k) = key_of(arg) {
+                        let cid = CallId {
+                            func: fid,
+                            call: i as u32,
+                        };
+                        if matches!(a.info(cid).target, Target::Project { .. }) {
                             uses.entry(k).or_default().shrinks = true;
                         }
                     }
+                }
+                // Only growth, removal and size calls matter; look at nothing else.
+                let name = match &c.callee {
+                    Callee::Method { name, .. } => name.as_str(),
+                    Callee::Path(p) if p.len() == 2 => p[1].as_str(),
+                    _ => continue,
+                };
+                let Some(&op) = OPS.get(name) else {
                     continue;
                 };
+                let k = match &c.callee {
+                    Callee::Method { recv, .. } => key_of(scope::root_of(f, recv, c.span.start)),
+                    // `_CACHE.append(x)` on a module global.
+                    Callee::Path(p) if lang == Language::Python => {
+                        Some((fid.file, None, p[0].as_str()))
+                    }
+                    _ => None,
+                };
+                let Some(k) = k else { continue };
                 let u = uses.entry(k).or_default();
-                if GROW.contains(&name) {
-                    u.grows.push((fid, c.span));
-                } else if SHRINK.contains(&name) {
-                    u.shrinks = true;
-                } else if MEASURE.contains(&name) {
-                    u.measured_in.push(fid);
+                match op {
+                    MutOp::Insert => u.grows.push((fid, c.span)),
+                    MutOp::Measure => u.measured_in.push(fid),
+                    _ => u.shrinks = true,
                 }
             }
             for m in &f.mutations {
@@ -333,6 +325,29 @@ impl crate::Rule for Rule {
                 out,
             );
         }
+    }
+}
+
+/// The collection a receiver names: a field of the function's owner, or a Python module
+/// global. Rust impls may live in another file than the struct: fields are keyed by owner
+/// name and language there, not file.
+fn key_of<'a>(
+    f: &'a perfgate_model::Function,
+    lang: Language,
+    fid: FuncId,
+    target: &'a Receiver,
+) -> Option<Key<'a>> {
+    let file = if lang == Language::Rust {
+        u32::MAX
+    } else {
+        fid.file
+    };
+    match target {
+        Receiver::SelfField(x) => Some((file, Some(f.owner.as_deref()?), x.as_str())),
+        Receiver::Path(p) if p.len() == 1 && lang == Language::Python => {
+            Some((fid.file, None, p[0].as_str()))
+        }
+        _ => None,
     }
 }
 
