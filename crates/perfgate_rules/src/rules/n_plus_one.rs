@@ -110,7 +110,11 @@ impl crate::Rule for Rule {
                             .unwrap_or_else(|| "batch the calls".into()),
                         Confidence::Certain,
                     )
-                } else if let Target::Project { func: g, .. } = info.target {
+                } else if let Target::Project {
+                    func: g,
+                    confidence: perfgate_model::Confidence::Certain,
+                } = info.target
+                {
                     if a.func(g).is_async && !c.awaited {
                         continue;
                     }

@@ -54,7 +54,8 @@ pub(crate) fn check<'c>(
     if !factories.is_empty() {
         for fid in a.functions() {
             for (cid, info) in a.known_calls(fid) {
-                if matches!(info.target, Target::Project { func, .. } if factories.reaches(func)) {
+                if matches!(info.target, Target::Project { func, confidence: perfgate_model::Confidence::Certain } if factories.reaches(func))
+                {
                     candidates.push(cid);
                 }
             }

@@ -270,7 +270,13 @@ impl Reach {
         let mut callers: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
         for fid in a.functions() {
             for (cid, info) in a.known_calls(fid) {
-                if let Target::Project { func, .. } = info.target {
+                // Only calls known to reach the helper: a by-name guess (`x.find(..)` taken
+                // for the project's only `find`) is no evidence of a round trip.
+                if let Target::Project {
+                    func,
+                    confidence: perfgate_model::Confidence::Certain,
+                } = info.target
+                {
                     if !a.func(func).is_async && func != fid && follow(cid) {
                         callers.entry(func).or_default().push(cid);
                     }
