@@ -1106,7 +1106,11 @@ impl FnLower<'_> {
             "while_expression" => {
                 let cond = n.child_by_field_name("condition");
                 let body = n.child_by_field_name("body")?;
-                let vary = self.loop_varying(None, s);
+                // `while let Ok(batch) = rx.recv()`: the pattern is new every iteration.
+                let pattern = cond
+                    .filter(|c| c.kind() == "let_condition")
+                    .and_then(|c| c.child_by_field_name("pattern"));
+                let vary = self.loop_varying(pattern, s);
                 self.varying.push(vary);
                 let header_end = cond.map_or(n.start_byte(), |c| c.end_byte());
                 let header = Span::new(s.pos(n.start_byte()) as usize, s.pos(header_end) as usize);
