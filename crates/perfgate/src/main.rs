@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 // The model is many small allocations made on several threads: mimalloc handles that
 // pattern markedly faster than the system allocator.
+mod bench;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -31,6 +33,55 @@ enum Command {
         /// A rule id, e.g. blocking-io-in-async
         id: Option<String>,
     },
+    /// Record benchmark results into the history, or compare runs
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Read criterion, pytest-benchmark and hyperfine results and store them as one run
+    Record(RecordArgs),
+    /// Compare the latest run (or --current) with a baseline run
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args)]
+struct RecordArgs {
+    /// Result files or folders (default: target/criterion)
+    paths: Vec<PathBuf>,
+    /// History database (default: .perfgate/history.sqlite)
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// A name to find this run by (`--baseline NAME`)
+    #[arg(long)]
+    name: Option<String>,
+    /// Commit (default: `git rev-parse HEAD`)
+    #[arg(long)]
+    commit: Option<String>,
+    /// Branch (default: the current git branch)
+    #[arg(long)]
+    branch: Option<String>,
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// The baseline: a run name, branch, commit or #id
+    #[arg(long)]
+    baseline: String,
+    /// The run to judge (default: the latest)
+    #[arg(long)]
+    current: Option<String>,
+    /// History database (default: .perfgate/history.sqlite)
+    #[arg(long)]
+    db: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutFormat,
+    /// Smallest relative change that counts (default 0.05 = 5%)
+    #[arg(long, default_value_t = 0.05)]
+    min_effect: f64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,6 +90,7 @@ enum OutFormat {
     Markdown,
     Json,
     Sarif,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +127,15 @@ struct CheckArgs {
     /// No progress output on stderr
     #[arg(long)]
     quiet: bool,
+    /// Also compare the latest recorded benchmark run with its baseline and check targets
+    #[arg(long)]
+    bench: bool,
+    /// History database for --bench (default: [bench] db, else .perfgate/history.sqlite)
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Baseline run for --bench: a name, branch, commit or #id
+    #[arg(long)]
+    baseline: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -83,6 +144,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Rules { id } => rules(id.as_deref()),
+        Command::Bench(BenchCommand::Record(a)) => bench::record(a),
+        Command::Bench(BenchCommand::Compare(a)) => bench::compare(a),
     }
 }
 
@@ -117,6 +180,10 @@ fn check(args: CheckArgs) -> ExitCode {
         ignore: args.ignore.clone(),
         jobs: args.jobs,
         exit_after: true,
+        bench: args.bench.then(|| perfgate_check::bench::BenchOptions {
+            db: args.db.clone(),
+            baseline: args.baseline.clone(),
+        }),
     };
     let outcome = match perfgate_check::run(&opts) {
         Ok(o) => o,
@@ -128,6 +195,7 @@ fn check(args: CheckArgs) -> ExitCode {
         OutFormat::Markdown => Format::Markdown,
         OutFormat::Json => Format::Json,
         OutFormat::Sarif => Format::Sarif,
+        OutFormat::Html => Format::Html,
     };
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()

@@ -381,20 +381,49 @@ fn calls_resolve_across_crates_by_package_name() {
 #[test]
 fn rule_fixture_reports() {
     let base = root().join("crates/perfgate/tests/fixtures/rules");
-    for rule in perfgate_rules::all() {
-        let id = rule.meta().id;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.sqlite");
+    let db = db.to_str().unwrap();
+    let fx = root().join("crates/perfgate_bench/tests/fixtures");
+    for (name, sub) in [
+        ("baseline", "criterion-baseline"),
+        ("current", "criterion-current"),
+    ] {
+        let results = fx.join(sub);
         let o = perfgate(
             &[
-                "check",
-                ".",
+                "bench",
+                "record",
+                results.to_str().unwrap(),
+                "--db",
+                db,
+                "--name",
+                name,
+                "--commit",
+                name,
+                "--branch",
+                "main",
                 "--quiet",
-                "--select",
-                id,
-                "--fail-on",
-                "never",
             ],
-            &base.join(id),
+            &base,
         );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    for rule in perfgate_rules::all() {
+        let id = rule.meta().id;
+        let mut args = vec![
+            "check",
+            ".",
+            "--quiet",
+            "--select",
+            id,
+            "--fail-on",
+            "never",
+        ];
+        if matches!(id, "bench-regression" | "target-missed") {
+            args.extend(["--bench", "--db", db, "--baseline", "baseline"]);
+        }
+        let o = perfgate(&args, &base.join(id));
         insta::assert_snapshot!(format!("rule_{id}"), stdout(&o));
     }
 }

@@ -12,23 +12,67 @@ fn fixtures() -> PathBuf {
 fn expected(dir: &Path, rule: &str) -> BTreeSet<(String, u32)> {
     let marker = format!("expect[{rule}]");
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&p).unwrap();
-        for (i, line) in text.lines().enumerate() {
-            if line.contains(&marker) {
-                out.insert((name.clone(), i as u32 + 1));
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p
+                .strip_prefix(dir)
+                .unwrap()
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = std::fs::read_to_string(&p).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                if line.contains(&marker) {
+                    out.insert((name.clone(), i as u32 + 1));
+                }
             }
         }
     }
     out
 }
 
+/// Rules about measured results run with `--bench` over a history holding two real
+/// criterion runs (perfgate_bench's fixtures): a baseline, and a build 14% slower on
+/// `rust/check`.
+pub fn bench_history(dir: &Path) -> PathBuf {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../perfgate_bench/tests/fixtures");
+    let db = dir.join("history.sqlite");
+    let mut h = perfgate_bench::history::History::open(&db).unwrap();
+    for (name, sub) in [
+        ("baseline", "criterion-baseline"),
+        ("current", "criterion-current"),
+    ] {
+        let results = perfgate_bench::ingest::ingest(&[fx.join(sub)]).unwrap();
+        let info = perfgate_bench::history::RunInfo {
+            name: Some(name.into()),
+            recorded_at: 1_764_000_000,
+            machine: "fixture".into(),
+            ..Default::default()
+        };
+        h.record(&info, &results).unwrap();
+    }
+    db
+}
+
 fn reported(dir: &Path, rule: &str) -> BTreeSet<(String, u32)> {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = matches!(rule, "bench-regression" | "target-missed").then(|| {
+        perfgate_check::bench::BenchOptions {
+            db: Some(bench_history(tmp.path())),
+            baseline: Some("baseline".into()),
+        }
+    });
     let opts = perfgate_check::Options {
         paths: vec![dir.to_path_buf()],
         select: Some(vec![rule.to_owned()]),
+        bench,
         ..Default::default()
     };
     let outcome = perfgate_check::run(&opts).unwrap();
@@ -51,7 +95,13 @@ fn every_rule_finds_its_defects_and_stays_silent_on_correct_idioms() {
         let dir = fixtures().join(meta.id);
         assert!(dir.is_dir(), "rule {} has no fixture directory", meta.id);
         let want = expected(&dir, meta.id);
-        for lang in meta.languages {
+        // Rules about code need a positive case per language; rules about manifests,
+        // workflows, configuration and measurements live in those files instead.
+        let about_code = !matches!(
+            meta.category,
+            perfgate_model::Category::Benchmarks | perfgate_model::Category::Config
+        );
+        for lang in meta.languages.iter().filter(|_| about_code) {
             let ext = match lang {
                 perfgate_model::Language::Rust => ".rs",
                 perfgate_model::Language::Python => ".py",

@@ -1,7 +1,9 @@
 //! The `check` pipeline: discover files, parse them in parallel, analyse the project, run
 //! the selected rules, apply suppressions and severities, score and decide.
 
+pub mod bench;
 mod files;
+mod project;
 mod score;
 mod select;
 mod suppress;
@@ -29,6 +31,8 @@ pub struct Options {
     /// The process exits right after this run: leave the parsed model to the OS instead of
     /// freeing it piece by piece (as compilers and ruff do; it is a tenth of the run time).
     pub exit_after: bool,
+    /// Compare recorded benchmark runs (`--bench`).
+    pub bench: Option<bench::BenchOptions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +79,14 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         None => perfgate_config::discover(&paths[0])?,
     };
     let cfg = &loaded.config;
+    for t in &cfg.target {
+        perfgate_config::parse_limit(&t.limit)
+            .map_err(|m| loaded.error_at(&t.limit, format!("target `{}`: {m}", t.name)))?;
+    }
+    for b in &cfg.budget {
+        perfgate_config::parse_limit(&b.limit)
+            .map_err(|m| loaded.error_at(&b.limit, format!("budget `{}`: {m}", b.name)))?;
+    }
     let rules = select::rules(&loaded, opts.select.as_deref(), &opts.ignore)?;
     let severities = select::severities(&loaded)?;
     let catalog = select::catalog(&loaded)?;
@@ -132,8 +144,15 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     sources.sort_by(|a, b| a.path.cmp(&b.path));
     problems.sort_by(|a, b| a.path.cmp(&b.path));
 
+    let mut facts = project::gather(&paths, &loaded, &sources);
+    let mut measured = perfgate_report::Measured::default();
+    if let Some(b) = &opts.bench {
+        bench::apply(b, &loaded, &mut facts, &mut measured)?;
+    }
+    bench::describe(&facts, &mut measured);
+
     let analysis = pool.install(|| Analysis::new(&sources, &catalog));
-    let checker = Checker::new(&analysis);
+    let checker = Checker::with_project(&analysis, &facts);
     let mut findings: Vec<Finding> = pool.install(|| {
         rules
             .par_iter()
@@ -212,6 +231,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
                 warn_below: gate.warn_below,
             },
             rules: infos,
+            measured,
         },
         config_fail_on: gate.fail_on.clone(),
     })

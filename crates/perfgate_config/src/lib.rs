@@ -30,6 +30,163 @@ pub struct Config {
     /// Catalogue extensions, per language.
     #[serde(default)]
     pub catalog: CatalogExt,
+    /// Benchmark history, baseline and plan.
+    #[serde(default)]
+    pub bench: BenchConfig,
+    /// Declared performance targets (`[[target]]`).
+    #[serde(default)]
+    pub target: Vec<Target>,
+    /// Declared budgets (`[[budget]]`).
+    #[serde(default)]
+    pub budget: Vec<Budget>,
+}
+
+/// `[bench]`: where results are kept, what they are compared against, what must exist.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BenchConfig {
+    /// The history database (default `.perfgate/history.sqlite`, relative to the config).
+    #[serde(default)]
+    pub db: Option<String>,
+    /// The run `check --bench` compares against: a run name, branch or commit.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// The smallest relative change that counts as a regression (default 0.05 = 5%).
+    #[serde(default = "default_min_effect")]
+    pub min_effect: f64,
+    /// The benchmark plan: components that must have a benchmark.
+    #[serde(default)]
+    pub required: Vec<Required>,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            db: None,
+            baseline: None,
+            min_effect: default_min_effect(),
+            required: Vec::new(),
+        }
+    }
+}
+
+fn default_min_effect() -> f64 {
+    0.05
+}
+
+/// `[[bench.required]]`: one planned component.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Required {
+    pub component: String,
+    /// Substrings or `*` globs matched (case-insensitively) against benchmark ids, bench
+    /// function names and bench file paths. Default: the component name.
+    #[serde(default, rename = "match")]
+    pub patterns: Vec<String>,
+}
+
+/// `[[target]]`: a limit on a measured figure or a configured timeout.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Target {
+    pub name: String,
+    /// `p99 <= 3s`, `mean <= 2.5s`, `peak_rss <= 2GiB`.
+    pub limit: String,
+    /// Benchmark ids (`*` globs) the limit applies to.
+    #[serde(default)]
+    pub benches: Vec<String>,
+    /// Configured timeouts that must fit within the limit: `config.yaml:timeouts.clip_s`
+    /// (a key path into a YAML, TOML or JSON file, in seconds unless the value says) or the
+    /// name of a function or constant in code (`default_inference_timeout`).
+    #[serde(default)]
+    pub timeouts: Vec<String>,
+}
+
+/// `[[budget]]`: parts that must add up to no more than a limit.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Budget {
+    pub name: String,
+    /// `24GiB`, `<= 3s`.
+    pub limit: String,
+    /// Key paths with `*` wildcards into config files: `config.yaml:models.*.vram_gb`.
+    pub parts: Vec<String>,
+    /// The unit of the part values when they are bare numbers (`GiB`, `GB`, `MiB`, `s`, `ms`).
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// A parsed limit: `metric <= value` in base units (seconds or bytes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    pub metric: String,
+    pub value: f64,
+    pub dimension: Dimension,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dimension {
+    Time,
+    Bytes,
+    Count,
+}
+
+/// Parse `p99 <= 3s`, `mean<=2.5 s`, `peak_rss <= 2GiB`, `24GiB` (metric defaults to `total`).
+pub fn parse_limit(s: &str) -> Result<Limit, String> {
+    let (metric, value) = match s.split_once("<=") {
+        Some((m, v)) => (m.trim().to_owned(), v.trim()),
+        None => ("total".to_owned(), s.trim()),
+    };
+    let (value, dimension) = parse_quantity(value, None)?;
+    if !matches!(
+        metric.as_str(),
+        "mean" | "median" | "p50" | "p95" | "p99" | "min" | "max" | "peak_rss" | "total"
+    ) {
+        return Err(format!(
+            "unknown metric `{metric}` in limit `{s}`: use mean, median, p95, p99, min, max or peak_rss"
+        ));
+    }
+    Ok(Limit {
+        metric,
+        value,
+        dimension,
+    })
+}
+
+/// A number with an optional unit, in base units: `3s`, `250 ms`, `2GiB`, `16`.
+pub fn parse_quantity(s: &str, default_unit: Option<&str>) -> Result<(f64, Dimension), String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_' || c == '-' || c == 'e'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number with a unit (like `3s`, `250ms`, `2GiB`)"))?;
+    let unit = unit.trim();
+    let unit = if unit.is_empty() {
+        default_unit.unwrap_or("")
+    } else {
+        unit
+    };
+    let (k, dim) = match unit {
+        "" => (1.0, Dimension::Count),
+        "ns" => (1e-9, Dimension::Time),
+        "us" | "µs" => (1e-6, Dimension::Time),
+        "ms" => (1e-3, Dimension::Time),
+        "s" | "sec" => (1.0, Dimension::Time),
+        "min" | "m" => (60.0, Dimension::Time),
+        "B" => (1.0, Dimension::Bytes),
+        "KB" | "kB" => (1e3, Dimension::Bytes),
+        "MB" => (1e6, Dimension::Bytes),
+        "GB" => (1e9, Dimension::Bytes),
+        "KiB" => (1024.0, Dimension::Bytes),
+        "MiB" => (1024.0 * 1024.0, Dimension::Bytes),
+        "GiB" => (1024.0 * 1024.0 * 1024.0, Dimension::Bytes),
+        other => return Err(format!("unknown unit `{other}` in `{s}`")),
+    };
+    Ok((num * k, dim))
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

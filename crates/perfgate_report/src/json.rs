@@ -18,6 +18,14 @@ struct JsonReport<'a> {
     counts: Counts,
     files: FileCounts,
     findings: &'a [Finding],
+    /// Added keys (SPEC §3: later additions are new keys).
+    benchmarks: &'a [crate::measured::BenchRow],
+    targets: &'a [crate::measured::TargetRow],
+    baseline: &'a Option<crate::measured::RunRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    benchmark_run: &'a Option<crate::measured::RunRef>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    coverage: &'a [crate::measured::CoverageRow],
 }
 
 pub(crate) fn render(r: &Report) -> String {
@@ -32,6 +40,11 @@ pub(crate) fn render(r: &Report) -> String {
         counts: r.counts,
         files: r.files,
         findings: &r.findings,
+        benchmarks: &r.measured.benchmarks,
+        targets: &r.measured.targets,
+        baseline: &r.measured.baseline,
+        benchmark_run: &r.measured.current,
+        coverage: &r.measured.coverage,
     };
     let mut s = serde_json::to_string_pretty(&doc).expect("report serialises");
     s.push('\n');

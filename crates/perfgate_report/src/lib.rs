@@ -1,6 +1,9 @@
 //! Reporters: render a [`Report`] as text, markdown, JSON or SARIF. They know findings,
 //! counts and rule descriptions as data, and nothing of how rules work.
 
+pub mod measured;
+pub use measured::Measured;
+mod html;
 mod json;
 mod markdown;
 mod sarif;
@@ -117,6 +120,8 @@ pub struct Report {
     pub gate: Gate,
     /// The rules that ran, for checklists and SARIF rule metadata.
     pub rules: Vec<RuleInfo>,
+    /// Benchmarks, targets and coverage (empty when nothing was measured or declared).
+    pub measured: Measured,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +130,7 @@ pub enum Format {
     Markdown,
     Json,
     Sarif,
+    Html,
 }
 
 impl Format {
@@ -134,6 +140,7 @@ impl Format {
             "markdown" | "md" => Format::Markdown,
             "json" => Format::Json,
             "sarif" => Format::Sarif,
+            "html" => Format::Html,
             _ => return None,
         })
     }
@@ -146,6 +153,7 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Markdown => markdown::render(report),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
+        Format::Html => html::render(report),
     }
 }
 

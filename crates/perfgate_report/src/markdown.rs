@@ -52,6 +52,7 @@ pub(crate) fn render(r: &Report) -> String {
             }
         }
     }
+    crate::measured::render_markdown(&r.measured, &mut o);
     checklist(&mut o, r);
     recommendations(&mut o, r);
     if !r.problems.is_empty() {

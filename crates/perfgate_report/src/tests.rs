@@ -58,6 +58,7 @@ fn report() -> Report {
             summary: "blocking I/O reached from async code".into(),
             doc: "## What it does\n...".into(),
         }],
+        measured: Default::default(),
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
         };
         let _ = writeln!(out, "{}: {}: {}", prob.path, p.dim(kind), prob.message);
     }
+    crate::measured::render_text(&r.measured, &mut out);
     let c = &r.counts;
     let _ = writeln!(
         out,

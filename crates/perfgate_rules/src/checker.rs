@@ -2,10 +2,15 @@ use crate::RuleMeta;
 use perfgate_analysis::{Analysis, FuncId, Step};
 use perfgate_model::{Confidence, Finding, RootCause, Span, TraceStep};
 
-/// What rules get: the analysis, and how to turn a location into a [`Finding`].
+/// What rules get: the analysis, the project's non-code facts, and how to turn a location
+/// into a [`Finding`].
 pub struct Checker<'a> {
     pub a: &'a Analysis<'a>,
+    pub project: &'a crate::project::ProjectFacts,
 }
+
+static NO_FACTS: std::sync::LazyLock<crate::project::ProjectFacts> =
+    std::sync::LazyLock::new(Default::default);
 
 /// A finding being built; `Checker::emit` locates and fingerprints it.
 pub struct Draft<'m> {
@@ -21,8 +26,50 @@ pub struct Draft<'m> {
 }
 
 impl<'a> Checker<'a> {
+    /// A checker over code alone (no manifests, CI files, targets or measurements).
     pub fn new(a: &'a Analysis<'a>) -> Self {
-        Checker { a }
+        Checker {
+            a,
+            project: &NO_FACTS,
+        }
+    }
+
+    pub fn with_project(a: &'a Analysis<'a>, project: &'a crate::project::ProjectFacts) -> Self {
+        Checker { a, project }
+    }
+
+    /// A finding in a non-code file (a manifest, a workflow, a configuration file).
+    #[allow(clippy::too_many_arguments)]
+    pub fn emit_at(
+        &self,
+        meta: &RuleMeta,
+        place: &crate::project::Place,
+        subject: &str,
+        message: String,
+        impact: String,
+        fix: String,
+        out: &mut Vec<Finding>,
+    ) {
+        let line = place.line.max(1);
+        out.push(Finding {
+            rule: meta.id.to_owned(),
+            category: meta.category,
+            severity: meta.severity,
+            path: place.path.clone(),
+            line,
+            column: 1,
+            end_line: line,
+            end_column: place.text.chars().count() as u32 + 1,
+            function: String::new(),
+            message,
+            impact,
+            fix,
+            trace: Vec::new(),
+            fingerprint: fingerprint(&[meta.id, &place.path, subject]),
+            confidence: Confidence::Certain,
+            root_cause: None,
+            snippet: place.text.clone(),
+        });
     }
 
     /// The functions rules check: tests are not production paths and are left out.

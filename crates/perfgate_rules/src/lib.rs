@@ -3,6 +3,7 @@
 //! summaries, catalogue facts) and never syntax.
 
 mod checker;
+pub mod project;
 mod registry;
 pub mod rules;
 

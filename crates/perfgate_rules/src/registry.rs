@@ -33,6 +33,14 @@ const RULES: &[&dyn Rule] = &[
     &rules::resource_load_per_call::Rule,
     &rules::quadratic_loop::Rule,
     &rules::missing_cache::Rule,
+    &rules::timeout_exceeds_target::Rule,
+    &rules::budget_exceeded::Rule,
+    &rules::missing_benchmark::Rule,
+    &rules::bench_not_registered::Rule,
+    &rules::bench_no_black_box::Rule,
+    &rules::bench_not_in_ci::Rule,
+    &rules::bench_regression::Rule,
+    &rules::target_missed::Rule,
 ];
 
 /// Reported by the driver for `perfgate: ignore[...]` comments naming no known rule.

@@ -1,0 +1,145 @@
+//! `bench-no-black-box`: a benchmark whose inputs or result the optimiser can see through.
+
+use super::scope;
+use crate::checker::Draft;
+use crate::{Checker, RuleMeta};
+use perfgate_model::{CallFlags, Callee, Category, Confidence, Finding, Language, Severity};
+
+pub struct Rule;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "bench-no-black-box",
+    category: Category::Benchmarks,
+    severity: Severity::Medium,
+    languages: &[Language::Rust],
+    summary: "a benchmark whose measured value is not passed through `black_box`",
+    doc: r#"## What it does
+In Rust benchmark routines (`b.iter(|| ..)`, `iter_batched`, `iter_with_large_drop`,
+`iter_with_setup`), reports routines that use no `black_box` (`std::hint::black_box`,
+`criterion::black_box`, `divan::black_box`) and either
+- call the measured function with only literal or constant arguments, which the compiler
+  can evaluate at compile time, or
+- discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work.
+
+## Why is this bad?
+The optimiser sees the whole benchmark: a pure function of constants is folded to its
+answer, and a result nobody uses is not computed. The benchmark then measures an empty
+loop — nanoseconds — and stays green while the real code regresses.
+
+## Example
+```rust
+c.bench_function("fib 20", |b| b.iter(|| fibonacci(20)));
+```
+
+## Use instead
+```rust
+c.bench_function("fib 20", |b| b.iter(|| fibonacci(black_box(20))));
+```
+"#,
+};
+
+const ROUTINES: &[&str] = &[
+    "iter",
+    "iter_batched",
+    "iter_batched_ref",
+    "iter_with_large_drop",
+    "iter_with_setup",
+];
+
+impl crate::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, _cx: &Checker, _out: &mut Vec<Finding>) {
+        let (cx, out) = (_cx, _out);
+        let a = cx.a;
+        for file in cx.project.bench_files.iter().filter(|f| f.kind.is_rust()) {
+            let Some(fi) = a.files.iter().position(|s| s.path == file.path) else {
+                continue;
+            };
+            for func in 0..a.files[fi].module.functions.len() {
+                let fid = perfgate_analysis::FuncId {
+                    file: fi as u32,
+                    func: func as u32,
+                };
+                let f = a.func(fid);
+                for (ri, r) in f.calls.iter().enumerate() {
+                    let Callee::Method { name, .. } = &r.callee else {
+                        continue;
+                    };
+                    if !ROUTINES.contains(&name.as_str()) || r.n_args == 0 {
+                        continue;
+                    }
+                    let ri = ri as u32;
+                    let inside: Vec<&perfgate_model::Call> = f
+                        .calls
+                        .iter()
+                        .filter(|c| c.ctx.in_closure && within(f, c, ri))
+                        .collect();
+                    let boxed = inside.iter().any(|c| is_black_box(c));
+                    if boxed || inside.is_empty() {
+                        continue;
+                    }
+                    let cid = perfgate_analysis::CallId {
+                        func: fid,
+                        call: ri,
+                    };
+                    let text = a.call_text(cid);
+                    let constant = inside
+                        .iter()
+                        .any(|c| c.has(CallFlags::ARGS_CONST) && !c.is_macro);
+                    // `|| { work(x); }`: the closure's value is `()`.
+                    let discarded = text.trim_end_matches(')').trim_end().ends_with(";}")
+                        || text.replace(' ', "").contains(";})");
+                    if !constant && !discarded {
+                        continue;
+                    }
+                    let why = if constant {
+                        "its inputs are compile-time constants the optimiser can fold"
+                    } else {
+                        "its result is discarded, so the optimiser may delete the work"
+                    };
+                    cx.emit(
+                        Draft {
+                            meta: &META,
+                            func: fid,
+                            span: r.span,
+                            message: format!("benchmark routine `{}` uses no `black_box`: {why}", scope::short_name(a, cid)),
+                            impact: "the benchmark may measure an empty loop and stay green while the real code regresses".into(),
+                            fix: "pass inputs through `std::hint::black_box(..)` and return (or black_box) the result".into(),
+                            trace: vec![scope::step(a, cid, "the measured routine".into())],
+                            confidence: Confidence::Certain,
+                        },
+                        out,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Is the call inside the arguments of call `outer` (its closure)?
+fn within(f: &perfgate_model::Function, c: &perfgate_model::Call, outer: u32) -> bool {
+    let mut cur = c.ctx.parent_call;
+    let mut guard = 0;
+    while let Some(p) = cur {
+        if p == outer {
+            return true;
+        }
+        cur = f.calls[p as usize].ctx.parent_call;
+        guard += 1;
+        if guard > 64 {
+            break;
+        }
+    }
+    false
+}
+
+fn is_black_box(c: &perfgate_model::Call) -> bool {
+    match &c.callee {
+        Callee::Path(p) => p.last().is_some_and(|l| l == "black_box"),
+        Callee::Method { name, .. } => name == "black_box",
+        Callee::Unknown => false,
+    }
+}
