@@ -46,7 +46,12 @@ pub(crate) fn render(r: &Report) -> String {
             let base = m.baseline.as_ref().map_or("no baseline".to_owned(), |b| {
                 format!("baseline {}", b.label())
             });
-            let _ = writeln!(o, "<p>{} against {}</p>", esc(&cur.label()), esc(&base));
+            let _ = writeln!(
+                o,
+                "<p>{} against {}</p>",
+                esc(&cur.label().replace('`', "")),
+                esc(&base.replace('`', ""))
+            );
         }
         let _ = writeln!(o, "<table id=\"benchmarks\"><tr><th>benchmark</th><th>median</th><th>p95</th><th>p99</th><th>baseline</th><th>change [95% CI]</th><th>status</th></tr>");
         for b in &m.benchmarks {
