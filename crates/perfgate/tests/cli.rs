@@ -427,3 +427,93 @@ fn rule_fixture_reports() {
         insta::assert_snapshot!(format!("rule_{id}"), stdout(&o));
     }
 }
+
+/// `check --bench`: the JSON report gains `benchmarks`, `targets` and `baseline` (SPEC §3:
+/// keys are added, never changed), the markdown report its three measured sections.
+#[test]
+fn bench_keys_in_json_and_sections_in_markdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.sqlite");
+    let db = db.to_str().unwrap();
+    let fx = root().join("crates/perfgate_bench/tests/fixtures");
+    let project = root().join("crates/perfgate/tests/fixtures/rules/target-missed");
+    for (name, sub) in [
+        ("baseline", "criterion-baseline"),
+        ("current", "criterion-current"),
+    ] {
+        let results = fx.join(sub);
+        let o = perfgate(
+            &[
+                "bench",
+                "record",
+                results.to_str().unwrap(),
+                "--db",
+                db,
+                "--name",
+                name,
+                "--quiet",
+            ],
+            &project,
+        );
+        assert!(o.status.success());
+    }
+    let args = |format: &'static str| {
+        vec![
+            "check",
+            ".",
+            "--quiet",
+            "--bench",
+            "--db",
+            db,
+            "--baseline",
+            "baseline",
+            "--format",
+            format,
+            "--fail-on",
+            "never",
+        ]
+    };
+    let o = perfgate(&args("json"), &project);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["benchmarks"].as_array().unwrap().len(), 3);
+    assert_eq!(v["baseline"]["name"], "baseline");
+    assert_eq!(v["benchmark_run"]["name"], "current");
+    let targets = v["targets"].as_array().unwrap();
+    assert!(targets
+        .iter()
+        .any(|t| t["status"] == "missed" && t["name"] == "rust check"));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "target-missed"));
+    let md = stdout(&perfgate(&args("markdown"), &project));
+    for section in [
+        "## Response Time Analysis",
+        "## Baseline Comparison",
+        "## Benchmark Coverage",
+    ] {
+        assert!(md.contains(section), "{section} missing:\n{md}");
+    }
+    assert!(md.contains("| `rust/check` |") && md.contains("regression"));
+}
+
+/// A target whose limit cannot be read is a configuration error: exit 2, file and line.
+#[test]
+fn bad_target_limit_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("perfgate.toml"),
+        "[[target]]\nname = \"api\"\nlimit = \"p99 <= 3 parsecs\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+    let o = perfgate(&["check", ".", "--quiet"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("perfgate.toml:3") && err.contains("unknown unit"),
+        "{err}"
+    );
+}
