@@ -480,7 +480,7 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             _ => return,
         };
-        self.func.mutations.push(Mutation {
+        self.func.push_mutation(Mutation {
             target: recv,
             op,
             span,
@@ -991,7 +991,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
             flags,
         });
         if let Some(r) = arg0 {
-            self.fl.func.arg0.push((idx, r));
+            self.fl.func.push_arg0(idx, r);
         }
         // The receiver expression is evaluated before the call, outside its arguments.
         if let Some(recv) = recv_expr {
@@ -1070,7 +1070,10 @@ impl<'a> ExprLower<'_, 'a, '_> {
             if !matches!(op, ast::CmpOp::In | ast::CmpOp::NotIn) {
                 continue;
             }
-            let Some(recv) = value_receiver(right, &self.fl.local_names) else {
+            // Locals and `self.x` only: a module-level name is usually a constant set.
+            let Some(recv) = value_receiver(right, &self.fl.local_names)
+                .filter(|r| matches!(r, Receiver::Local(_) | Receiver::SelfField(_)))
+            else {
                 continue;
             };
             let mut refs = NameRefs::default();

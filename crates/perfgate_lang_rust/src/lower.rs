@@ -1173,7 +1173,7 @@ impl FnLower<'_> {
                         self.stored_names.insert(s.of(right).to_owned());
                     }
                     if self.func.name != "new" && self.func.name != "default" {
-                        self.func.mutations.push(Mutation {
+                        self.func.push_mutation(Mutation {
                             target: Receiver::SelfField(f.clone()),
                             op: MutOp::Reset,
                             span: s.span(n),
@@ -1442,7 +1442,7 @@ impl FnLower<'_> {
             ) && p.iter().any(|x| x == "mem")
             {
                 if let Some(Receiver::SelfField(f)) = &arg0 {
-                    self.func.mutations.push(Mutation {
+                    self.func.push_mutation(Mutation {
                         target: Receiver::SelfField(f.clone()),
                         op: MutOp::Reset,
                         span,
@@ -1461,7 +1461,7 @@ impl FnLower<'_> {
             flags,
         });
         if let Some(r) = arg0 {
-            self.func.arg0.push((idx, r));
+            self.func.push_arg0(idx, r);
         }
         // Receiver first: it is evaluated before this call.
         if let (Some(f), true) = (func_node, walk) {

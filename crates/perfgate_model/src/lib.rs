@@ -152,15 +152,20 @@ pub struct Function {
     pub locks: Vec<Lock>,
     pub handlers: Vec<Handler>,
     pub blocks: Vec<Block>,
-    /// Writes to long-lived collections that are not calls: `self.cache[k] = v`,
-    /// `del self.cache[k]`, `self.cache = {}`, `len(self.cache)`.
-    pub mutations: Vec<Mutation>,
+    /// Rarely present facts, boxed: most functions have none, and functions are many.
+    pub extra: Option<Box<FunctionExtra>>,
     /// The function caches its own result (`@lru_cache`, `@cached_property`, `#[cached]`):
     /// its body runs once per distinct input, not once per call.
     pub memoized: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FunctionExtra {
+    /// Writes to long-lived collections that are not calls: `self.cache[k] = v`,
+    /// `del self.cache[k]`, `self.cache = {}`, `len(self.cache)`.
+    pub mutations: Vec<Mutation>,
     /// Calls whose first argument is `self.field` or a module global, by call index, in
-    /// order: what `copy.deepcopy(self.buf)` or `evict(&mut self.cache)` act on. A side
-    /// table: few calls have one, and calls are the model's bulk.
+    /// order: what `copy.deepcopy(self.buf)` or `evict(&mut self.cache)` act on.
     pub arg0: Vec<(u32, Receiver)>,
 }
 
@@ -419,8 +424,10 @@ impl Function {
         self.locks.shrink_to_fit();
         self.handlers.shrink_to_fit();
         self.blocks.shrink_to_fit();
-        self.mutations.shrink_to_fit();
-        self.arg0.shrink_to_fit();
+        if let Some(e) = &mut self.extra {
+            e.mutations.shrink_to_fit();
+            e.arg0.shrink_to_fit();
+        }
         for b in &mut self.blocks {
             b.stmts.shrink_to_fit();
         }
@@ -428,10 +435,27 @@ impl Function {
 
     /// The first argument of a call, when it is `self.field` or a module global.
     pub fn arg0(&self, call: u32) -> Option<&Receiver> {
-        self.arg0
-            .binary_search_by_key(&call, |(c, _)| *c)
+        let a = &self.extra.as_ref()?.arg0;
+        a.binary_search_by_key(&call, |(c, _)| *c)
             .ok()
-            .map(|i| &self.arg0[i].1)
+            .map(|i| &a[i].1)
+    }
+
+    /// See [`FunctionExtra::mutations`].
+    pub fn mutations(&self) -> &[Mutation] {
+        self.extra.as_ref().map_or(&[], |e| &e.mutations)
+    }
+
+    fn extra_mut(&mut self) -> &mut FunctionExtra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub fn push_mutation(&mut self, m: Mutation) {
+        self.extra_mut().mutations.push(m);
+    }
+
+    pub fn push_arg0(&mut self, call: u32, r: Receiver) {
+        self.extra_mut().arg0.push((call, r));
     }
 
     /// Is the loop `inner` nested in (or equal to) `outer`?

@@ -207,7 +207,7 @@ impl crate::Rule for Rule {
                     _ => u.shrinks = true,
                 }
             }
-            for m in &f.mutations {
+            for m in f.mutations() {
                 let Some(k) = key_of(&m.target) else { continue };
                 let u = uses.entry(k).or_default();
                 match m.op {
