@@ -488,6 +488,17 @@ fn bench_keys_in_json_and_sections_in_markdown() {
         .unwrap()
         .iter()
         .any(|f| f["rule"] == "target-missed"));
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&perfgate(&args("sarif"), &project).stdout).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["properties"]["benchmarks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let text = stdout(&perfgate(&args("text"), &project));
+    assert!(text.contains("rust/check") && text.contains("regression"));
     let md = stdout(&perfgate(&args("markdown"), &project));
     for section in [
         "## Response Time Analysis",
