@@ -19,8 +19,9 @@ fn main() {
             }
         }
     }
-    let (mut funcs, mut calls, mut locals, mut loops, mut blocks, mut stmts, mut kw, mut path_segs) =
-        (0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut funcs, mut calls, mut locals, mut loops, mut blocks, mut stmts, mut kw, mut path_segs) = (
+        0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize,
+    );
     for (p, t) in files {
         if let Parsed::Ok { file, .. } = parse_source(&p, t) {
             for f in &file.module.functions {
@@ -39,10 +40,31 @@ fn main() {
             }
         }
     }
-    println!("functions {funcs} × {} B", std::mem::size_of::<perfgate_model::Function>());
-    println!("calls {calls} × {} B (keywords {kw}, path segments {path_segs})", std::mem::size_of::<perfgate_model::Call>());
-    println!("bindings {locals} × {} B", std::mem::size_of::<perfgate_model::Binding>());
-    println!("loops {loops} × {} B", std::mem::size_of::<perfgate_model::Loop>());
-    println!("blocks {blocks} × {} B, stmt facts {stmts} × {} B", std::mem::size_of::<perfgate_model::Block>(), std::mem::size_of::<perfgate_model::StmtFacts>());
-    println!("Context {} B, Callee {} B, Receiver {} B", std::mem::size_of::<perfgate_model::Context>(), std::mem::size_of::<perfgate_model::Callee>(), std::mem::size_of::<perfgate_model::Receiver>());
+    println!(
+        "functions {funcs} × {} B",
+        std::mem::size_of::<perfgate_model::Function>()
+    );
+    println!(
+        "calls {calls} × {} B (keywords {kw}, path segments {path_segs})",
+        std::mem::size_of::<perfgate_model::Call>()
+    );
+    println!(
+        "bindings {locals} × {} B",
+        std::mem::size_of::<perfgate_model::Binding>()
+    );
+    println!(
+        "loops {loops} × {} B",
+        std::mem::size_of::<perfgate_model::Loop>()
+    );
+    println!(
+        "blocks {blocks} × {} B, stmt facts {stmts} × {} B",
+        std::mem::size_of::<perfgate_model::Block>(),
+        std::mem::size_of::<perfgate_model::StmtFacts>()
+    );
+    println!(
+        "Context {} B, Callee {} B, Receiver {} B",
+        std::mem::size_of::<perfgate_model::Context>(),
+        std::mem::size_of::<perfgate_model::Callee>(),
+        std::mem::size_of::<perfgate_model::Receiver>()
+    );
 }
