@@ -1,6 +1,8 @@
 //! `perfgate bench record` under hostile conditions: killed with SIGKILL mid-write, and two
 //! writers at once. The history must stay readable and never hold half a run.
 
+mod common;
+
 use perfgate_bench::history::History;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,24 +98,13 @@ fn two_writers_at_once_both_land() {
 fn compare_exits_1_on_a_regression_and_reports_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
-    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../perfgate_bench/tests/fixtures");
-    for (name, sub) in [("base", "criterion-baseline"), ("new", "criterion-current")] {
-        let ok = Command::new(bin())
-            .args(["bench", "record"])
-            .arg(fx.join(sub))
-            .arg("--db")
-            .arg(&db)
-            .args(["--name", name, "--quiet"])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
+    common::record_fixture_runs(&db);
     let o = Command::new(bin())
         .args([
             "bench",
             "compare",
             "--baseline",
-            "base",
+            "baseline",
             "--format",
             "json",
             "--db",

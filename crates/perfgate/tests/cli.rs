@@ -1,6 +1,8 @@
 //! The command line end to end: every report format snapshotted on fixture projects, exit
 //! codes, determinism, configuration errors, suppressions and atomic output.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -384,31 +386,7 @@ fn rule_fixture_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("h.sqlite");
     let db = db.to_str().unwrap();
-    let fx = root().join("crates/perfgate_bench/tests/fixtures");
-    for (name, sub) in [
-        ("baseline", "criterion-baseline"),
-        ("current", "criterion-current"),
-    ] {
-        let results = fx.join(sub);
-        let o = perfgate(
-            &[
-                "bench",
-                "record",
-                results.to_str().unwrap(),
-                "--db",
-                db,
-                "--name",
-                name,
-                "--commit",
-                name,
-                "--branch",
-                "main",
-                "--quiet",
-            ],
-            &base,
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    common::record_fixture_runs(Path::new(db));
     for rule in perfgate_rules::all() {
         let id = rule.meta().id;
         let mut args = vec![
@@ -435,28 +413,8 @@ fn bench_keys_in_json_and_sections_in_markdown() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("h.sqlite");
     let db = db.to_str().unwrap();
-    let fx = root().join("crates/perfgate_bench/tests/fixtures");
     let project = root().join("crates/perfgate/tests/fixtures/rules/target-missed");
-    for (name, sub) in [
-        ("baseline", "criterion-baseline"),
-        ("current", "criterion-current"),
-    ] {
-        let results = fx.join(sub);
-        let o = perfgate(
-            &[
-                "bench",
-                "record",
-                results.to_str().unwrap(),
-                "--db",
-                db,
-                "--name",
-                name,
-                "--quiet",
-            ],
-            &project,
-        );
-        assert!(o.status.success());
-    }
+    common::record_fixture_runs(Path::new(db));
     let args = |format: &'static str| {
         vec![
             "check",

@@ -3,6 +3,8 @@
 //! per benchmark. CI installs Chromium (`.ci/run`); elsewhere the test is skipped when no
 //! Chromium is found.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -38,21 +40,7 @@ fn html_report_renders_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
-    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../perfgate_bench/tests/fixtures");
-    for (name, sub) in [
-        ("baseline", "criterion-baseline"),
-        ("current", "criterion-current"),
-    ] {
-        let ok = Command::new(bin())
-            .args(["bench", "record"])
-            .arg(fx.join(sub))
-            .arg("--db")
-            .arg(&db)
-            .args(["--name", name, "--quiet"])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
+    common::record_fixture_runs(&db);
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/target-missed");
     let page = dir.path().join("report.html");
     let o = Command::new(bin())

@@ -145,16 +145,7 @@ impl History {
     /// or a branch (its latest run), tried in that order.
     pub fn find(&self, reference: &str) -> Result<RunInfo, Error> {
         let cols = "id, name, commit_sha, branch, recorded_at, machine";
-        let row = |r: &rusqlite::Row| -> rusqlite::Result<RunInfo> {
-            Ok(RunInfo {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                commit: r.get(2)?,
-                branch: r.get(3)?,
-                recorded_at: r.get(4)?,
-                machine: r.get(5)?,
-            })
-        };
+        let row = run_row;
         if let Some(id) = reference
             .strip_prefix('#')
             .and_then(|n| n.parse::<i64>().ok())
@@ -196,16 +187,7 @@ impl History {
                 "SELECT id, name, commit_sha, branch, recorded_at, machine FROM runs
                  WHERE id != ?1 ORDER BY id DESC LIMIT 1",
                 [except.unwrap_or(-1)],
-                |r| {
-                    Ok(RunInfo {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        commit: r.get(2)?,
-                        branch: r.get(3)?,
-                        recorded_at: r.get(4)?,
-                        machine: r.get(5)?,
-                    })
-                },
+                run_row,
             )
             .optional()
             .map_err(|e| self.db(e))
@@ -259,17 +241,7 @@ impl History {
             .map_err(|e| self.db(e))?;
         let rows = st
             .query_map(params![bench_id, limit], |r| {
-                Ok((
-                    RunInfo {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        commit: r.get(2)?,
-                        branch: r.get(3)?,
-                        recorded_at: r.get(4)?,
-                        machine: r.get(5)?,
-                    },
-                    r.get::<_, f64>(6)?,
-                ))
+                Ok((run_row(r)?, r.get::<_, f64>(6)?))
             })
             .map_err(|e| self.db(e))?;
         let mut v: Vec<_> = rows.collect::<Result<_, _>>().map_err(|e| self.db(e))?;
@@ -307,6 +279,18 @@ impl History {
             .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
             .map_err(|e| self.db(e))
     }
+}
+
+/// A `runs` row read as `id, name, commit_sha, branch, recorded_at, machine`.
+fn run_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
+    Ok(RunInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        commit: r.get(2)?,
+        branch: r.get(3)?,
+        recorded_at: r.get(4)?,
+        machine: r.get(5)?,
+    })
 }
 
 /// This machine, for telling runs on different hardware apart.

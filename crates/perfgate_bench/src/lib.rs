@@ -121,23 +121,3 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 }
-
-/// A duration in seconds, written the way people read it: `850 ns`, `12.3 µs`, `4.56 ms`, `2.1 s`.
-pub fn format_seconds(s: f64) -> String {
-    let (v, unit) = if s >= 1.0 {
-        (s, "s")
-    } else if s >= 1e-3 {
-        (s * 1e3, "ms")
-    } else if s >= 1e-6 {
-        (s * 1e6, "µs")
-    } else {
-        (s * 1e9, "ns")
-    };
-    if v >= 100.0 {
-        format!("{v:.0} {unit}")
-    } else if v >= 10.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.2} {unit}")
-    }
-}

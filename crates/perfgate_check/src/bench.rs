@@ -236,7 +236,7 @@ pub fn describe(facts: &ProjectFacts, measured: &mut Measured) {
             if t.is_time {
                 perfgate_report::measured::seconds(x)
             } else {
-                format!("{:.2} GiB", x / (1024.0 * 1024.0 * 1024.0))
+                perfgate_model::units::bytes(x)
             }
         };
         for v in &t.timeouts {

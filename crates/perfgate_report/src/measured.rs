@@ -102,27 +102,7 @@ pub struct CoverageRow {
     pub covered: bool,
 }
 
-pub fn seconds(s: f64) -> String {
-    if !s.is_finite() {
-        return "–".into();
-    }
-    let (v, unit) = if s >= 1.0 {
-        (s, "s")
-    } else if s >= 1e-3 {
-        (s * 1e3, "ms")
-    } else if s >= 1e-6 {
-        (s * 1e6, "µs")
-    } else {
-        (s * 1e9, "ns")
-    };
-    if v >= 100.0 {
-        format!("{v:.0} {unit}")
-    } else if v >= 10.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.2} {unit}")
-    }
-}
+pub use perfgate_model::units::seconds;
 
 pub fn percent(x: f64) -> String {
     format!("{:+.1}%", x * 100.0)

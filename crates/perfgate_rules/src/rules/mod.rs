@@ -31,28 +31,4 @@ mod blocking;
 mod per_call;
 mod scope;
 
-/// Seconds as people read them: `850 ns`, `12.3 µs`, `4.56 ms`, `2.10 s`.
-pub(crate) fn fmt_seconds(s: f64) -> String {
-    let (v, unit) = if s >= 1.0 {
-        (s, "s")
-    } else if s >= 1e-3 {
-        (s * 1e3, "ms")
-    } else if s >= 1e-6 {
-        (s * 1e6, "µs")
-    } else {
-        (s * 1e9, "ns")
-    };
-    format!("{v:.2} {unit}")
-}
-
-/// Bytes in binary units: `1.50 GiB`.
-pub(crate) fn fmt_bytes(b: f64) -> String {
-    let gib = 1024.0 * 1024.0 * 1024.0;
-    if b >= gib {
-        format!("{:.2} GiB", b / gib)
-    } else if b >= 1024.0 * 1024.0 {
-        format!("{:.2} MiB", b / (1024.0 * 1024.0))
-    } else {
-        format!("{b:.0} B")
-    }
-}
+pub(crate) use perfgate_model::units::{bytes as fmt_bytes, seconds as fmt_seconds};
