@@ -51,8 +51,7 @@ impl crate::Rule for Rule {
         &META
     }
 
-    fn check(&self, _cx: &Checker, _out: &mut Vec<Finding>) {
-        let (cx, out) = (_cx, _out);
+    fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
         for file in cx.project.bench_files.iter().filter(|f| f.kind.is_rust()) {
             let Some(fi) = a.files.iter().position(|s| s.path == file.path) else {
