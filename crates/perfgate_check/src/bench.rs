@@ -214,6 +214,16 @@ pub fn db_path(opts: &BenchOptions, cfg: &perfgate_config::Loaded) -> PathBuf {
 /// Where a benchmark is defined: the bench file that declares its id (or last segment).
 fn bench_place(facts: &ProjectFacts, id: &str, db: &str) -> Place {
     let last = id.rsplit(['/', ':', '.']).next().unwrap_or(id);
+    // The `bench_function("..")` that names it, when one does.
+    for f in &facts.bench_files {
+        if let Some((_, line, text)) = f.id_lines.iter().find(|(i, _, _)| i == id || i == last) {
+            return Place {
+                path: f.path.clone(),
+                line: *line,
+                text: text.clone(),
+            };
+        }
+    }
     for f in &facts.bench_files {
         if f.ids
             .iter()

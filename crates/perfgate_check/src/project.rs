@@ -190,6 +190,7 @@ pub fn gather(roots: &[PathBuf], loaded: &Loaded, sources: &[SourceFile]) -> Pro
             path: path.clone(),
             kind,
             ids: rust_bench_ids(text),
+            id_lines: id_lines(text),
             manifest,
             is_target,
             place: place(path, text, anchor),
@@ -259,6 +260,26 @@ fn rust_bench_ids(text: &str) -> Vec<String> {
     ids
 }
 
+/// The string-literal ids of a Rust bench file with the lines they are written on.
+fn id_lines(text: &str) -> Vec<(String, u32, String)> {
+    let mut out = Vec::new();
+    for marker in ["bench_function(", "BenchmarkId::new(", "bench_with_input("] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(marker) {
+            let start = from + i + marker.len();
+            from = start;
+            if let Some(lit) = text[start..].trim_start().strip_prefix('"') {
+                if let Some(end) = lit.find('"') {
+                    let line = text[..start].matches('\n').count() as u32 + 1;
+                    let line_text = text.lines().nth(line as usize - 1).unwrap_or("").trim_end();
+                    out.push((lit[..end].to_owned(), line, line_text.to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// pytest-benchmark tests (test functions taking the `benchmark` fixture) and asv suites
 /// (`time_*`, `mem_*`, `peakmem_*`, `track_*` in a `benchmarks/` folder), from the model.
 fn python_benches(sources: &[SourceFile], facts: &mut ProjectFacts) {
@@ -293,6 +314,7 @@ fn python_benches(sources: &[SourceFile], facts: &mut ProjectFacts) {
                 path: s.path.clone(),
                 kind,
                 ids,
+                id_lines: Vec::new(),
                 manifest: None,
                 is_target: false,
                 place: Place {

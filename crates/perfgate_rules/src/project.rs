@@ -80,6 +80,9 @@ pub struct BenchFile {
     pub kind: BenchKind,
     /// Benchmark ids and function names it defines (`"parse"`, `bench_parse`).
     pub ids: Vec<String>,
+    /// Where each string-literal id is written (`bench_function("parse", ..)`): 1-based
+    /// line and its text.
+    pub id_lines: Vec<(String, u32, String)>,
     /// The crate it belongs to (index into `manifests`) and whether it is a top-level
     /// `benches/*.rs` target that Cargo must be told about.
     pub manifest: Option<usize>,
