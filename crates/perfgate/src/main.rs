@@ -156,11 +156,12 @@ fn main() -> ExitCode {
 /// short and its memory is released at exit anyway.
 fn keep_freed_memory() {
     // `mi_option_purge_delay` is option 15 in mimalloc v2 and v3 (mimalloc.h); its default
-    // is 10 (ms). Checking the default first keeps a renumbered future version unaffected.
+    // is 10 ms in v2 and 1000 ms in v3. Checking for a default first keeps a renumbered
+    // future version unaffected.
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: reading and setting an allocator option before any threads are started.
     unsafe {
-        if libmimalloc_sys::mi_option_get(PURGE_DELAY) == 10 {
+        if matches!(libmimalloc_sys::mi_option_get(PURGE_DELAY), 10 | 1000) {
             libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
         }
     }
