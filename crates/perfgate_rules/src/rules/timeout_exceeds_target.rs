@@ -33,8 +33,10 @@ Two checks:
 
 2. Without any configuration: a literal timeout under 50 ms wrapped around a network or
    remote call (`tokio::time::timeout(Duration::from_millis(16), client.send())`,
-   `asyncio.wait_for(session.get(u), 0.016)`) — below a typical network round trip, so it
-   fails under normal conditions.
+   `asyncio.wait_for(session.get(u), 0.016)`), or passed as `timeout=` to a network API
+   or to a project function that waits on remote work (`gamer.get_result(task_id,
+   timeout=0.016)`) — below a typical network round trip, so it fails under normal
+   conditions. Local waits (`queue.get(timeout=0.01)`) are not reported.
 
 ## Why is this bad?
 A timeout larger than the target lets a request blow the target before anything gives up:
@@ -95,9 +97,29 @@ impl crate::Rule for Rule {
     }
 }
 
+/// Names of project functions that wait on remote or slow work: a literal `timeout=` under
+/// [`MIN_NETWORK_TIMEOUT`] passed to them is as wrong as one around a socket.
+const REMOTE_WAITS: &[&str] = &[
+    "result",
+    "response",
+    "fetch",
+    "request",
+    "rpc",
+    "query",
+    "download",
+    "upload",
+    "infer",
+    "predict",
+    "generate",
+    "submit",
+    "call_remote",
+    "wait_for_task",
+];
+
 /// Literal timeouts under [`MIN_NETWORK_TIMEOUT`] around network work.
 fn too_small(cx: &Checker, out: &mut Vec<Finding>) {
     let a = cx.a;
+    keyword_timeouts(cx, out);
     for &tid in a.calls_with_kind(Kind::Timeout) {
         let f = a.func(tid.func);
         if f.role == perfgate_model::FunctionRole::Test {
@@ -140,6 +162,59 @@ fn too_small(cx: &Checker, out: &mut Vec<Finding>) {
             },
             out,
         );
+    }
+}
+
+/// `gamer.get_result(task_id, timeout=0.016)`, `requests.get(url, timeout=0.01)`: a literal
+/// `timeout=` keyword too small for a network API or a project function that waits on
+/// remote work (named like `get_result`, `fetch_*`, `request`).
+fn keyword_timeouts(cx: &Checker, out: &mut Vec<Finding>) {
+    let a = cx.a;
+    for fid in cx.functions() {
+        for (cid, info) in a.known_calls(fid) {
+            let c = a.call(cid);
+            let Some(secs) = c
+                .keywords
+                .iter()
+                .find(|(k, _)| k == "timeout" || k == "timeout_s")
+                .and_then(|(_, v)| *v)
+            else {
+                continue;
+            };
+            if secs <= 0.0 || secs >= MIN_NETWORK_TIMEOUT || info.has_kind(Kind::Timeout) {
+                continue;
+            }
+            let network = info.has_kind(Kind::RoundTrip)
+                || info.has_kind(Kind::Remote)
+                || info.has_kind(Kind::Connection);
+            let remote_wait = match info.target {
+                perfgate_analysis::Target::Project { func, .. } => {
+                    let name = a.func(func).name.to_ascii_lowercase();
+                    REMOTE_WAITS.iter().any(|w| name.contains(w))
+                }
+                _ => false,
+            };
+            if !network && !remote_wait {
+                continue;
+            }
+            let name = scope::short_name(a, cid);
+            cx.emit(
+                Draft {
+                    meta: &META,
+                    func: fid,
+                    span: c.span,
+                    message: format!(
+                        "`{name}` is given a {} timeout — less than a network round trip or one inference step",
+                        crate::rules::fmt_seconds(secs)
+                    ),
+                    impact: "the work cannot finish in time under normal conditions: most calls time out and fail or retry".into(),
+                    fix: "derive the timeout from the work's real latency (hundreds of milliseconds to seconds), per task type".into(),
+                    trace: vec![scope::step(a, cid, format!("`{name}`"))],
+                    confidence: a.confidence(cid),
+                },
+                out,
+            );
+        }
     }
 }
 
