@@ -79,7 +79,9 @@ enum Hop {
 /// Per file, per function, per effect: how the effect is reached.
 #[derive(Default)]
 pub struct Summaries {
-    hops: Vec<Vec<[Option<Hop>; 4]>>,
+    /// Per file, per function: the first hop towards each effect. Boxed and absent for the
+    /// many functions that reach none (four empty slots would be 224 bytes each).
+    hops: Vec<Vec<Option<Box<[Option<Hop>; 4]>>>>,
 }
 
 impl Summaries {
@@ -87,6 +89,7 @@ impl Summaries {
     pub fn chain_count(&self) -> usize {
         self.hops
             .iter()
+            .flatten()
             .flatten()
             .map(|h| h.iter().filter(|x| x.is_some()).count())
             .sum()
@@ -132,6 +135,7 @@ impl Summaries {
         self.hops
             .get(f.file as usize)?
             .get(f.func as usize)?
+            .as_ref()?
             .get(e.idx())?
             .as_ref()
     }
@@ -146,10 +150,14 @@ impl Summaries {
 }
 
 pub(crate) fn compute(a: &Analysis) -> Summaries {
-    let mut hops: Vec<Vec<[Option<Hop>; 4]>> = a
+    let mut hops: Vec<Vec<Option<Box<[Option<Hop>; 4]>>>> = a
         .files
         .iter()
-        .map(|f| vec![[None, None, None, None]; f.module.functions.len()])
+        .map(|f| {
+            let mut v = Vec::new();
+            v.resize_with(f.module.functions.len(), || None);
+            v
+        })
         .collect();
     // Reverse call graph over synchronous code: callee -> (caller, call index).
     let mut callers: Vec<Vec<Vec<(FuncId, u32, Confidence)>>> = a
@@ -187,7 +195,8 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
     };
     for (id, direct, edges) in local {
         for (e, step) in direct {
-            let slot = &mut hops[id.file as usize][id.func as usize][e.idx()];
+            let slot = &mut hops[id.file as usize][id.func as usize]
+                .get_or_insert_with(Default::default)[e.idx()];
             if slot.is_none() {
                 *slot = Some(Hop::Direct(step));
                 queues[e.idx()].push_back(id);
@@ -201,7 +210,8 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
         let q = &mut queues[e.idx()];
         while let Some(g) = q.pop_front() {
             for &(h, call, confidence) in &callers[g.file as usize][g.func as usize] {
-                let slot = &mut hops[h.file as usize][h.func as usize][e.idx()];
+                let slot = &mut hops[h.file as usize][h.func as usize]
+                    .get_or_insert_with(Default::default)[e.idx()];
                 if slot.is_none() {
                     *slot = Some(Hop::Via {
                         call,

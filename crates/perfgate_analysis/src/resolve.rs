@@ -21,8 +21,9 @@ pub enum Target {
         func: FuncId,
         confidence: Confidence,
     },
-    /// A library API, by its full path (`std::fs::read`, `requests.get`).
-    External(Path),
+    /// A library API, by its full path (`std::fs::read`, `requests.get`). Shared: the same
+    /// API is called from many places, and resolution memoises per path.
+    External(std::sync::Arc<Path>),
     #[default]
     Unknown,
 }
@@ -708,7 +709,7 @@ impl<'a> Resolver<'a, '_> {
                         info.apis = self.catalog.by_path(lang, p).collect();
                     }
                     if !info.apis.is_empty() {
-                        info.target = Target::External(full);
+                        info.target = Target::External(std::sync::Arc::new(full));
                     }
                 }
                 self.memo.borrow_mut().insert(p.clone(), info.clone());
@@ -729,7 +730,7 @@ impl<'a> Resolver<'a, '_> {
                         full.push(name.clone());
                         info.apis = self.catalog.by_path(lang, &full).collect();
                         if !info.apis.is_empty() {
-                            info.target = Target::External(full);
+                            info.target = Target::External(std::sync::Arc::new(full));
                         }
                     }
                     None => {
