@@ -78,10 +78,13 @@ enum Hop {
 
 /// Per file, per function, per effect: how the effect is reached.
 #[derive(Default)]
+/// A function's first hop towards each of the four effects.
+type Hops = [Option<Hop>; 4];
+
 pub struct Summaries {
     /// Per file, per function: the first hop towards each effect. Boxed and absent for the
     /// many functions that reach none (four empty slots would be 224 bytes each).
-    hops: Vec<Vec<Option<Box<[Option<Hop>; 4]>>>>,
+    hops: Vec<Vec<Option<Box<Hops>>>>,
 }
 
 impl Summaries {
@@ -150,7 +153,7 @@ impl Summaries {
 }
 
 pub(crate) fn compute(a: &Analysis) -> Summaries {
-    let mut hops: Vec<Vec<Option<Box<[Option<Hop>; 4]>>>> = a
+    let mut hops: Vec<Vec<Option<Box<Hops>>>> = a
         .files
         .iter()
         .map(|f| {
