@@ -77,10 +77,10 @@ enum Hop {
 }
 
 /// Per file, per function, per effect: how the effect is reached.
-#[derive(Default)]
 /// A function's first hop towards each of the four effects.
 type Hops = [Option<Hop>; 4];
 
+#[derive(Default)]
 pub struct Summaries {
     /// Per file, per function: the first hop towards each effect. Boxed and absent for the
     /// many functions that reach none (four empty slots would be 224 bytes each).
