@@ -1,70 +1,166 @@
-//! How big the model of a project is: counts and struct sizes, to see where memory goes.
+//! Where a project's model memory goes: counts, struct sizes and the heap each part owns
+//! (string and vector capacities), to direct memory work.
 //! `cargo run --release -p perfgate --example model_stats -- DIR`
 
 use perfgate_check::{parse_source, Parsed};
+use perfgate_model::{Binding, Callee, Receiver};
+use std::collections::BTreeMap;
+use std::mem::size_of;
+
+fn s(x: &String) -> usize {
+    x.capacity()
+}
+
+fn path(p: &[String]) -> usize {
+    p.len() * size_of::<String>() + p.iter().map(s).sum::<usize>()
+}
+
+fn recv(r: &Receiver) -> usize {
+    match r {
+        Receiver::SelfField(x) | Receiver::Local(x) => s(x),
+        Receiver::Path(p) => path(p),
+        _ => 0,
+    }
+}
+
+fn binding(b: &Binding) -> usize {
+    s(&b.name) + b.ty.as_deref().map_or(0, path)
+}
 
 fn main() {
     let dir = std::env::args().nth(1).expect("a directory");
-    let mut files = Vec::new();
     let mut stack = vec![std::path::PathBuf::from(&dir)];
+    let mut paths = Vec::new();
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "py" || x == "rs") {
-                if let Ok(t) = std::fs::read_to_string(&p) {
-                    files.push((p.display().to_string(), t));
-                }
+                paths.push(p);
             }
         }
     }
-    let (mut funcs, mut calls, mut locals, mut loops, mut blocks, mut stmts, mut kw, mut path_segs) = (
-        0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize,
-    );
-    for (p, t) in files {
-        if let Parsed::Ok { file, .. } = parse_source(&p, t) {
-            for f in &file.module.functions {
-                funcs += 1;
-                calls += f.calls.len();
-                locals += f.locals.len() + f.params.len();
-                loops += f.loops.len();
-                blocks += f.blocks.len();
-                stmts += f.blocks.iter().map(|b| b.stmts.len()).sum::<usize>();
-                for c in &f.calls {
-                    kw += c.keywords.len();
-                    if let perfgate_model::Callee::Path(p) = &c.callee {
-                        path_segs += p.len();
-                    }
-                }
+    let mut bytes: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut add = |k: &'static str, n: usize| *bytes.entry(k).or_default() += n;
+    for p in paths {
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let Parsed::Ok { file, .. } = parse_source(&p.display().to_string(), text) else {
+            continue;
+        };
+        let m = &file.module;
+        add(
+            "imports",
+            m.imports
+                .iter()
+                .map(|i| size_of::<perfgate_model::Import>() + s(&i.alias) + path(&i.path))
+                .sum::<usize>(),
+        );
+        add(
+            "types",
+            m.types
+                .iter()
+                .map(|t| {
+                    size_of::<perfgate_model::TypeDecl>()
+                        + s(&t.name)
+                        + t.fields
+                            .iter()
+                            .map(|b| size_of::<Binding>() + binding(b))
+                            .sum::<usize>()
+                })
+                .sum::<usize>(),
+        );
+        add(
+            "globals",
+            m.globals
+                .iter()
+                .map(|b| size_of::<Binding>() + binding(b))
+                .sum::<usize>(),
+        );
+        for f in &m.functions {
+            add("functions (struct)", size_of::<perfgate_model::Function>());
+            add(
+                "function names",
+                s(&f.name) + s(&f.qualname) + f.owner.as_ref().map_or(0, s),
+            );
+            add(
+                "calls (struct)",
+                f.calls.capacity() * size_of::<perfgate_model::Call>(),
+            );
+            for c in &f.calls {
+                let n = match &c.callee {
+                    Callee::Path(p) => path(p),
+                    Callee::Method { recv: r, name } => s(name) + recv(r),
+                    Callee::Unknown => 0,
+                };
+                add("call names", n);
+                add(
+                    "call keywords",
+                    c.keywords.capacity() * size_of::<(String, Option<f64>)>()
+                        + c.keywords.iter().map(|(k, _)| s(k)).sum::<usize>(),
+                );
             }
+            add(
+                "bindings (struct)",
+                (f.locals.capacity() + f.params.capacity()) * size_of::<Binding>(),
+            );
+            add(
+                "binding names and types",
+                f.locals.iter().chain(&f.params).map(binding).sum::<usize>(),
+            );
+            add(
+                "loops",
+                f.loops.capacity() * size_of::<perfgate_model::Loop>()
+                    + f.loops
+                        .iter()
+                        .map(|l| {
+                            s(&l.header)
+                                + l.vars.iter().map(s).sum::<usize>()
+                                + l.iter_root.as_ref().map_or(0, s)
+                        })
+                        .sum::<usize>(),
+            );
+            add(
+                "blocks",
+                f.blocks.capacity() * size_of::<perfgate_model::Block>()
+                    + f.blocks
+                        .iter()
+                        .map(|b| {
+                            b.stmts.capacity() * size_of::<perfgate_model::StmtFacts>()
+                                + b.stmts
+                                    .iter()
+                                    .map(|st| st.defs.iter().chain(&st.uses).map(s).sum::<usize>())
+                                    .sum::<usize>()
+                        })
+                        .sum::<usize>(),
+            );
+            add(
+                "awaits",
+                f.awaits.capacity() * size_of::<perfgate_model::Await>()
+                    + f.awaits
+                        .iter()
+                        .map(|a| a.binds.iter().chain(&a.uses).map(s).sum::<usize>())
+                        .sum::<usize>(),
+            );
+            add(
+                "locks and handlers",
+                f.locks.capacity() * size_of::<perfgate_model::Lock>()
+                    + f.handlers.capacity() * size_of::<perfgate_model::Handler>(),
+            );
         }
+        add("line index", file.lines.len() * 4);
+    }
+    let total: usize = bytes.values().sum();
+    let mut rows: Vec<_> = bytes.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    for (k, v) in rows {
+        println!("{k:26} {:7.1} MB", v as f64 / 1e6);
     }
     println!(
-        "functions {funcs} × {} B",
-        std::mem::size_of::<perfgate_model::Function>()
-    );
-    println!(
-        "calls {calls} × {} B (keywords {kw}, path segments {path_segs})",
-        std::mem::size_of::<perfgate_model::Call>()
-    );
-    println!(
-        "bindings {locals} × {} B",
-        std::mem::size_of::<perfgate_model::Binding>()
-    );
-    println!(
-        "loops {loops} × {} B",
-        std::mem::size_of::<perfgate_model::Loop>()
-    );
-    println!(
-        "blocks {blocks} × {} B, stmt facts {stmts} × {} B",
-        std::mem::size_of::<perfgate_model::Block>(),
-        std::mem::size_of::<perfgate_model::StmtFacts>()
-    );
-    println!(
-        "Context {} B, Callee {} B, Receiver {} B",
-        std::mem::size_of::<perfgate_model::Context>(),
-        std::mem::size_of::<perfgate_model::Callee>(),
-        std::mem::size_of::<perfgate_model::Receiver>()
+        "{:26} {:7.1} MB (before allocator rounding)",
+        "total",
+        total as f64 / 1e6
     );
 }
