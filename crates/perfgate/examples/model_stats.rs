@@ -12,7 +12,7 @@ fn s(x: &String) -> usize {
 }
 
 fn path(p: &[String]) -> usize {
-    p.len() * size_of::<String>() + p.iter().map(s).sum::<usize>()
+    std::mem::size_of_val(p) + p.iter().map(s).sum::<usize>()
 }
 
 fn recv(r: &Receiver) -> usize {
@@ -154,7 +154,7 @@ fn main() {
     }
     let total: usize = bytes.values().sum();
     let mut rows: Vec<_> = bytes.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (k, v) in rows {
         println!("{k:26} {:7.1} MB", v as f64 / 1e6);
     }
