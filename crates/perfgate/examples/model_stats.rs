@@ -98,7 +98,7 @@ fn main() {
                 add("call names", n);
                 add(
                     "call keywords",
-                    c.keywords.capacity() * size_of::<(String, Option<f64>)>()
+                    std::mem::size_of_val(&*c.keywords)
                         + c.keywords.iter().map(|(k, _)| s(k)).sum::<usize>(),
                 );
             }

@@ -522,7 +522,7 @@ impl<'a> Resolver<'a, '_> {
             ctx: c.ctx,
             awaited: c.awaited,
             n_args: c.n_args,
-            keywords: Vec::new(),
+            keywords: Box::default(),
             is_macro: c.is_macro,
             flags: c.flags,
         })

@@ -430,7 +430,7 @@ impl<'m, 's> FnLower<'m, 's> {
             ctx: self.ctx(),
             awaited: false,
             n_args: 1,
-            keywords: Vec::new(),
+            keywords: Box::default(),
             is_macro: false,
             flags: CallFlags::OPERATOR,
         });
@@ -1093,7 +1093,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
                 ctx: self.fl.ctx(),
                 awaited: false,
                 n_args: 1,
-                keywords: Vec::new(),
+                keywords: Box::default(),
                 is_macro: false,
                 flags,
             });

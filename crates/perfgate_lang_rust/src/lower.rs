@@ -1456,7 +1456,7 @@ impl FnLower<'_> {
             ctx: self.ctx(),
             awaited: false,
             n_args: arg_nodes.len() as u32,
-            keywords: Vec::new(),
+            keywords: Box::default(),
             is_macro: false,
             flags,
         });
@@ -1602,7 +1602,7 @@ impl FnLower<'_> {
             ctx: self.ctx(),
             awaited: false,
             n_args: 0,
-            keywords: Vec::new(),
+            keywords: Box::default(),
             is_macro: true,
             flags: if self.returned_spans.contains(&span) {
                 CallFlags::RETURNED

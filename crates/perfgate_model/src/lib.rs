@@ -256,7 +256,8 @@ pub struct Call {
     pub awaited: bool,
     pub n_args: u32,
     /// Keyword arguments (Python) and their literal numbers, if any.
-    pub keywords: Vec<(String, Option<f64>)>,
+    /// Boxed slice, not `Vec`: most calls have none, and calls are the model's bulk.
+    pub keywords: Box<[(String, Option<f64>)]>,
     /// A `macro!(...)` invocation rather than a function call.
     pub is_macro: bool,
     /// [`CallFlags`] bits: what the arguments read and where the result goes.

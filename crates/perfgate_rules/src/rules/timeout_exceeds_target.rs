@@ -221,7 +221,7 @@ fn keyword_timeouts(cx: &Checker, out: &mut Vec<Finding>) {
 /// The duration a timeout call's text spells: `Duration::from_millis(16)`,
 /// `from_secs_f64(0.5)`, `timeout=0.016`, `wait_for(x, 0.016)`.
 fn literal_seconds(text: &str, c: &perfgate_model::Call) -> Option<f64> {
-    for (k, v) in &c.keywords {
+    for (k, v) in c.keywords.iter() {
         if k == "timeout" || k == "delay" {
             return *v;
         }
