@@ -85,7 +85,7 @@ impl crate::Rule for Rule {
                 continue;
             }
             let name = scope::short_name(a, cid);
-            if on_host(f, &name, c.span.start) {
+            if on_host(f, a.file(fid), &name, c.span.start, 0) {
                 continue;
             }
             let l = &f.loops[li as usize];
@@ -116,13 +116,19 @@ impl crate::Rule for Rule {
 /// Is the value read (`probs[i, j]` in `probs[i, j].item()`) a local built on the host:
 /// from `.cpu()`/`.numpy()`/`.tolist()`, or `torch.tensor(...)`/`torch.from_numpy(...)`
 /// with no device?
-fn on_host(f: &perfgate_model::Function, callee: &str, at: u32) -> bool {
+fn on_host(
+    f: &perfgate_model::Function,
+    file: &perfgate_model::SourceFile,
+    callee: &str,
+    at: u32,
+    depth: u32,
+) -> bool {
     use perfgate_model::{Callee, Receiver};
     let root: String = callee
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
         .collect();
-    if root.is_empty() || root == "self" {
+    if root.is_empty() || root == "self" || depth > 8 {
         return false;
     }
     let Some(b) = f
@@ -134,7 +140,15 @@ fn on_host(f: &perfgate_model::Function, callee: &str, at: u32) -> bool {
         return false;
     };
     let Some(mut cur) = b.init_call else {
-        return false;
+        // `part = tokens[a:b]`: a slice or attribute of another local lives where it does.
+        let text = file.slice(b.span);
+        let rhs = text.split_once('=').map_or("", |(_, r)| r).trim_start();
+        let base: String = rhs
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let derived = rhs[base.len()..].starts_with(['[', '.']);
+        return derived && base != root && on_host(f, file, &base, b.span.start, depth + 1);
     };
     for _ in 0..16 {
         let c = &f.calls[cur as usize];
