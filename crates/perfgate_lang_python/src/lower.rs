@@ -528,14 +528,16 @@ impl<'m, 's> FnLower<'m, 's> {
     fn lower_suite(&mut self, body: &'m [Stmt], span: Span) {
         // Pre-pass: every name assigned in this body is local.
         collect_stores(body, &mut self.local_names);
-        self.lower_block(body, span);
+        self.lower_block(body, span, false);
     }
 
-    fn lower_block(&mut self, body: &'m [Stmt], span: Span) {
+    /// Lower a statement list as a block; `conditional` when it runs only if a condition
+    /// holds (a branch, a handler, a match case, a loop's `else`).
+    fn lower_block(&mut self, body: &'m [Stmt], span: Span, conditional: bool) {
         if body.is_empty() && !self.func.blocks.is_empty() {
             return;
         }
-        let idx = self.func.open_block(self.block, span);
+        let idx = self.func.open_block(self.block, span, conditional);
         let (saved_block, saved_stmt) = (self.block, self.stmt);
         self.block = idx;
         for (i, stmt) in body.iter().enumerate() {
@@ -635,7 +637,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     &f.body,
                 );
                 self.varying.pop();
-                self.lower_block(&f.orelse, span_of(f));
+                self.lower_block(&f.orelse, span_of(f), true);
             }
             Stmt::While(w) => {
                 let mut vary = FxHashSet::default();
@@ -660,16 +662,16 @@ impl<'m, 's> FnLower<'m, 's> {
                     &w.body,
                 );
                 self.varying.pop();
-                self.lower_block(&w.orelse, span_of(w));
+                self.lower_block(&w.orelse, span_of(w), true);
             }
             Stmt::If(i) => {
                 self.lower_expr(&i.test);
-                self.lower_block(&i.body, span_of(i));
+                self.lower_block(&i.body, span_of(i), true);
                 for clause in &i.elif_else_clauses {
                     if let Some(t) = &clause.test {
                         self.lower_expr(t);
                     }
-                    self.lower_block(&clause.body, span_of(clause));
+                    self.lower_block(&clause.body, span_of(clause), true);
                 }
             }
             Stmt::With(w) => {
@@ -709,11 +711,11 @@ impl<'m, 's> FnLower<'m, 's> {
                     });
                 }
                 self.parent_call = scope;
-                self.lower_block(&w.body, span_of(w));
+                self.lower_block(&w.body, span_of(w), false);
                 self.parent_call = saved;
             }
             Stmt::Try(t) => {
-                self.lower_block(&t.body, span_of(t));
+                self.lower_block(&t.body, span_of(t), false);
                 for h in &t.handlers {
                     let ExceptHandler::ExceptHandler(h) = h;
                     let kind = h.type_.as_deref().map_or(HandlerKind::Other, handler_kind);
@@ -728,11 +730,11 @@ impl<'m, 's> FnLower<'m, 's> {
                     });
                     let saved = self.handler;
                     self.handler = Some(idx);
-                    self.lower_block(&h.body, span_of(h));
+                    self.lower_block(&h.body, span_of(h), true);
                     self.handler = saved;
                 }
-                self.lower_block(&t.orelse, span_of(t));
-                self.lower_block(&t.finalbody, span_of(t));
+                self.lower_block(&t.orelse, span_of(t), true);
+                self.lower_block(&t.finalbody, span_of(t), false);
             }
             Stmt::Match(m) => {
                 self.lower_expr(&m.subject);
@@ -740,7 +742,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     if let Some(g) = &case.guard {
                         self.lower_expr(g);
                     }
-                    self.lower_block(&case.body, span_of(case));
+                    self.lower_block(&case.body, span_of(case), true);
                 }
             }
             Stmt::Expr(e) => {
@@ -798,7 +800,7 @@ impl<'m, 's> FnLower<'m, 's> {
         }
         let idx = self.push_loop(kind, span, header, trip, iter_root, vars, has_exit, scan);
         self.loops.push(idx);
-        self.lower_block(body, span);
+        self.lower_block(body, span, false);
         self.loops.pop();
     }
 

@@ -834,7 +834,14 @@ impl FnLower<'_> {
     }
 
     fn lower_block(&mut self, block: Node, s: Src) {
-        let idx = self.func.open_block(self.block, s.span(block));
+        // A branch, a match arm or a `let ... else`: runs only when a condition holds.
+        let conditional = block.parent().is_some_and(|p| {
+            matches!(
+                p.kind(),
+                "if_expression" | "else_clause" | "match_arm" | "let_declaration"
+            )
+        });
+        let idx = self.func.open_block(self.block, s.span(block), conditional);
         let (saved_block, saved_stmt, saved_defs) =
             (self.block, self.stmt, std::mem::take(&mut self.stmt_defs));
         self.block = idx;

@@ -392,6 +392,9 @@ pub struct Handler {
 pub struct Block {
     pub parent: Option<u32>,
     pub span: Span,
+    /// Runs only when a condition holds: an `if`/`else`/`elif` branch, a `match` arm, an
+    /// `except` handler, a loop's `else`, a `let ... else`.
+    pub conditional: bool,
     pub stmts: Vec<StmtFacts>,
 }
 
@@ -405,11 +408,12 @@ pub struct StmtFacts {
 impl Function {
     /// Open a block nested in `current` (the first block is the body and has no parent);
     /// returns its index.
-    pub fn open_block(&mut self, current: u32, span: Span) -> u32 {
+    pub fn open_block(&mut self, current: u32, span: Span, conditional: bool) -> u32 {
         let parent = (!self.blocks.is_empty()).then_some(current);
         self.blocks.push(Block {
             parent,
             span,
+            conditional,
             stmts: Vec::new(),
         });
         self.blocks.len() as u32 - 1

@@ -122,9 +122,8 @@ pub(crate) fn loop_is_hot(f: &Function, idx: u32) -> bool {
     false
 }
 
-/// Is the call run on every iteration of its innermost loop, not under an `if`, `match`
-/// arm or `except` inside it? Judged from the source of the blocks between the call and
-/// the loop.
+/// Is the call run on every iteration of its innermost loop, not inside a branch, match
+/// arm or handler within it?
 pub(crate) fn unconditional_in_loop(a: &Analysis, id: CallId) -> bool {
     let f = a.func(id.func);
     let c = a.call(id);
@@ -132,33 +131,14 @@ pub(crate) fn unconditional_in_loop(a: &Analysis, id: CallId) -> bool {
         return false;
     };
     let lspan = f.loops[li as usize].span;
-    let file = a.file(id.func);
-    let text = file.text();
     let mut b = Some(c.ctx.block);
     while let Some(bi) = b {
         let block = &f.blocks[bi as usize];
         if !lspan.encloses(block.span) || block.span == lspan {
             break;
         }
-        let start = block.span.start as usize;
-        let head = text.get(start..(start + 8).min(text.len())).unwrap_or("");
-        if head.starts_with("if")
-            || head.starts_with("elif")
-            || head.starts_with("else")
-            || head.starts_with("except")
-            || head.starts_with("case")
-            || head.starts_with("match")
-        {
+        if block.conditional {
             return false;
-        }
-        if head.starts_with('{') {
-            // A Rust block: conditional when it is an `if`/`else` branch or a match arm.
-            let before = text.get(..start).unwrap_or("");
-            let line = before.rsplit('\n').next().unwrap_or("");
-            let t = line.trim_end();
-            if t.contains("if ") || t.ends_with("else") || t.ends_with("=>") {
-                return false;
-            }
         }
         b = block.parent;
     }
