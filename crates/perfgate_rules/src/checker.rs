@@ -25,6 +25,34 @@ pub struct Draft<'m> {
     pub confidence: Confidence,
 }
 
+impl<'m> Draft<'m> {
+    /// A finding at a call, with that call as its one step of evidence. Set `message`,
+    /// `impact` and `fix` with struct update syntax.
+    pub fn at_call(
+        meta: &'m RuleMeta,
+        a: &Analysis,
+        id: perfgate_analysis::CallId,
+        note: String,
+    ) -> Self {
+        let span = a.call(id).span;
+        Draft {
+            meta,
+            func: id.func,
+            span,
+            message: String::new(),
+            impact: String::new(),
+            fix: String::new(),
+            trace: vec![Step {
+                func: id.func,
+                span,
+                call: Some(id.call),
+                note,
+            }],
+            confidence: Confidence::Certain,
+        }
+    }
+}
+
 impl<'a> Checker<'a> {
     /// A checker over code alone (no manifests, CI files, targets or measurements).
     pub fn new(a: &'a Analysis<'a>) -> Self {

@@ -6,7 +6,7 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::CallId;
 use perfgate_catalog::Kind;
-use perfgate_model::{CallFlags, Category, Confidence, Finding, Language, Severity};
+use perfgate_model::{CallFlags, Category, Finding, Language, Severity};
 
 pub struct Rule;
 
@@ -106,25 +106,21 @@ impl crate::Rule for Rule {
                 "a buffer"
             };
             cx.emit(
-                    Draft {
-                        meta: &META,
-                        func: fid,
-                        span: c.span,
-                        message: format!(
-                            "`{name}` allocates {what} on every iteration of `{}`, with arguments that do not change between iterations",
-                            l.header
-                        ),
-                        impact: "each iteration pays allocation (and zeroing, page faults, or a connection handshake) for an object the previous iteration just dropped".into(),
-                        fix: if api.kind == Kind::Connection {
-                            "create the client once before the loop and reuse it".into()
-                        } else {
-                            "allocate once before the loop and reuse it (`clear()`, fill in place, `out=` arguments)".into()
-                        },
-                        trace: vec![scope::step(a, cid, format!("`{name}`"))],
-                        confidence: Confidence::Certain,
+                Draft {
+                    message: format!(
+                        "`{name}` allocates {what} on every iteration of `{}`, with arguments that do not change between iterations",
+                        l.header
+                    ),
+                    impact: "each iteration pays allocation (and zeroing, page faults, or a connection handshake) for an object the previous iteration just dropped".into(),
+                    fix: if api.kind == Kind::Connection {
+                        "create the client once before the loop and reuse it".into()
+                    } else {
+                        "allocate once before the loop and reuse it (`clear()`, fill in place, `out=` arguments)".into()
                     },
-                    out,
-                );
+                    ..Draft::at_call(&META, a, cid, format!("`{name}`"))
+                },
+                out,
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_model::{CallFlags, Callee, Category, Confidence, Finding, Language, Severity};
+use perfgate_model::{CallFlags, Callee, Category, Finding, Language, Severity};
 
 pub struct Rule;
 
@@ -101,14 +101,10 @@ impl crate::Rule for Rule {
                     };
                     cx.emit(
                         Draft {
-                            meta: &META,
-                            func: fid,
-                            span: r.span,
                             message: format!("benchmark routine `{}` uses no `black_box`: {why}", scope::short_name(a, cid)),
                             impact: "the benchmark may measure an empty loop and stay green while the real code regresses".into(),
                             fix: "pass inputs through `std::hint::black_box(..)` and return (or black_box) the result".into(),
-                            trace: vec![scope::step(a, cid, "the measured routine".into())],
-                            confidence: Confidence::Certain,
+                            ..Draft::at_call(&META, a, cid, "the measured routine".into())
                         },
                         out,
                     );

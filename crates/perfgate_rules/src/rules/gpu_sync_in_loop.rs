@@ -4,7 +4,7 @@ use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_catalog::Kind;
-use perfgate_model::{Category, Confidence, Finding, Language, Severity};
+use perfgate_model::{Category, Finding, Language, Severity};
 
 pub struct Rule;
 
@@ -90,25 +90,17 @@ impl crate::Rule for Rule {
             }
             let l = &f.loops[li as usize];
             cx.emit(
-                    Draft {
-                        meta: &META,
-                        func: fid,
-                        span: c.span,
-                        message: format!(
-                            "`{name}` synchronises with the GPU on every iteration of `{}`",
-                            l.header
-                        ),
-                        impact: "each iteration waits for all queued GPU work to finish before the CPU can queue more, serialising host and device".into(),
-                        fix: "keep values on the device inside the loop (accumulate tensors, `detach()`), and copy to the host once after it".into(),
-                        trace: vec![scope::step(
-                            a,
-                            cid,
-                            format!("`{name}`: {}", api.note.as_deref().unwrap_or("a host-device sync")),
-                        )],
-                        confidence: Confidence::Certain,
-                    },
-                    out,
-                );
+                Draft {
+                    message: format!(
+                        "`{name}` synchronises with the GPU on every iteration of `{}`",
+                        l.header
+                    ),
+                    impact: "each iteration waits for all queued GPU work to finish before the CPU can queue more, serialising host and device".into(),
+                    fix: "keep values on the device inside the loop (accumulate tensors, `detach()`), and copy to the host once after it".into(),
+                    ..Draft::at_call(&META, a, cid, format!("`{name}`: {}", api.note.as_deref().unwrap_or("a host-device sync")))
+                },
+                out,
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_catalog::Kind;
-use perfgate_model::{CallFlags, Category, Confidence, Finding, Language, Severity};
+use perfgate_model::{CallFlags, Category, Finding, Language, Severity};
 
 pub struct Rule;
 
@@ -80,23 +80,19 @@ impl crate::Rule for Rule {
                 None => format!("on every call of `{}`", f.qualname),
             };
             cx.emit(
-                    Draft {
-                        meta: &META,
-                        func: fid,
-                        span: c.span,
-                        message: format!(
-                            "`{name}` {note} with constant arguments {where_}: the result never changes"
-                        ),
-                        impact: "the same result is recomputed (and allocated) every time, a fixed cost on every request".into(),
-                        fix: api
-                            .instead
-                            .clone()
-                            .unwrap_or_else(|| "compute it once and reuse it".into()),
-                        trace: vec![scope::step(a, cid, format!("`{name}`: {note}"))],
-                        confidence: Confidence::Certain,
-                    },
-                    out,
-                );
+                Draft {
+                    message: format!(
+                        "`{name}` {note} with constant arguments {where_}: the result never changes"
+                    ),
+                    impact: "the same result is recomputed (and allocated) every time, a fixed cost on every request".into(),
+                    fix: api
+                        .instead
+                        .clone()
+                        .unwrap_or_else(|| "compute it once and reuse it".into()),
+                    ..Draft::at_call(&META, a, cid, format!("`{name}`: {note}"))
+                },
+                out,
+            );
         }
     }
 }

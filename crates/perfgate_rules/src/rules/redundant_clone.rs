@@ -6,9 +6,7 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{CallId, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{
-    CallFlags, Callee, Category, Confidence, Finding, Language, Receiver, Severity,
-};
+use perfgate_model::{CallFlags, Callee, Category, Finding, Language, Receiver, Severity};
 
 pub struct Rule;
 
@@ -153,9 +151,6 @@ impl crate::Rule for Rule {
                 let name = a.call_text(cid);
                 cx.emit(
                     Draft {
-                        meta: &META,
-                        func: fid,
-                        span: c.span,
                         message: format!(
                             "`{name}` copies all of `self.{field}` on every call of `{}`, {why}",
                             f.qualname
@@ -165,8 +160,7 @@ impl crate::Rule for Rule {
                             Language::Rust => format!("borrow it (`&self.{field}` / a slice), share it with `Arc`, or reuse a caller-provided buffer"),
                             Language::Python => format!("return or pass a view of `self.{field}` (or write into an `out=` buffer) instead of a copy"),
                         },
-                        trace: vec![scope::step(a, cid, format!("`{name}`"))],
-                        confidence: Confidence::Certain,
+                        ..Draft::at_call(&META, a, cid, format!("`{name}`"))
                     },
                     out,
                 );

@@ -5,7 +5,7 @@ use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_catalog::Kind;
-use perfgate_model::{Category, Confidence, Finding, Language, Severity};
+use perfgate_model::{Category, Finding, Language, Severity};
 
 pub struct Rule;
 
@@ -148,17 +148,13 @@ fn too_small(cx: &Checker, out: &mut Vec<Finding>) {
         let name = scope::short_name(a, tid);
         cx.emit(
             Draft {
-                meta: &META,
-                func: tid.func,
-                span: c.span,
                 message: format!(
                     "`{name}` gives network work {} — less than a typical round trip",
                     crate::rules::fmt_seconds(secs)
                 ),
                 impact: "ordinary network latency exceeds it: requests fail or retry under normal conditions".into(),
                 fix: "allow at least a few round trips (hundreds of milliseconds), derived from the latency target".into(),
-                trace: vec![scope::step(a, tid, format!("`{name}`"))],
-                confidence: Confidence::Certain,
+                ..Draft::at_call(&META, a, tid, format!("`{name}`"))
             },
             out,
         );
@@ -200,17 +196,14 @@ fn keyword_timeouts(cx: &Checker, out: &mut Vec<Finding>) {
             let name = scope::short_name(a, cid);
             cx.emit(
                 Draft {
-                    meta: &META,
-                    func: fid,
-                    span: c.span,
                     message: format!(
                         "`{name}` is given a {} timeout — less than a network round trip or one inference step",
                         crate::rules::fmt_seconds(secs)
                     ),
                     impact: "the work cannot finish in time under normal conditions: most calls time out and fail or retry".into(),
                     fix: "derive the timeout from the work's real latency (hundreds of milliseconds to seconds), per task type".into(),
-                    trace: vec![scope::step(a, cid, format!("`{name}`"))],
                     confidence: a.confidence(cid),
+                    ..Draft::at_call(&META, a, cid, format!("`{name}`"))
                 },
                 out,
             );
