@@ -1,11 +1,26 @@
-//! Where a project's model memory goes: counts, struct sizes and the heap each part owns
-//! (string and vector capacities), to direct memory work.
+//! Where a check's memory goes: resident memory after each phase (parse and keep the model,
+//! analysis, rules), then the model's own bytes per part (structs plus the strings and
+//! vectors they own), to direct memory work.
 //! `cargo run --release -p perfgate --example model_stats -- DIR`
 
 use perfgate_check::{parse_source, Parsed};
+use perfgate_model::SourceFile;
 use perfgate_model::{Binding, Callee, Receiver};
 use std::collections::BTreeMap;
 use std::mem::size_of;
+
+// As in the binary: page reuse and fault counts depend on the allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
 
 fn s(x: &String) -> usize {
     x.capacity()
@@ -41,15 +56,44 @@ fn main() {
             }
         }
     }
+    println!("start: {:.0} MB", rss_mb());
+    let t = std::time::Instant::now();
+    let files: Vec<SourceFile> = paths
+        .iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(p).ok()?;
+            match parse_source(&p.display().to_string(), text) {
+                Parsed::Ok { file, .. } => Some(*file),
+                _ => None,
+            }
+        })
+        .collect();
+    println!(
+        "parsed {} files, model kept: {:.0} MB ({:.0?})",
+        files.len(),
+        rss_mb(),
+        t.elapsed()
+    );
+    let catalog = perfgate_catalog::Catalog::bundled();
+    let t = std::time::Instant::now();
+    let analysis = perfgate_analysis::Analysis::new(&files, &catalog);
+    println!("analysis: {:.0} MB ({:.0?})", rss_mb(), t.elapsed());
+    let checker = perfgate_rules::Checker::new(&analysis);
+    let t = std::time::Instant::now();
+    let mut found = Vec::new();
+    for r in perfgate_rules::all() {
+        r.check(&checker, &mut found);
+    }
+    println!(
+        "rules ({} findings): {:.0} MB ({:.0?})\n",
+        found.len(),
+        rss_mb(),
+        t.elapsed()
+    );
+
     let mut bytes: BTreeMap<&str, usize> = BTreeMap::new();
     let mut add = |k: &'static str, n: usize| *bytes.entry(k).or_default() += n;
-    for p in paths {
-        let Ok(text) = std::fs::read_to_string(&p) else {
-            continue;
-        };
-        let Parsed::Ok { file, .. } = parse_source(&p.display().to_string(), text) else {
-            continue;
-        };
+    for file in &files {
         let m = &file.module;
         add(
             "imports",
