@@ -153,3 +153,72 @@ fn find_line(text: &str, needles: &[&str]) -> Option<(u32, String)> {
             .then(|| (i as u32 + 1, l.trim_end().to_owned()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::project::{BenchFile, BenchKind, CiFile, Place, ProjectFacts};
+    use crate::{Checker, Rule as _};
+
+    fn run(ci: &[(&str, &str)]) -> Vec<String> {
+        let facts = ProjectFacts {
+            bench_files: vec![BenchFile {
+                path: "benches/parse.rs".into(),
+                kind: BenchKind::Criterion,
+                ids: vec!["parse".into()],
+                id_lines: Vec::new(),
+                manifest: None,
+                is_target: true,
+                place: Place {
+                    path: "benches/parse.rs".into(),
+                    line: 9,
+                    text: "criterion_main!(benches);".into(),
+                },
+            }],
+            ci_files: ci
+                .iter()
+                .map(|(p, t)| CiFile {
+                    path: (*p).into(),
+                    text: (*t).into(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let catalog = perfgate_catalog::Catalog::bundled();
+        let analysis = perfgate_analysis::Analysis::new(&[], &catalog);
+        let mut out = Vec::new();
+        super::Rule.check(&Checker::with_project(&analysis, &facts), &mut out);
+        out.into_iter()
+            .map(|f| format!("{}:{}", f.path, f.line))
+            .collect()
+    }
+
+    #[test]
+    fn unrun_and_uncompared_benchmarks_are_reported() {
+        assert_eq!(run(&[]), ["benches/parse.rs:9"]);
+        assert_eq!(
+            run(&[(".github/workflows/ci.yml", "steps:\n  - run: cargo test\n")]),
+            ["benches/parse.rs:9"]
+        );
+        assert_eq!(
+            run(&[(
+                ".github/workflows/bench.yml",
+                "steps:\n  - run: cargo bench\n"
+            )]),
+            [".github/workflows/bench.yml:2"]
+        );
+    }
+
+    #[test]
+    fn benchmarks_run_and_compared_in_ci_are_silent() {
+        let ci = "steps:\n  - run: cargo bench -- --save-baseline pr\n  - run: critcmp main pr\n";
+        assert!(run(&[(".github/workflows/bench.yml", ci)]).is_empty());
+        let perfgate = "steps:\n  - run: cargo bench\n  - run: perfgate bench record && perfgate bench compare --baseline main\n";
+        assert!(run(&[(".gitlab-ci.yml", perfgate)]).is_empty());
+        // A commented-out bench step does not count as running them.
+        let commented = "steps:\n  # - run: cargo bench\n  - run: cargo test\n";
+        assert_eq!(
+            run(&[(".gitlab-ci.yml", commented)]),
+            ["benches/parse.rs:9"]
+        );
+    }
+}
