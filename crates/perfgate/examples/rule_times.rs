@@ -1,5 +1,6 @@
-//! Time each rule alone on the generated benchmark corpus (best of 5): where the rules
-//! phase of `cargo bench --bench check` goes. `cargo run --release --example rule_times`.
+//! Time the analysis and each rule alone (best of 5) on the generated benchmark corpus, or
+//! on a directory: where the analysis and rules phases of a check go.
+//! `cargo run --release --example rule_times [DIR]`
 
 use perfgate_analysis::Analysis;
 use perfgate_catalog::Catalog;
@@ -7,13 +8,23 @@ use perfgate_check::{parse_source, Parsed};
 use perfgate_rules::Checker;
 use std::time::Instant;
 
+// As in the binary: allocation costs depend on the allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../benches/corpus.rs"]
 mod corpus;
 
 fn main() {
-    let (py, rs) = corpus::generate(1100);
     let catalog = Catalog::bundled();
-    for (lang, files) in [("python", py), ("rust", rs)] {
+    let sets = match std::env::args().nth(1) {
+        Some(dir) => vec![(dir.clone(), read_dir(&dir))],
+        None => {
+            let (py, rs) = corpus::generate(1100);
+            vec![("python".to_owned(), py), ("rust".to_owned(), rs)]
+        }
+    };
+    for (lang, files) in sets {
         let parsed: Vec<_> = files
             .into_iter()
             .filter_map(|(p, s)| match parse_source(&p, s) {
@@ -21,6 +32,13 @@ fn main() {
                 _ => None,
             })
             .collect();
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let t = Instant::now();
+            drop(Analysis::new(&parsed, &catalog));
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        println!("{lang:7} {:28} {:8.2} ms", "(analysis)", best * 1e3);
         let analysis = Analysis::new(&parsed, &catalog);
         let checker = Checker::new(&analysis);
         let mut rows = Vec::new();
@@ -41,4 +59,25 @@ fn main() {
             println!("{lang:7} {id:28} {:8.2} ms  {n} findings", t * 1e3);
         }
     }
+}
+
+/// Every `.py` and `.rs` file under `dir`, as (relative path, text).
+fn read_dir(dir: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "py" || x == "rs") {
+                if let Ok(text) = std::fs::read_to_string(&p) {
+                    let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+                    out.push((rel, text));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -66,9 +66,20 @@ impl Chain {
     }
 }
 
+/// Where an effect happens in a function's own body. The note of a blocking call is
+/// written only when a chain through it is asked for: most are never reported, and writing
+/// one may need the file's text.
+#[derive(Clone, Debug)]
+enum Root {
+    /// A CPU-heavy loop nest, with its note.
+    Loop { span: Span, note: String },
+    /// A call with a catalogue fact of this effect (index into its `apis`).
+    Call { call: u32, api: u32 },
+}
+
 #[derive(Clone, Debug)]
 enum Hop {
-    Direct(Step),
+    Direct(Root),
     Via {
         call: u32,
         callee: FuncId,
@@ -105,8 +116,8 @@ impl Summaries {
         let mut cur = func;
         for _ in 0..10_000 {
             match self.hop(cur, effect)? {
-                Hop::Direct(step) => {
-                    steps.push(step.clone());
+                Hop::Direct(root) => {
+                    steps.push(root_step(a, cur, root));
                     return Some(Chain { steps, confidence });
                 }
                 Hop::Via {
@@ -142,14 +153,6 @@ impl Summaries {
             .get(e.idx())?
             .as_ref()
     }
-
-    /// Does `func` reach `effect` directly (in its own body)?
-    pub fn direct(&self, func: FuncId, effect: Effect) -> Option<&Step> {
-        match self.hop(func, effect)? {
-            Hop::Direct(s) => Some(s),
-            Hop::Via { .. } => None,
-        }
-    }
 }
 
 pub(crate) fn compute(a: &Analysis) -> Summaries {
@@ -170,7 +173,7 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
         .collect();
     let mut queues: [VecDeque<FuncId>; 4] = Default::default();
     // Each function's own effects and outgoing synchronous edges, found in parallel.
-    type Local = (FuncId, Vec<(Effect, Step)>, Vec<(FuncId, u32, Confidence)>);
+    type Local = (FuncId, Vec<(Effect, Root)>, Vec<(FuncId, u32, Confidence)>);
     let ids: Vec<FuncId> = a.functions().collect();
     let local: Vec<Local> = {
         use rayon::prelude::*;
@@ -179,9 +182,8 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                 let f = a.func(id);
                 let mut edges = Vec::new();
                 if !f.is_async {
-                    for cid in a.calls_of(id) {
+                    for (cid, info) in a.known_calls(id) {
                         let c = a.call(cid);
-                        let info = a.info(cid);
                         if info.offloaded || c.ctx.async_block || c.awaited {
                             continue;
                         }
@@ -197,11 +199,11 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
             .collect()
     };
     for (id, direct, edges) in local {
-        for (e, step) in direct {
+        for (e, root) in direct {
             let slot = &mut hops[id.file as usize][id.func as usize]
                 .get_or_insert_with(Default::default)[e.idx()];
             if slot.is_none() {
-                *slot = Some(Hop::Direct(step));
+                *slot = Some(Hop::Direct(root));
                 queues[e.idx()].push_back(id);
             }
         }
@@ -230,51 +232,61 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
 }
 
 /// Effects in a function's own body: blocking catalogue APIs and CPU-heavy loop nests.
-pub fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Step)> {
+fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
     let f = a.func(id);
-    let lang = a.file(id).module.language;
     let mut out = Vec::new();
     // Loop nests first: when a helper both resizes and loops, the loop is the story.
     for (li, note) in heavy_loops(a, id) {
-        out.push((
-            Effect::Cpu,
-            Step {
-                func: id,
-                span: f.loops[li as usize].span,
-                call: None,
-                note,
-            },
-        ));
+        let span = f.loops[li as usize].span;
+        out.push((Effect::Cpu, Root::Loop { span, note }));
     }
-    for cid in a.calls_of(id) {
+    for (cid, info) in a.known_calls(id) {
         let c = a.call(cid);
-        let info = a.info(cid);
         if info.offloaded || c.awaited || (c.ctx.async_block && !f.is_async) {
             continue;
         }
-        for api in &info.apis {
+        for (i, api) in info.apis.iter().enumerate() {
             if let Some(e) = Effect::of_kind(api.kind) {
-                let name = match a.external_path(cid) {
-                    Some(p) if !api.by_name => p.join(lang.path_sep()),
-                    _ => a.callee_text(cid),
+                let root = Root::Call {
+                    call: cid.call,
+                    api: i as u32,
                 };
-                let note = match &api.note {
-                    Some(n) => format!("{name}: {n}"),
-                    None => name,
-                };
-                out.push((
-                    e,
-                    Step {
-                        func: id,
-                        span: c.span,
-                        call: Some(cid.call),
-                        note,
-                    },
-                ));
+                out.push((e, root));
             }
         }
     }
     out
+}
+
+/// The evidence step for where an effect happens: `std::fs::read: blocking file-system
+/// call`, or the loop nest.
+fn root_step(a: &Analysis, id: FuncId, root: &Root) -> Step {
+    match root {
+        Root::Loop { span, note } => Step {
+            func: id,
+            span: *span,
+            call: None,
+            note: note.clone(),
+        },
+        &Root::Call { call, api } => {
+            let cid = CallId { func: id, call };
+            let api = a.info(cid).apis[api as usize];
+            let name = match a.external_path(cid) {
+                Some(p) if !api.by_name => p.join(a.file(id).module.language.path_sep()),
+                _ => a.callee_text(cid),
+            };
+            let note = match &api.note {
+                Some(n) => format!("{name}: {n}"),
+                None => name,
+            };
+            Step {
+                func: id,
+                span: a.call(cid).span,
+                call: Some(call),
+                note,
+            }
+        }
+    }
 }
 
 /// Loops with at most this many iterations are small (a 3x3 kernel, RGB channels).

@@ -143,18 +143,21 @@ const GENERIC_METHODS: &[&str] = &[
 ];
 
 /// The project's symbols. Built per file in parallel; only module, type and method-name
-/// tables are merged across files, so building it stays cheap on large projects.
+/// tables are merged across files, so building it stays cheap on large projects. Tables are
+/// per language and keyed by plain strings, so that lookups by `&str` allocate nothing: the
+/// resolver makes several per call.
 pub(crate) struct Index {
     /// Per language (Rust, Python): module path (`pkg::engine`) -> file.
     modules: [FxHashMap<String, u32>; 2],
     /// Per file: qualified name with `::` separators (`Engine::infer`) -> function index.
     qualnames: Vec<FxHashMap<String, u32>>,
-    /// Type name -> files declaring it.
-    types: FxHashMap<(Language, String), Vec<u32>>,
-    /// Type name -> files with methods of it (an `impl` may sit apart from its `struct`).
-    owners: FxHashMap<(Language, String), Vec<u32>>,
-    /// Method name -> owner-bearing functions, for the by-name fallback.
-    method_names: FxHashMap<(Language, String), Vec<FuncId>>,
+    /// Per language: type name -> files declaring it.
+    types: [FxHashMap<String, Vec<u32>>; 2],
+    /// Per language: type name -> method name -> the method, from the first file (in path
+    /// order) that defines it (an `impl` may sit apart from its `struct`).
+    methods: [FxHashMap<String, FxHashMap<String, FuncId>>; 2],
+    /// Per language: method name -> owner-bearing functions, for the by-name fallback.
+    method_names: [FxHashMap<String, Vec<FuncId>>; 2],
 }
 
 fn key(p: &[String]) -> String {
@@ -188,33 +191,44 @@ impl Index {
         let mut ix = Index {
             modules: Default::default(),
             qualnames,
-            types: FxHashMap::default(),
-            owners: FxHashMap::default(),
-            method_names: FxHashMap::default(),
+            types: Default::default(),
+            methods: Default::default(),
+            method_names: Default::default(),
         };
         for (fi, file) in files.iter().enumerate() {
             let m = &file.module;
-            let lang = m.language;
-            ix.modules[lang as usize].insert(key(&m.module_path), fi as u32);
+            let lang = m.language as usize;
+            ix.modules[lang].insert(key(&m.module_path), fi as u32);
             for t in &m.types {
-                ix.types
-                    .entry((lang, t.name.clone()))
-                    .or_default()
-                    .push(fi as u32);
-            }
-            for (i, f) in m.functions.iter().enumerate() {
-                let Some(owner) = &f.owner else { continue };
-                let files = ix.owners.entry((lang, owner.clone())).or_default();
+                // Look up before inserting: most names are there already, and `entry`
+                // would clone the key every time.
+                let files = match ix.types[lang].get_mut(t.name.as_str()) {
+                    Some(v) => v,
+                    None => ix.types[lang].entry(t.name.clone()).or_default(),
+                };
                 if files.last() != Some(&(fi as u32)) {
                     files.push(fi as u32);
                 }
-                ix.method_names
-                    .entry((lang, f.name.clone()))
-                    .or_default()
-                    .push(FuncId {
-                        file: fi as u32,
-                        func: i as u32,
-                    });
+            }
+            for (i, f) in m.functions.iter().enumerate() {
+                let Some(owner) = &f.owner else { continue };
+                let id = FuncId {
+                    file: fi as u32,
+                    func: i as u32,
+                };
+                let methods = match ix.methods[lang].get_mut(owner.as_str()) {
+                    Some(v) => v,
+                    None => ix.methods[lang].entry(owner.clone()).or_default(),
+                };
+                if !methods.contains_key(f.name.as_str()) {
+                    methods.insert(f.name.clone(), id);
+                }
+                match ix.method_names[lang].get_mut(f.name.as_str()) {
+                    Some(v) => v.push(id),
+                    None => {
+                        ix.method_names[lang].insert(f.name.clone(), vec![id]);
+                    }
+                }
             }
         }
         ix
@@ -266,17 +280,18 @@ impl Index {
     }
 
     fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {
-        let files = self.owners.get(&(lang, ty.to_owned()))?;
-        let qual = format!("{ty}::{name}");
-        files.iter().find_map(|&file| {
-            self.qualnames[file as usize]
-                .get(&qual)
-                .map(|&func| FuncId { file, func })
-        })
+        self.methods[lang as usize].get(ty)?.get(name).copied()
+    }
+
+    /// Files declaring a type of this name.
+    fn type_files(&self, lang: Language, name: &str) -> &[u32] {
+        self.types[lang as usize]
+            .get(name)
+            .map_or(&[], |v| v.as_slice())
     }
 
     fn type_file(&self, lang: Language, name: &str, prefer: u32) -> Option<u32> {
-        let files = self.types.get(&(lang, name.to_owned()))?;
+        let files = self.type_files(lang, name);
         if files.contains(&prefer) {
             Some(prefer)
         } else {
@@ -343,6 +358,9 @@ pub(crate) fn resolve_all<'a>(
         .collect()
 }
 
+/// A type and its project base types, in method lookup order.
+type Lineage = std::rc::Rc<[String]>;
+
 struct Resolver<'a, 'i> {
     files: &'a [SourceFile],
     catalog: &'a Catalog,
@@ -351,8 +369,13 @@ struct Resolver<'a, 'i> {
     module: &'a Module,
     /// Path calls resolve the same way everywhere in a module (`len(..)`, `np.zeros(..)`).
     memo: std::cell::RefCell<FxHashMap<Path, CallInfo<'a>>>,
-    /// Field types by (owner, field): `self.client.get(..)` is resolved many times over.
-    fields: std::cell::RefCell<FxHashMap<(String, String), Option<TypeRef>>>,
+    /// Field types by owner, then field: `self.client.get(..)` is resolved many times over.
+    /// Nested so that a hit allocates no key.
+    fields: std::cell::RefCell<FxHashMap<String, FxHashMap<String, Option<TypeRef>>>>,
+    /// Per type (by file, then name): the type and its project base types, in lookup
+    /// order. `self.assertEqual(..)` is called thousands of times per test module, and
+    /// walking the bases each time was the resolver's largest cost.
+    lineage: std::cell::RefCell<FxHashMap<u32, FxHashMap<String, Lineage>>>,
     /// This module's imports by alias (the last one wins, as in the language).
     imports: FxHashMap<&'a str, &'a Import>,
     /// This module's typed globals by name (the first one wins).
@@ -379,6 +402,7 @@ impl<'a, 'i> Resolver<'a, 'i> {
             module,
             memo: Default::default(),
             fields: Default::default(),
+            lineage: Default::default(),
             imports,
             globals,
         }
@@ -412,7 +436,7 @@ impl<'a> Resolver<'a, '_> {
     fn resolve_type(&self, file: u32, written: &[String]) -> Option<TypeRef> {
         let module = &self.files[file as usize].module;
         let last = written.last()?;
-        if written.len() == 1 && module.types.iter().any(|t| &t.name == last) {
+        if written.len() == 1 && self.index.type_files(module.language, last).contains(&file) {
             return Some(TypeRef::Project {
                 name: last.clone(),
                 file,
@@ -438,12 +462,15 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn field_type(&self, owner: &str, field: &str) -> Option<TypeRef> {
-        let key = (owner.to_owned(), field.to_owned());
-        if let Some(hit) = self.fields.borrow().get(&key) {
+        if let Some(hit) = self.fields.borrow().get(owner).and_then(|m| m.get(field)) {
             return hit.clone();
         }
         let ty = self.field_type_uncached(owner, field);
-        self.fields.borrow_mut().insert(key, ty.clone());
+        self.fields
+            .borrow_mut()
+            .entry(owner.to_owned())
+            .or_default()
+            .insert(field.to_owned(), ty.clone());
         ty
     }
 
@@ -781,15 +808,21 @@ impl<'a> Resolver<'a, '_> {
 
     /// A method of a project type, looking through its bases (Python classes, Rust traits).
     fn project_method(&self, ty: &str, name: &str, file: u32) -> Option<FuncId> {
-        let lang = self.lang();
+        let lineage = self.lineage(ty, file);
+        lineage
+            .iter()
+            .find_map(|t| self.index.method(self.lang(), t, name))
+    }
+
+    /// A type and its project base types, depth first (at most 16).
+    fn lineage(&self, ty: &str, file: u32) -> Lineage {
+        if let Some(hit) = self.lineage.borrow().get(&file).and_then(|m| m.get(ty)) {
+            return hit.clone();
+        }
+        let mut out = Vec::new();
         let mut todo = vec![(ty.to_owned(), file)];
-        let mut seen = 0;
         while let Some((t, tf)) = todo.pop() {
-            if let Some(id) = self.index.method(lang, &t, name) {
-                return Some(id);
-            }
-            seen += 1;
-            if seen > 16 {
+            if out.len() >= 16 {
                 break;
             }
             if let Some(decl) = self.files[tf as usize]
@@ -804,8 +837,15 @@ impl<'a> Resolver<'a, '_> {
                     }
                 }
             }
+            out.push(t);
         }
-        None
+        let lineage: Lineage = out.into();
+        self.lineage
+            .borrow_mut()
+            .entry(file)
+            .or_default()
+            .insert(ty.to_owned(), lineage.clone());
+        lineage
     }
 
     fn by_name(&self, name: &str, recv: &Receiver) -> Option<FuncId> {
@@ -817,10 +857,7 @@ impl<'a> Resolver<'a, '_> {
         if matches!(recv, Receiver::Path(_)) {
             return None;
         }
-        let cands = self
-            .index
-            .method_names
-            .get(&(self.lang(), name.to_owned()))?;
+        let cands = self.index.method_names[self.lang() as usize].get(name)?;
         match cands.as_slice() {
             [only] => Some(*only),
             _ => None,

@@ -27,10 +27,11 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
         .map(|f| vec![0; f.module.functions.len()])
         .collect();
     let mut repeated: Vec<Vec<bool>> = startup.clone();
+    let mut seen = FxHashSet::default();
     for f in a.functions() {
-        let mut seen = FxHashSet::default();
-        for cid in a.calls_of(f) {
-            if let Target::Project { func: g, .. } = a.info(cid).target {
+        seen.clear();
+        for (cid, info) in a.known_calls(f) {
+            if let Target::Project { func: g, .. } = info.target {
                 let ctx = a.call(cid).ctx;
                 let again = ctx.loop_idx.is_some() || ctx.in_closure || ctx.async_block;
                 if g == f {
@@ -54,12 +55,13 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
     for f in &work {
         startup[f.file as usize][f.func as usize] = true;
     }
+    let mut done = FxHashSet::default();
     while let Some(f) = work.pop() {
         let edges = &callees[f.file as usize][f.func as usize];
         for &(g, again) in edges {
             repeated[g.file as usize][g.func as usize] |= again;
         }
-        let mut done = FxHashSet::default();
+        done.clear();
         for &(g, _) in edges {
             let (gf, gi) = (g.file as usize, g.func as usize);
             if !done.insert(g) {

@@ -33,16 +33,13 @@ pub fn module_path_for(rel_path: &str) -> (Path, bool) {
 
 /// Parse and lower one Python source file.
 pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
-    let (depth, chain) = prescan(source.as_bytes());
-    if depth > MAX_NESTING {
-        return Err(FrontendError(format!(
-            "brackets nested {depth} deep (limit {MAX_NESTING})"
-        )));
-    }
-    if chain > MAX_STATEMENT_OPERATORS {
-        return Err(FrontendError(format!(
-            "a statement with {chain} operators (limit {MAX_STATEMENT_OPERATORS}): generated code?"
-        )));
+    // A large file is scanned before parsing: the parser grows its stack on the heap, and
+    // its memory for pathological nesting grows with the file. A small one cannot cost much,
+    // so its limits are checked on the parser's tokens instead, which is cheaper.
+    let small = source.len() <= PRESCAN_ABOVE;
+    if !small {
+        let (depth, chain) = prescan(source.as_bytes());
+        check_limits(depth, chain)?;
     }
     let (module_path, is_package) = module_path_for(rel_path);
     // Test code: `test_*.py`, `*_test.py`, `conftest.py`, or anything under a tests folder.
@@ -57,6 +54,15 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         });
     let parsed =
         ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
+    if small {
+        let (depth, chain) = token_scan(parsed.tokens());
+        if let Err(e) = check_limits(depth, chain) {
+            // Dropping a tree this deep recurses as deep: leak it instead (at most a few
+            // MB, for a file that is refused).
+            std::mem::forget(parsed);
+            return Err(e);
+        }
+    }
     let had_errors = parsed.has_syntax_errors();
     let mut module = lower::lower_module(
         source,
@@ -82,6 +88,75 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
             .collect();
     }
     Ok(module)
+}
+
+/// Files up to this size skip [`prescan`]; their limits are checked on the tokens.
+const PRESCAN_ABOVE: usize = 64 * 1024;
+
+fn check_limits(depth: usize, chain: usize) -> Result<(), FrontendError> {
+    if depth > MAX_NESTING {
+        return Err(FrontendError(format!(
+            "brackets nested {depth} deep (limit {MAX_NESTING})"
+        )));
+    }
+    if chain > MAX_STATEMENT_OPERATORS {
+        return Err(FrontendError(format!(
+            "a statement with {chain} operators (limit {MAX_STATEMENT_OPERATORS}): generated code?"
+        )));
+    }
+    Ok(())
+}
+
+/// [`prescan`]'s two figures, from the parser's tokens: the deepest bracket nesting, and the
+/// most tree-deepening tokens (operators, dots, calls and subscripts, `not`, `await`,
+/// `lambda`) in one logical line.
+fn token_scan(tokens: &ruff_python_ast::token::Tokens) -> (usize, usize) {
+    use ruff_python_ast::token::TokenKind as T;
+    let (mut depth, mut max_depth, mut count, mut max) = (0usize, 0usize, 0usize, 0usize);
+    let mut operand = false;
+    for t in tokens.iter() {
+        let k = t.kind();
+        match k {
+            T::Lpar | T::Lsqb | T::Lbrace => {
+                if operand && k != T::Lbrace {
+                    count += 1;
+                }
+                depth += 1;
+                max_depth = max_depth.max(depth);
+                operand = false;
+            }
+            T::Rpar | T::Rsqb | T::Rbrace => {
+                depth = depth.saturating_sub(1);
+                operand = true;
+            }
+            T::Newline => {
+                max = max.max(count);
+                count = 0;
+                operand = false;
+            }
+            T::Name
+            | T::Int
+            | T::Float
+            | T::Complex
+            | T::String
+            | T::FStringEnd
+            | T::TStringEnd => {
+                operand = true;
+            }
+            T::NonLogicalNewline | T::Comment | T::Indent | T::Dedent => {}
+            T::Not | T::Await | T::Lambda => {
+                count += 1;
+                operand = false;
+            }
+            _ => {
+                if k.is_operator() && !matches!(k, T::Comma | T::Colon | T::Semi | T::Equal) {
+                    count += 1;
+                }
+                operand = false;
+            }
+        }
+    }
+    (max_depth, max.max(count))
 }
 
 /// Operators, attribute dots, calls and `not`/`await`/`lambda` in one statement beyond this
@@ -119,7 +194,14 @@ pub fn prescan(bytes: &[u8]) -> (usize, usize) {
                 operand = !(i < n && CLASS[bytes[i] as usize] == QUOTE);
                 continue;
             }
-            SPACE => {}
+            SPACE => {
+                // Indentation: skip the run at once.
+                i += 1;
+                while i < n && CLASS[bytes[i] as usize] == SPACE {
+                    i += 1;
+                }
+                continue;
+            }
             QUOTE => {
                 i = skip_string(bytes, i);
                 operand = true;
@@ -196,12 +278,15 @@ static CLASS: [u8; 256] = {
 };
 
 /// The index just past the string literal starting at `i` (triple quotes included).
+/// Jumps between quotes and backslashes with `memchr`: docstrings are a large share of
+/// Python source.
 fn skip_string(bytes: &[u8], i: usize) -> usize {
     let q = bytes[i];
     let n = bytes.len();
     if bytes.get(i..i + 3) == Some(&[q, q, q][..]) {
         let mut j = i + 3;
-        while j < n {
+        while let Some(k) = memchr::memchr2(q, b'\\', &bytes[j.min(n)..]) {
+            j += k;
             if bytes[j] == b'\\' {
                 j += 2;
             } else if bytes.get(j..j + 3) == Some(&[q, q, q][..]) {
@@ -213,12 +298,12 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
         return n;
     }
     let mut j = i + 1;
-    while j < n {
+    while let Some(k) = memchr::memchr3(q, b'\\', b'\n', &bytes[j.min(n)..]) {
+        j += k;
         match bytes[j] {
             b'\\' => j += 2,
             b'\n' => return j,
-            c if c == q => return j + 1,
-            _ => j += 1,
+            _ => return j + 1,
         }
     }
     n

@@ -119,3 +119,27 @@ fn broken_and_pathological_input_does_not_panic() {
     let deep = "(".repeat(10_000);
     assert!(lower(&deep, "x.py").is_err());
 }
+
+/// Small files are checked on the parser's tokens, large ones by `prescan` before parsing:
+/// both refuse the same shapes, and neither refuses real code.
+#[test]
+fn nesting_and_operator_limits_hold_for_small_and_large_files() {
+    let filler = format!("{}\n", "x = 1  # padding\n".repeat(5_000)); // ~90 KB
+    for (what, bad) in [
+        (
+            "nesting",
+            format!("x = {}1{}\n", "[".repeat(300), "]".repeat(300)),
+        ),
+        ("calls", format!("x = {}\n", "f(".repeat(300))),
+        ("operators", format!("x = {}1\n", "1+".repeat(12_000))),
+        ("not", format!("x = {}1\n", "not ".repeat(12_000))),
+    ] {
+        let small = lower(&bad, "x.py");
+        assert!(small.is_err(), "{what}: small file accepted");
+        let large = lower(&format!("{filler}{bad}"), "x.py");
+        assert!(large.is_err(), "{what}: large file accepted");
+    }
+    let fine = "def f(a):\n    return g(h(a[0], [1, 2, {3: (4, 5)}]), -a.b.c + 2 ** 3)\n";
+    assert!(lower(fine, "x.py").is_ok());
+    assert!(lower(&format!("{filler}{fine}"), "x.py").is_ok());
+}
