@@ -178,60 +178,93 @@ impl Index {
                 let fns = &file.module.functions;
                 let mut map = FxHashMap::with_capacity_and_hasher(fns.len(), Default::default());
                 for (i, f) in fns.iter().enumerate() {
-                    map.entry(qual_key(&f.qualname)).or_insert(i as u32);
-                    // Methods also by `Type::name` alone, whatever module or class nests them.
-                    if let Some(owner) = &f.owner {
-                        map.entry(format!("{owner}::{}", f.name))
-                            .or_insert(i as u32);
+                    let qual = qual_key(&f.qualname);
+                    // Methods also by `Type::name` alone, whatever module or class nests them
+                    // (usually the same key: a top-level class's method).
+                    let alias = f.owner.as_ref().and_then(|owner| {
+                        let same = qual.len() == owner.len() + 2 + f.name.len()
+                            && qual.starts_with(owner.as_str())
+                            && qual.ends_with(f.name.as_str());
+                        (!same).then(|| format!("{owner}::{}", f.name))
+                    });
+                    map.entry(qual).or_insert(i as u32);
+                    if let Some(alias) = alias {
+                        map.entry(alias).or_insert(i as u32);
                     }
                 }
                 map
             })
             .collect();
-        let mut ix = Index {
-            modules: Default::default(),
-            qualnames,
-            types: Default::default(),
-            methods: Default::default(),
-            method_names: Default::default(),
-        };
-        for (fi, file) in files.iter().enumerate() {
-            let m = &file.module;
-            let lang = m.language as usize;
-            ix.modules[lang].insert(key(&m.module_path), fi as u32);
-            for t in &m.types {
-                // Look up before inserting: most names are there already, and `entry`
-                // would clone the key every time.
-                let files = match ix.types[lang].get_mut(t.name.as_str()) {
-                    Some(v) => v,
-                    None => ix.types[lang].entry(t.name.clone()).or_default(),
-                };
-                if files.last() != Some(&(fi as u32)) {
-                    files.push(fi as u32);
-                }
-            }
-            for (i, f) in m.functions.iter().enumerate() {
-                let Some(owner) = &f.owner else { continue };
-                let id = FuncId {
-                    file: fi as u32,
-                    func: i as u32,
-                };
-                let methods = match ix.methods[lang].get_mut(owner.as_str()) {
-                    Some(v) => v,
-                    None => ix.methods[lang].entry(owner.clone()).or_default(),
-                };
-                if !methods.contains_key(f.name.as_str()) {
-                    methods.insert(f.name.clone(), id);
-                }
-                match ix.method_names[lang].get_mut(f.name.as_str()) {
-                    Some(v) => v.push(id),
-                    None => {
-                        ix.method_names[lang].insert(f.name.clone(), vec![id]);
+        // The remaining tables are merged across files in path order; two independent
+        // halves, built side by side.
+        let (methods, (modules, types, method_names)) = rayon::join(
+            || {
+                let mut methods: [FxHashMap<String, FxHashMap<String, FuncId>>; 2] =
+                    Default::default();
+                for (fi, file) in files.iter().enumerate() {
+                    let lang = file.module.language as usize;
+                    for (i, f) in file.module.functions.iter().enumerate() {
+                        let Some(owner) = &f.owner else { continue };
+                        // Look up before inserting: most names are there already, and
+                        // `entry` would clone the key every time.
+                        let by_name = match methods[lang].get_mut(owner.as_str()) {
+                            Some(v) => v,
+                            None => methods[lang].entry(owner.clone()).or_default(),
+                        };
+                        if !by_name.contains_key(f.name.as_str()) {
+                            let id = FuncId {
+                                file: fi as u32,
+                                func: i as u32,
+                            };
+                            by_name.insert(f.name.clone(), id);
+                        }
                     }
                 }
-            }
+                methods
+            },
+            || {
+                let mut modules: [FxHashMap<String, u32>; 2] = Default::default();
+                let mut types: [FxHashMap<String, Vec<u32>>; 2] = Default::default();
+                let mut method_names: [FxHashMap<String, Vec<FuncId>>; 2] = Default::default();
+                for (fi, file) in files.iter().enumerate() {
+                    let m = &file.module;
+                    let lang = m.language as usize;
+                    modules[lang].insert(key(&m.module_path), fi as u32);
+                    for t in &m.types {
+                        let files = match types[lang].get_mut(t.name.as_str()) {
+                            Some(v) => v,
+                            None => types[lang].entry(t.name.clone()).or_default(),
+                        };
+                        if files.last() != Some(&(fi as u32)) {
+                            files.push(fi as u32);
+                        }
+                    }
+                    for (i, f) in m.functions.iter().enumerate() {
+                        if f.owner.is_none() {
+                            continue;
+                        }
+                        let id = FuncId {
+                            file: fi as u32,
+                            func: i as u32,
+                        };
+                        match method_names[lang].get_mut(f.name.as_str()) {
+                            Some(v) => v.push(id),
+                            None => {
+                                method_names[lang].insert(f.name.clone(), vec![id]);
+                            }
+                        }
+                    }
+                }
+                (modules, types, method_names)
+            },
+        );
+        Index {
+            modules,
+            qualnames,
+            types,
+            methods,
+            method_names,
         }
-        ix
     }
 
     /// The function at a full path (`pkg::engine::Engine::infer`): some leading segments

@@ -2,77 +2,79 @@
 
 use crate::{Analysis, FuncId, Target};
 use perfgate_model::FunctionRole;
-use rustc_hash::FxHashSet;
 
 /// A function is start-up code when it is an entry point (`main`, `#[tokio::main]`,
 /// module-level code, a test) or when it has callers, every one of them is start-up code,
 /// and none calls it from a loop, closure or spawned task: `main` that loops over requests
 /// is serving, not starting. Computed by counting down each function's callers not yet
-/// known to be start-up code: linear in the number of call edges.
+/// known to be start-up code: linear in the number of call edges. Functions are numbered
+/// across files and edges kept in flat arrays: this runs on one thread over every function.
 pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
-    let mut startup: Vec<Vec<bool>> = a
-        .files
-        .iter()
-        .map(|f| vec![false; f.module.functions.len()])
-        .collect();
-    // (callee, called repeatedly or elsewhere: in a loop, closure or async block)
-    let mut callees: Vec<Vec<Vec<(FuncId, bool)>>> = a
-        .files
-        .iter()
-        .map(|f| vec![Vec::new(); f.module.functions.len()])
-        .collect();
-    let mut pending: Vec<Vec<u32>> = a
-        .files
-        .iter()
-        .map(|f| vec![0; f.module.functions.len()])
-        .collect();
-    let mut repeated: Vec<Vec<bool>> = startup.clone();
-    let mut seen = FxHashSet::default();
+    let mut base = Vec::with_capacity(a.files.len());
+    let mut n = 0usize;
+    for f in a.files {
+        base.push(n);
+        n += f.module.functions.len();
+    }
+    let flat = |id: FuncId| base[id.file as usize] + id.func as usize;
+    let mut startup = vec![false; n];
+    let mut repeated = vec![false; n];
+    // Distinct callers not yet known to be start-up code.
+    let mut pending = vec![0u32; n];
+    // Callees of function i: edges[starts[i]..starts[i + 1]], as (callee, called again:
+    // in a loop, closure or async block). Duplicates are dropped.
+    let mut starts = Vec::with_capacity(n + 1);
+    let mut edges: Vec<(u32, bool)> = Vec::new();
     for f in a.functions() {
-        seen.clear();
+        starts.push(edges.len());
+        let from = edges.len();
         for (cid, info) in a.known_calls(f) {
-            if let Target::Project { func: g, .. } = info.target {
-                let ctx = a.call(cid).ctx;
-                let again = ctx.loop_idx.is_some() || ctx.in_closure || ctx.async_block;
-                if g == f {
-                    continue;
-                }
-                if seen.insert(g) {
-                    pending[g.file as usize][g.func as usize] += 1;
-                }
-                callees[f.file as usize][f.func as usize].push((g, again));
-            }
-        }
-    }
-    let mut work: Vec<FuncId> = a
-        .functions()
-        .filter(|&f| {
-            let func = a.func(f);
-            matches!(func.role, FunctionRole::Test)
-                || (func.role == FunctionRole::Entry && func.name != "__init__")
-        })
-        .collect();
-    for f in &work {
-        startup[f.file as usize][f.func as usize] = true;
-    }
-    let mut done = FxHashSet::default();
-    while let Some(f) = work.pop() {
-        let edges = &callees[f.file as usize][f.func as usize];
-        for &(g, again) in edges {
-            repeated[g.file as usize][g.func as usize] |= again;
-        }
-        done.clear();
-        for &(g, _) in edges {
-            let (gf, gi) = (g.file as usize, g.func as usize);
-            if !done.insert(g) {
+            let Target::Project { func: g, .. } = info.target else {
+                continue;
+            };
+            if g == f {
                 continue;
             }
-            pending[gf][gi] -= 1;
-            if pending[gf][gi] == 0 && !repeated[gf][gi] && !startup[gf][gi] {
-                startup[gf][gi] = true;
+            let ctx = a.call(cid).ctx;
+            let again = ctx.loop_idx.is_some() || ctx.in_closure || ctx.async_block;
+            let g = flat(g) as u32;
+            match edges[from..].iter_mut().find(|(x, _)| *x == g) {
+                Some(e) => e.1 |= again,
+                None => {
+                    pending[g as usize] += 1;
+                    edges.push((g, again));
+                }
+            }
+        }
+    }
+    starts.push(edges.len());
+    let mut work: Vec<usize> = Vec::new();
+    for f in a.functions() {
+        let func = a.func(f);
+        if matches!(func.role, FunctionRole::Test)
+            || (func.role == FunctionRole::Entry && func.name != "__init__")
+        {
+            startup[flat(f)] = true;
+            work.push(flat(f));
+        }
+    }
+    while let Some(f) = work.pop() {
+        let out = &edges[starts[f]..starts[f + 1]];
+        for &(g, again) in out {
+            repeated[g as usize] |= again;
+        }
+        for &(g, _) in out {
+            let g = g as usize;
+            pending[g] -= 1;
+            if pending[g] == 0 && !repeated[g] && !startup[g] {
+                startup[g] = true;
                 work.push(g);
             }
         }
     }
-    startup
+    a.files
+        .iter()
+        .zip(&base)
+        .map(|(f, &b)| startup[b..b + f.module.functions.len()].to_vec())
+        .collect()
 }
