@@ -5,7 +5,7 @@
 
 use perfgate_check::{parse_source, Parsed};
 use perfgate_model::SourceFile;
-use perfgate_model::{Binding, Callee, Receiver};
+use perfgate_model::{Binding, Callee, Name, Receiver};
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
@@ -26,20 +26,29 @@ fn s(x: &String) -> usize {
     x.capacity()
 }
 
-fn path(p: &[String]) -> usize {
-    std::mem::size_of_val(p) + p.iter().map(s).sum::<usize>()
+/// Heap bytes of an identifier: none when it is stored inline.
+fn n(x: &Name) -> usize {
+    if x.is_heap_allocated() {
+        x.capacity()
+    } else {
+        0
+    }
+}
+
+fn path(p: &[Name]) -> usize {
+    std::mem::size_of_val(p) + p.iter().map(n).sum::<usize>()
 }
 
 fn recv(r: &Receiver) -> usize {
     match r {
-        Receiver::SelfField(x) | Receiver::Local(x) => s(x),
+        Receiver::SelfField(x) | Receiver::Local(x) => n(x),
         Receiver::Path(p) => path(p),
         _ => 0,
     }
 }
 
 fn binding(b: &Binding) -> usize {
-    s(&b.name) + b.ty.as_deref().map_or(0, path)
+    n(&b.name) + b.ty.as_deref().map_or(0, path)
 }
 
 fn main() {
@@ -99,7 +108,7 @@ fn main() {
             "imports",
             m.imports
                 .iter()
-                .map(|i| size_of::<perfgate_model::Import>() + s(&i.alias) + path(&i.path))
+                .map(|i| size_of::<perfgate_model::Import>() + n(&i.alias) + path(&i.path))
                 .sum::<usize>(),
         );
         add(
@@ -134,16 +143,16 @@ fn main() {
                 f.calls.capacity() * size_of::<perfgate_model::Call>(),
             );
             for c in &f.calls {
-                let n = match &c.callee {
+                let bytes = match &c.callee {
                     Callee::Path(p) => path(p),
-                    Callee::Method { recv: r, name } => s(name) + recv(r),
+                    Callee::Method { recv: r, name } => n(name) + recv(r),
                     Callee::Unknown => 0,
                 };
-                add("call names", n);
+                add("call names", bytes);
                 add(
                     "call keywords",
                     std::mem::size_of_val(&*c.keywords)
-                        + c.keywords.iter().map(|(k, _)| s(k)).sum::<usize>(),
+                        + c.keywords.iter().map(|(k, _)| n(k)).sum::<usize>(),
                 );
             }
             add(

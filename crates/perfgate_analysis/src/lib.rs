@@ -11,7 +11,7 @@ pub mod resolve;
 mod startup;
 
 use perfgate_catalog::{Api, Catalog, Kind};
-use perfgate_model::{Call, Confidence, Function, Path, SourceFile};
+use perfgate_model::{Call, Confidence, Function, Name, Path, SourceFile};
 
 pub use effects::{Chain, Effect, Step};
 pub use resolve::Target;
@@ -233,7 +233,7 @@ impl<'p> Analysis<'p> {
     }
 
     /// A type as written in a file (`HashMap`, `np.ndarray`), resolved through its imports.
-    pub fn resolve_type(&self, file: u32, written: &[String]) -> Option<resolve::TypeRef> {
+    pub fn resolve_type(&self, file: u32, written: &[Name]) -> Option<resolve::TypeRef> {
         resolve::resolve_type(self.files, self.catalog, &self.index, file, written)
     }
 

@@ -9,7 +9,7 @@
 use crate::{CallInfo, FuncId};
 use perfgate_catalog::{Api, Catalog, Kind};
 use perfgate_model::{
-    Binding, Call, Callee, Confidence, Function, Import, Language, Module, Path, Receiver,
+    Binding, Call, Callee, Confidence, Function, Import, Language, Module, Name, Path, Receiver,
     SourceFile,
 };
 use rustc_hash::FxHashMap;
@@ -31,7 +31,7 @@ pub enum Target {
 /// A resolved type: one of the project's own, or a library type by full path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TypeRef {
-    Project { name: String, file: u32 },
+    Project { name: Name, file: u32 },
     External(Path),
 }
 
@@ -160,7 +160,7 @@ pub(crate) struct Index {
     method_names: [FxHashMap<String, Vec<FuncId>>; 2],
 }
 
-fn key(p: &[String]) -> String {
+fn key(p: &[Name]) -> String {
     p.join("::")
 }
 
@@ -293,7 +293,7 @@ impl Index {
 
     /// A symbol by path: as written, relative to the current module, or (Rust) from the
     /// current crate's root.
-    fn find_symbol(&self, lang: Language, path: &[String], here: &[String]) -> Option<FuncId> {
+    fn find_symbol(&self, lang: Language, path: &[Name], here: &[Name]) -> Option<FuncId> {
         let written = key(path);
         if let Some(f) = self.symbol(lang, &written) {
             return Some(f);
@@ -351,7 +351,7 @@ pub(crate) fn resolve_type(
     catalog: &Catalog,
     index: &Index,
     file: u32,
-    written: &[String],
+    written: &[Name],
 ) -> Option<TypeRef> {
     Resolver::new(files, catalog, index, file).resolve_type(file, written)
 }
@@ -448,14 +448,14 @@ impl<'a> Resolver<'a, '_> {
     }
 
     /// Expand a written path through the module's imports.
-    fn expand(&self, module: &Module, path: &[String]) -> Path {
+    fn expand(&self, module: &Module, path: &[Name]) -> Path {
         let Some(first) = path.first() else {
             return Vec::new();
         };
         let imp = if std::ptr::eq(module, self.module) {
             self.imports.get(first.as_str()).copied()
         } else {
-            module.imports.iter().rev().find(|i| &i.alias == first)
+            module.imports.iter().rev().find(|i| i.alias == *first)
         };
         if let Some(imp) = imp {
             let mut full = imp.path.clone();
@@ -466,7 +466,7 @@ impl<'a> Resolver<'a, '_> {
     }
 
     /// Resolve a type path written in `file`'s module.
-    fn resolve_type(&self, file: u32, written: &[String]) -> Option<TypeRef> {
+    fn resolve_type(&self, file: u32, written: &[Name]) -> Option<TypeRef> {
         let module = &self.files[file as usize].module;
         let last = written.last()?;
         if written.len() == 1 && self.index.type_files(module.language, last).contains(&file) {
@@ -490,7 +490,7 @@ impl<'a> Resolver<'a, '_> {
         Some(TypeRef::External(full))
     }
 
-    fn catalog_knows_type(&self, full: &[String]) -> bool {
+    fn catalog_knows_type(&self, full: &[Name]) -> bool {
         full.len() > 1 && self.catalog.by_path(self.lang(), full).next().is_some()
     }
 
@@ -641,7 +641,7 @@ impl<'a> Resolver<'a, '_> {
     fn receiver_type(&self, f: &Function, recv: &Receiver, at: u32, depth: u32) -> Option<TypeRef> {
         match recv {
             Receiver::SelfValue => f.owner.as_ref().map(|o| TypeRef::Project {
-                name: o.clone(),
+                name: o.as_str().into(),
                 file: self.file,
             }),
             Receiver::SelfField(field) => self.field_type(f.owner.as_deref()?, field),
@@ -815,7 +815,7 @@ impl<'a> Resolver<'a, '_> {
     }
 
     /// A path call into the project: a function, `Type::method`, or a class constructor.
-    fn project_path(&self, full: &[String], written: &[String]) -> Option<FuncId> {
+    fn project_path(&self, full: &[Name], written: &[Name]) -> Option<FuncId> {
         let lang = self.lang();
         let here = &self.module.module_path;
         if let Some(id) = self.index.find_symbol(lang, full, here) {
@@ -866,7 +866,7 @@ impl<'a> Resolver<'a, '_> {
             {
                 for b in &decl.bases {
                     if let Some(TypeRef::Project { name, file }) = self.resolve_type(tf, b) {
-                        todo.push((name, file));
+                        todo.push((name.to_string(), file));
                     }
                 }
             }

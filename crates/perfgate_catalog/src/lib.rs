@@ -2,7 +2,7 @@
 //! reach the network, bound or offload work. Bundled per language (`catalog/*.toml`) and
 //! extensible from the user's config with the same schema.
 
-use perfgate_model::{split_path, Language};
+use perfgate_model::{split_path, Language, Name, Path};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
@@ -75,7 +75,7 @@ pub struct Api {
     pub kind: Kind,
     pub note: Option<String>,
     pub instead: Option<String>,
-    pub returns: Option<Vec<String>>,
+    pub returns: Option<Path>,
     /// Matched by method name only, without knowing the receiver's type.
     pub by_name: bool,
     pub args: Option<u32>,
@@ -144,7 +144,7 @@ pub struct Catalog {
 const RUST: &str = include_str!("../catalog/rust.toml");
 const PYTHON: &str = include_str!("../catalog/python.toml");
 
-fn key(path: &[String]) -> String {
+fn key(path: &[Name]) -> String {
     path.join("::")
 }
 
@@ -232,7 +232,7 @@ impl Catalog {
     pub fn by_path<'a>(
         &'a self,
         lang: Language,
-        path: &[String],
+        path: &[Name],
     ) -> impl Iterator<Item = &'a Api> + 'a {
         let cat = self.lang(lang);
         let k = key(path);
@@ -273,12 +273,12 @@ impl Catalog {
     }
 
     /// The type a path call returns, if the catalogue knows it.
-    pub fn returns(&self, lang: Language, path: &[String]) -> Option<&[String]> {
+    pub fn returns(&self, lang: Language, path: &[Name]) -> Option<&[Name]> {
         self.by_path(lang, path).find_map(|a| a.returns.as_deref())
     }
 
     /// Does a type path name something of this kind (`threading.Lock` is a blocking lock)?
-    pub fn type_is(&self, lang: Language, path: &[String], kind: Kind) -> bool {
+    pub fn type_is(&self, lang: Language, path: &[Name], kind: Kind) -> bool {
         self.by_path(lang, path).any(|a| a.kind == kind)
     }
 
@@ -296,7 +296,7 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Vec<String> {
+    fn p(s: &str) -> Path {
         split_path(s)
     }
 

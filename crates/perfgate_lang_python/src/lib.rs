@@ -16,15 +16,15 @@ pub const MAX_NESTING: usize = 200;
 /// `src/pkg/engine.py` -> `["pkg", "engine"]`, `pkg/__init__.py` -> `["pkg"]`.
 pub fn module_path_for(rel_path: &str) -> (Path, bool) {
     let trimmed = rel_path.trim_end_matches(".pyi").trim_end_matches(".py");
-    let mut parts: Vec<String> = trimmed
+    let mut parts: Path = trimmed
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
-        .map(str::to_owned)
+        .map(perfgate_model::Name::from)
         .collect();
-    if parts.first().map(String::as_str) == Some("src") && parts.len() > 1 {
+    if parts.first().map(perfgate_model::Name::as_str) == Some("src") && parts.len() > 1 {
         parts.remove(0);
     }
-    let is_package = parts.last().map(String::as_str) == Some("__init__");
+    let is_package = parts.last().map(perfgate_model::Name::as_str) == Some("__init__");
     if is_package {
         parts.pop();
     }

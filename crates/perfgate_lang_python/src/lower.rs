@@ -3,7 +3,7 @@
 use perfgate_model::{
     normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
     Handler, HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, MutOp,
-    Mutation, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
+    Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, ExceptHandler, Expr, Stmt};
@@ -128,7 +128,7 @@ impl<'s> ModuleLower<'s> {
                             let full = perfgate_model::split_path(alias.name.id.as_str());
                             match &alias.asname {
                                 Some(as_) => self.cx.module.imports.push(Import {
-                                    alias: as_.id.to_string(),
+                                    alias: as_.id.as_str().into(),
                                     path: full,
                                 }),
                                 None => {
@@ -153,10 +153,10 @@ impl<'s> ModuleLower<'s> {
                                 continue;
                             }
                             let mut path = base.clone();
-                            path.push(alias.name.id.to_string());
+                            path.push(alias.name.id.as_str().into());
                             let local = alias.asname.as_ref().unwrap_or(&alias.name);
                             self.cx.module.imports.push(Import {
-                                alias: local.id.to_string(),
+                                alias: local.id.as_str().into(),
                                 path,
                             });
                         }
@@ -255,7 +255,7 @@ impl<'s> ModuleLower<'s> {
                             Stmt::AnnAssign(a) => {
                                 if let Expr::Name(n) = a.target.as_ref() {
                                     decl.fields.push(Binding {
-                                        name: n.id.to_string(),
+                                        name: n.id.as_str().into(),
                                         ty: annotation_path(&a.annotation),
                                         span: span_of(a),
                                         ..Binding::default()
@@ -266,7 +266,7 @@ impl<'s> ModuleLower<'s> {
                                 for t in &a.targets {
                                     if let Expr::Name(n) = t {
                                         decl.fields.push(Binding {
-                                            name: n.id.to_string(),
+                                            name: n.id.as_str().into(),
                                             ty: call_path(&a.value),
                                             number: number(&a.value),
                                             span: span_of(a),
@@ -302,7 +302,7 @@ fn func_self_fields(func: &Function) -> Vec<Binding> {
         .iter()
         .filter_map(|b| {
             b.name.strip_prefix("self.").map(|f| Binding {
-                name: f.to_owned(),
+                name: f.into(),
                 ..b.clone()
             })
         })
@@ -423,7 +423,7 @@ impl<'m, 's> FnLower<'m, 's> {
         let name = attr.attr.id.as_str();
         self.func.calls.push(Call {
             callee: Callee::Method {
-                recv: Receiver::SelfField(name.to_owned()),
+                recv: Receiver::SelfField(name.into()),
                 name: "__iadd__".into(),
             },
             span: span_of(a),
@@ -473,10 +473,10 @@ impl<'m, 's> FnLower<'m, 's> {
     fn push_mutation(&mut self, target: &Expr, op: MutOp, span: Span) {
         let recv = match target {
             Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
-                Receiver::SelfField(a.attr.id.to_string())
+                Receiver::SelfField(a.attr.id.as_str().into())
             }
             Expr::Name(n) if !self.local_names.contains(n.id.as_str()) => {
-                Receiver::Path(vec![n.id.to_string()])
+                Receiver::Path(vec![n.id.as_str().into()])
             }
             _ => return,
         };
@@ -513,7 +513,7 @@ impl<'m, 's> FnLower<'m, 's> {
             let name = p.parameter.name.id.to_string();
             self.local_names.insert(p.parameter.name.id.as_str());
             self.func.params.push(Binding {
-                name,
+                name: name.into(),
                 ty: p.parameter.annotation.as_deref().and_then(annotation_path),
                 number: p.default.as_deref().and_then(number),
                 span: span_of(&p.parameter),
@@ -604,7 +604,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     self.bind_target(&a.target, ty, call, v, span_of(a));
                 } else if let Some(name) = target_name(&a.target) {
                     self.func.locals.push(Binding {
-                        name,
+                        name: name.into(),
                         ty,
                         span: span_of(a),
                         ..Binding::default()
@@ -852,7 +852,7 @@ impl<'m, 's> FnLower<'m, 's> {
             .or_else(|| call_path(value))
             .or_else(|| literal_type(value));
         self.func.locals.push(Binding {
-            name,
+            name: name.into(),
             ty,
             init_call: call,
             number: number(value),
@@ -957,7 +957,11 @@ impl<'a> ExprLower<'_, 'a, '_> {
             .arguments
             .keywords
             .iter()
-            .filter_map(|k| k.arg.as_ref().map(|a| (a.id.to_string(), number(&k.value))))
+            .filter_map(|k| {
+                k.arg
+                    .as_ref()
+                    .map(|a| (Name::from(a.id.as_str()), number(&k.value)))
+            })
             .collect();
         let (callee, recv_expr) = classify_callee(&call.func, &self.fl.local_names);
         let flags = self.arg_flags(call, &callee);
@@ -1156,37 +1160,37 @@ impl<'a> ExprLower<'_, 'a, '_> {
 /// when the receiver is not a plain name.
 fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Option<&'a Expr>) {
     match func {
-        Expr::Name(n) => (Callee::Path(vec![n.id.to_string()]), None),
+        Expr::Name(n) => (Callee::Path(vec![n.id.as_str().into()]), None),
         Expr::Attribute(attr) => {
             let name = attr.attr.id.to_string();
             match attr.value.as_ref() {
                 Expr::Name(n) if n.id.as_str() == "self" || n.id.as_str() == "cls" => (
                     Callee::Method {
                         recv: Receiver::SelfValue,
-                        name,
+                        name: name.into(),
                     },
                     None,
                 ),
                 Expr::Attribute(inner) if matches!(inner.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
                     (
                         Callee::Method {
-                            recv: Receiver::SelfField(inner.attr.id.to_string()),
-                            name,
+                            recv: Receiver::SelfField(inner.attr.id.as_str().into()),
+                            name: name.into(),
                         },
                         None,
                     )
                 }
                 Expr::Name(n) if locals.contains(n.id.as_str()) => (
                     Callee::Method {
-                        recv: Receiver::Local(n.id.to_string()),
-                        name,
+                        recv: Receiver::Local(n.id.as_str().into()),
+                        name: name.into(),
                     },
                     None,
                 ),
                 Expr::Call(_) => (
                     Callee::Method {
                         recv: Receiver::Other,
-                        name,
+                        name: name.into(),
                     },
                     Some(&attr.value),
                 ),
@@ -1195,7 +1199,7 @@ fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Opt
                     _ => (
                         Callee::Method {
                             recv: Receiver::Other,
-                            name,
+                            name: name.into(),
                         },
                         Some(&attr.value),
                     ),
@@ -1216,10 +1220,12 @@ fn root_is_local(expr: &Expr, locals: &FxHashSet<&str>) -> bool {
 
 fn receiver_of(expr: &Expr, locals: &FxHashSet<&str>) -> Receiver {
     match expr {
-        Expr::Name(n) if locals.contains(n.id.as_str()) => Receiver::Local(n.id.to_string()),
-        Expr::Name(n) => Receiver::Path(vec![n.id.to_string()]),
+        Expr::Name(n) if locals.contains(n.id.as_str()) => Receiver::Local(n.id.as_str().into()),
+        Expr::Name(n) => Receiver::Path(vec![n.id.as_str().into()]),
         Expr::Attribute(a) => match a.value.as_ref() {
-            Expr::Name(n) if n.id.as_str() == "self" => Receiver::SelfField(a.attr.id.to_string()),
+            Expr::Name(n) if n.id.as_str() == "self" => {
+                Receiver::SelfField(a.attr.id.as_str().into())
+            }
             _ => dotted(expr).map_or(Receiver::Other, Receiver::Path),
         },
         _ => Receiver::Other,
@@ -1229,10 +1235,10 @@ fn receiver_of(expr: &Expr, locals: &FxHashSet<&str>) -> Receiver {
 /// `a.b.c` as a path, when the expression is a chain of names.
 fn dotted(expr: &Expr) -> Option<Path> {
     match expr {
-        Expr::Name(n) => Some(vec![n.id.to_string()]),
+        Expr::Name(n) => Some(vec![n.id.as_str().into()]),
         Expr::Attribute(a) => {
             let mut p = dotted(&a.value)?;
-            p.push(a.attr.id.to_string());
+            p.push(a.attr.id.as_str().into());
             Some(p)
         }
         _ => None,
@@ -1317,7 +1323,7 @@ fn trip_of(iter: &Expr, consts: &FxHashMap<String, f64>) -> TripCount {
     match iter {
         Expr::Call(c) => {
             if let Some(path) = dotted(&c.func) {
-                let last = path.last().map(String::as_str);
+                let last = path.last().map(Name::as_str);
                 if last == Some("range") {
                     let args: Vec<Option<f64>> = c.arguments.args.iter().map(num).collect();
                     return match args.as_slice() {
@@ -1649,11 +1655,13 @@ fn is_const_expr(e: &Expr, consts: &FxHashMap<String, f64>) -> bool {
 fn value_receiver(e: &Expr, locals: &FxHashSet<&str>) -> Option<Receiver> {
     match e {
         Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
-            Some(Receiver::SelfField(a.attr.id.to_string()))
+            Some(Receiver::SelfField(a.attr.id.as_str().into()))
         }
         Expr::Name(n) if n.id.as_str() == "self" => None,
-        Expr::Name(n) if locals.contains(n.id.as_str()) => Some(Receiver::Local(n.id.to_string())),
-        Expr::Name(n) => Some(Receiver::Path(vec![n.id.to_string()])),
+        Expr::Name(n) if locals.contains(n.id.as_str()) => {
+            Some(Receiver::Local(n.id.as_str().into()))
+        }
+        Expr::Name(n) => Some(Receiver::Path(vec![n.id.as_str().into()])),
         _ => None,
     }
 }
@@ -1674,11 +1682,11 @@ fn literal_type(e: &Expr) -> Option<Path> {
                 last,
                 "dict" | "list" | "set" | "deque" | "defaultdict" | "bytearray" | "str"
             )
-            .then(|| vec![last.to_owned()]);
+            .then(|| vec![last.into()]);
         }
         _ => return None,
     };
-    Some(vec![name.to_owned()])
+    Some(vec![name.into()])
 }
 
 /// `@lru_cache`, `@functools.cache(maxsize=..)`, `@cached_property`, `@memoize`.

@@ -42,7 +42,7 @@ fn lowers_a_realistic_class() {
         .any(|i| i.alias == "t" && i.path == vec!["time"]));
     let ty = m.types.iter().find(|t| t.name == "Pipeline").unwrap();
     let engine = ty.fields.iter().find(|f| f.name == "engine").unwrap();
-    assert_eq!(engine.ty.as_deref(), Some(&["Eng".to_string()][..]));
+    assert_eq!(engine.ty.as_deref(), Some(&["Eng".into()][..]));
     let run = m
         .functions
         .iter()

@@ -30,16 +30,16 @@ pub fn module_path_for(rel_path: &str) -> (Path, bool) {
         }
         None => ("crate".to_owned(), &parts[..], false),
     };
-    let mut path = vec![crate_name];
+    let mut path: Path = vec![crate_name.into()];
     for (i, p) in rest.iter().enumerate() {
         let last = i + 1 == rest.len();
         if last {
             let stem = p.trim_end_matches(".rs");
             if !matches!(stem, "lib" | "main" | "mod") {
-                path.push(stem.to_owned());
+                path.push(stem.into());
             }
         } else {
-            path.push((*p).to_owned());
+            path.push((*p).into());
         }
     }
     (path, is_test)
@@ -66,7 +66,7 @@ pub fn lower_in_crate(
     }
     let (mut module_path, is_test) = module_path_for(rel_path);
     if let Some(name) = crate_name {
-        module_path[0] = name.replace('-', "_");
+        module_path[0] = name.replace('-', "_").into();
     }
     lower::lower_file(source, module_path, is_test)
 }

@@ -4,7 +4,7 @@ use crate::FrontendError;
 use perfgate_model::{
     normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
     Handler, HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, MutOp,
-    Mutation, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
+    Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::{Node, Parser};
@@ -105,8 +105,8 @@ fn directive_comments(root: Node, src: &str) -> Vec<Span> {
 
 struct ItemScope {
     /// Inline `mod a { mod b { ... } }` names.
-    mod_prefix: Vec<String>,
-    owner: Option<String>,
+    mod_prefix: Path,
+    owner: Option<Name>,
     test: bool,
 }
 
@@ -130,7 +130,7 @@ impl FileLower {
                             self.consts.insert(name.clone(), v);
                         }
                         self.module.globals.push(Binding {
-                            name,
+                            name: name.into(),
                             ty,
                             number: value,
                             span: s.span(n),
@@ -186,7 +186,9 @@ impl FileLower {
                     }
                 }
                 "trait_item" => {
-                    let owner = item.child_by_field_name("name").map(|n| s.of(n).to_owned());
+                    let owner = item
+                        .child_by_field_name("name")
+                        .map(|n| Name::from(s.of(n)));
                     if let Some(body) = item.child_by_field_name("body") {
                         let inner = ItemScope {
                             mod_prefix: scope.mod_prefix.clone(),
@@ -203,7 +205,7 @@ impl FileLower {
                         item.child_by_field_name("name"),
                     ) {
                         let mut prefix = scope.mod_prefix.clone();
-                        prefix.push(s.of(name).to_owned());
+                        prefix.push(s.of(name).into());
                         let inner = ItemScope {
                             mod_prefix: prefix,
                             owner: None,
@@ -263,7 +265,7 @@ impl FileLower {
                             inner_types.push((fields.len() as u32, inner));
                         }
                         fields.push(Binding {
-                            name: s.of(fname).to_owned(),
+                            name: s.of(fname).into(),
                             ty,
                             span: s.span(f),
                             ..Binding::default()
@@ -288,10 +290,10 @@ impl FileLower {
     }
 
     /// Rewrite `crate::`, `self::` and `super::` paths to absolute module paths.
-    fn absolute(&self, mut path: Path, mod_prefix: &[String]) -> Path {
+    fn absolute(&self, mut path: Path, mod_prefix: &[Name]) -> Path {
         let mut here = self.module.module_path.clone();
         here.extend(mod_prefix.iter().cloned());
-        match path.first().map(String::as_str) {
+        match path.first().map(perfgate_model::Name::as_str) {
             Some("crate") => {
                 path[0] = self.module.module_path[0].clone();
                 path
@@ -302,7 +304,7 @@ impl FileLower {
                 here
             }
             Some("super") => {
-                while path.first().map(String::as_str) == Some("super") {
+                while path.first().map(perfgate_model::Name::as_str) == Some("super") {
                     path.remove(0);
                     here.pop();
                 }
@@ -318,11 +320,11 @@ impl FileLower {
             return;
         };
         let name = s.of(name_node).to_owned();
-        let mut qual: Vec<String> = scope.mod_prefix.clone();
+        let mut qual: Path = scope.mod_prefix.clone();
         if let Some(o) = &scope.owner {
             qual.push(o.clone());
         }
-        qual.push(name.clone());
+        qual.push(name.as_str().into());
         let is_async = {
             let mut c = item.walk();
             let found = item
@@ -332,7 +334,7 @@ impl FileLower {
         };
         let mut func = Function {
             name,
-            owner: scope.owner.clone(),
+            owner: scope.owner.as_ref().map(Name::to_string),
             qualname: qual.join("::"),
             is_async,
             span: s.span(item),
@@ -346,7 +348,7 @@ impl FileLower {
                 if p.kind() == "parameter" {
                     if let Some(pat) = p.child_by_field_name("pattern") {
                         func.params.push(Binding {
-                            name: s.of(pat).trim_start_matches("mut ").to_owned(),
+                            name: s.of(pat).trim_start_matches("mut ").into(),
                             ty: p.child_by_field_name("type").and_then(|t| type_path(t, s)),
                             span: s.span(p),
                             ..Binding::default()
@@ -369,13 +371,13 @@ impl FileLower {
             macro_depth: 0,
             consts: &self.consts,
             parser: &mut self.parser,
-            owner: scope.owner.clone(),
+            owner: scope.owner.as_ref().map(Name::to_string),
             here: {
                 let mut h = self.module.module_path.clone();
                 h.extend(scope.mod_prefix.iter().cloned());
                 h
             },
-            crate_name: self.module.module_path[0].clone(),
+            crate_name: self.module.module_path[0].to_string(),
             varying: Vec::new(),
             returned_spans: FxHashSet::default(),
             returned_names: FxHashSet::default(),
@@ -458,12 +460,12 @@ fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionR
 }
 
 /// Flatten a `use` tree into `(alias, path)` pairs.
-fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(String, Path)>) {
+fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(Name, Path)>) {
     match n.kind() {
         "identifier" | "scoped_identifier" | "crate" | "self" | "super" => {
             let mut path = prefix;
             path.extend(path_segments(s.of(n)));
-            if path.last().map(String::as_str) == Some("self") {
+            if path.last().map(perfgate_model::Name::as_str) == Some("self") {
                 path.pop();
             }
             if let Some(alias) = path.last().cloned() {
@@ -477,7 +479,7 @@ fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(String, Path)>) {
             ) {
                 let mut path = prefix;
                 path.extend(path_segments(s.of(p)));
-                out.push((s.of(a).to_owned(), path));
+                out.push((s.of(a).into(), path));
             }
         }
         "scoped_use_list" => {
@@ -513,20 +515,20 @@ fn path_segments(text: &str) -> Path {
     }
     out.split("::")
         .filter(|p| !p.is_empty())
-        .map(str::to_owned)
+        .map(Name::from)
         .collect()
 }
 
 /// The nominal type of a type expression, looking through references and smart pointers.
 fn type_path(n: Node, s: Src) -> Option<Path> {
     match n.kind() {
-        "type_identifier" | "primitive_type" | "identifier" => Some(vec![s.of(n).to_owned()]),
+        "type_identifier" | "primitive_type" | "identifier" => Some(vec![s.of(n).into()]),
         "scoped_type_identifier" | "scoped_identifier" => Some(path_segments(s.of(n))),
         "reference_type" | "pointer_type" => {
             n.child_by_field_name("type").and_then(|t| type_path(t, s))
         }
         // `[T]` and `[T; N]`: one name, so rules can tell a slice from a set.
-        "array_type" => Some(vec!["[]".to_owned()]),
+        "array_type" => Some(vec!["[]".into()]),
         "generic_type" => {
             let outer = type_path(n.child_by_field_name("type")?, s)?;
             let last = outer.last()?.as_str();
@@ -637,10 +639,10 @@ impl FnLower<'_> {
     fn finish(mut self) -> Function {
         for b in &self.func.locals {
             let Some(c) = b.init_call else { continue };
-            if self.returned_names.contains(&b.name) {
+            if self.returned_names.contains(b.name.as_str()) {
                 self.func.calls[c as usize].flags |= CallFlags::RETURNED;
             }
-            if self.stored_names.contains(&b.name) {
+            if self.stored_names.contains(b.name.as_str()) {
                 self.func.calls[c as usize].flags |= CallFlags::STORED;
             }
         }
@@ -932,7 +934,7 @@ impl FnLower<'_> {
                         let name = s.of(pat).trim_start_matches("mut ").trim().to_owned();
                         let ty = ty.or_else(|| value.and_then(|v| self.constructed_type(v, s)));
                         self.func.locals.push(Binding {
-                            name,
+                            name: name.into(),
                             ty,
                             init_call: call,
                             number: value.and_then(|v| number(v, s)),
@@ -984,13 +986,13 @@ impl FnLower<'_> {
     }
 
     fn resolve_self(&self, mut p: Path) -> Path {
-        if p.first().map(String::as_str) == Some("Self") {
+        if p.first().map(perfgate_model::Name::as_str) == Some("Self") {
             if let Some(o) = &self.owner {
-                p[0] = o.clone();
+                p[0] = o.clone().into();
             }
         }
-        match p.first().map(String::as_str) {
-            Some("crate") => p[0] = self.crate_name.clone(),
+        match p.first().map(perfgate_model::Name::as_str) {
+            Some("crate") => p[0] = self.crate_name.clone().into(),
             Some("self") => {
                 p.remove(0);
                 let mut h = self.here.clone();
@@ -999,7 +1001,7 @@ impl FnLower<'_> {
             }
             Some("super") => {
                 let mut h = self.here.clone();
-                while p.first().map(String::as_str) == Some("super") {
+                while p.first().map(perfgate_model::Name::as_str) == Some("super") {
                     p.remove(0);
                     h.pop();
                 }
@@ -1181,7 +1183,7 @@ impl FnLower<'_> {
                     }
                     if self.func.name != "new" && self.func.name != "default" {
                         self.func.push_mutation(Mutation {
-                            target: Receiver::SelfField(f.clone()),
+                            target: Receiver::SelfField(f.clone().into()),
                             op: MutOp::Reset,
                             span: s.span(n),
                         });
@@ -1363,7 +1365,7 @@ impl FnLower<'_> {
 
     fn classify(&self, f: Node, s: Src) -> (Callee, bool) {
         match f.kind() {
-            "identifier" => (Callee::Path(vec![s.of(f).to_owned()]), false),
+            "identifier" => (Callee::Path(vec![s.of(f).into()]), false),
             "scoped_identifier" => (
                 Callee::Path(self.resolve_self(path_segments(s.of(f)))),
                 false,
@@ -1382,7 +1384,7 @@ impl FnLower<'_> {
                 };
                 let recv = match value.kind() {
                     "self" => Receiver::SelfValue,
-                    "identifier" => Receiver::Local(s.of(value).to_owned()),
+                    "identifier" => Receiver::Local(s.of(value).into()),
                     "field_expression"
                         if value
                             .child_by_field_name("value")
@@ -1392,14 +1394,21 @@ impl FnLower<'_> {
                             value
                                 .child_by_field_name("field")
                                 .map(|x| s.of(x).to_owned())
-                                .unwrap_or_default(),
+                                .unwrap_or_default()
+                                .into(),
                         )
                     }
                     "scoped_identifier" => Receiver::Path(path_segments(s.of(value))),
                     _ => Receiver::Other,
                 };
                 let walk = matches!(recv, Receiver::Other);
-                (Callee::Method { recv, name }, walk)
+                (
+                    Callee::Method {
+                        recv,
+                        name: name.into(),
+                    },
+                    walk,
+                )
             }
             _ => (Callee::Unknown, true),
         }
@@ -1432,7 +1441,7 @@ impl FnLower<'_> {
         let arg0 = arg_nodes
             .first()
             .and_then(|a| self_field(*a, s))
-            .map(Receiver::SelfField);
+            .map(|f| Receiver::SelfField(f.into()));
         if let Callee::Method { name, .. } = &callee {
             if RETAINING.contains(&name.as_str()) {
                 for a in &arg_nodes {
@@ -1444,7 +1453,7 @@ impl FnLower<'_> {
         }
         if let Callee::Path(p) = &callee {
             if matches!(
-                p.last().map(String::as_str),
+                p.last().map(perfgate_model::Name::as_str),
                 Some("take" | "replace" | "swap")
             ) && p.iter().any(|x| x == "mem")
             {

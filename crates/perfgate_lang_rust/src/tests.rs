@@ -65,7 +65,7 @@ fn lowers_a_realistic_service() {
         .iter()
         .any(|i| i.alias == "fs" && i.path == vec!["std", "fs"]));
     let v = m.types.iter().find(|t| t.name == "Validator").unwrap();
-    assert_eq!(v.fields[0].ty.as_deref(), Some(&["Engine".to_string()][..]));
+    assert_eq!(v.fields[0].ty.as_deref(), Some(&["Engine".into()][..]));
     let f = m
         .functions
         .iter()

@@ -58,8 +58,13 @@ impl Language {
     }
 }
 
+/// An identifier: a name, field or path segment. Identifiers are short, and a
+/// `CompactString` keeps up to 24 bytes inline, so most of the model's names cost no
+/// allocation of their own (the model holds hundreds of thousands of them).
+pub type Name = compact_str::CompactString;
+
 /// A path such as `std::fs::read` or `torch.cuda.synchronize`, as its segments.
-pub type Path = Vec<String>;
+pub type Path = Vec<Name>;
 
 /// One parsed source file, lowered.
 #[derive(Clone, Debug)]
@@ -99,7 +104,7 @@ pub const DIRECTIVE: &str = "perfgate:";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
     /// The name this import binds locally (`d` in `use a::b::c as d`, `np` in `import numpy as np`).
-    pub alias: String,
+    pub alias: Name,
     /// The absolute path it refers to.
     pub path: Path,
 }
@@ -120,7 +125,7 @@ pub struct TypeDecl {
 /// A name with what is known of its value: a declared or constructed type, or a constant.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Binding {
-    pub name: String,
+    pub name: Name,
     /// The type path as written (`reqwest::Client`, `aiohttp.ClientSession`), unresolved.
     pub ty: Option<Path>,
     /// Set when the value was produced by a call (`Client::new()`, `ClientSession(...)`): the
@@ -206,7 +211,7 @@ pub enum Callee {
     /// `f()`, `a::b::f()`, `Self::f()`, `np.zeros()` where `np` is not a local value.
     Path(Path),
     /// `recv.name()`.
-    Method { recv: Receiver, name: String },
+    Method { recv: Receiver, name: Name },
     /// A call of something we cannot name (`(get_fn())()`, `x[0]()`).
     Unknown,
 }
@@ -216,9 +221,9 @@ pub enum Receiver {
     /// `self`
     SelfValue,
     /// `self.field` (a chain `self.a.b` keeps the first field and is marked `Other`).
-    SelfField(String),
+    SelfField(Name),
     /// A local variable or parameter.
-    Local(String),
+    Local(Name),
     /// The value returned by another call of this function (index into `Function::calls`).
     CallResult(u32),
     /// A path used as a value (`String::new().len()` aside): `CONFIG.get()`.
@@ -257,7 +262,7 @@ pub struct Call {
     pub n_args: u32,
     /// Keyword arguments (Python) and their literal numbers, if any.
     /// Boxed slice, not `Vec`: most calls have none, and calls are the model's bulk.
-    pub keywords: Box<[(String, Option<f64>)]>,
+    pub keywords: Box<[(Name, Option<f64>)]>,
     /// A `macro!(...)` invocation rather than a function call.
     pub is_macro: bool,
     /// [`CallFlags`] bits: what the arguments read and where the result goes.
@@ -507,7 +512,7 @@ pub fn split_path(s: &str) -> Path {
     s.split("::")
         .flat_map(|p| p.split('.'))
         .filter(|p| !p.is_empty())
-        .map(str::to_owned)
+        .map(Name::from)
         .collect()
 }
 

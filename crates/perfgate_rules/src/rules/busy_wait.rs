@@ -181,7 +181,7 @@ fn is_check(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
         return true;
     }
     let name = match &c.callee {
-        Callee::Path(p) => p.last().map(String::as_str).unwrap_or(""),
+        Callee::Path(p) => p.last().map(|s| s.as_str()).unwrap_or(""),
         Callee::Method { name, .. } => name.as_str(),
         Callee::Unknown => "",
     };

@@ -131,8 +131,8 @@ fn is_cleanup(a: &Analysis, cid: perfgate_analysis::CallId) -> bool {
         return true;
     }
     let name = match &a.call(cid).callee {
-        Callee::Path(p) => p.last().cloned().unwrap_or_default(),
-        Callee::Method { name, .. } => name.clone(),
+        Callee::Path(p) => p.last().map(|s| s.to_string()).unwrap_or_default(),
+        Callee::Method { name, .. } => name.to_string(),
         Callee::Unknown => String::new(),
     };
     CLEANUP.iter().any(|c| name.contains(c))

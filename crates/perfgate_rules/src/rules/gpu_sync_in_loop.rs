@@ -160,7 +160,7 @@ fn on_host(
                             .locals
                             .iter()
                             .rev()
-                            .find(|b| &b.name == n && b.span.start < c.span.start)
+                            .find(|b| b.name == n && b.span.start < c.span.start)
                             .and_then(|b| b.init_call)
                         {
                             Some(i) if i != cur => cur = i,
@@ -171,7 +171,7 @@ fn on_host(
                 }
             }
             Callee::Path(p) => {
-                let last = p.last().map(String::as_str);
+                let last = p.last().map(|s| s.as_str());
                 return matches!(last, Some("tensor" | "from_numpy" | "as_tensor"))
                     && !c.keywords.iter().any(|(k, _)| k == "device");
             }

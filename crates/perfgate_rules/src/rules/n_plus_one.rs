@@ -187,7 +187,7 @@ fn awaited_through_chain(f: &perfgate_model::Function, call: u32) -> bool {
 fn is_sync_api(a: &perfgate_analysis::Analysis, id: CallId) -> bool {
     a.external_path(id).is_some_and(|p| {
         matches!(
-            p.first().map(String::as_str),
+            p.first().map(|s| s.as_str()),
             Some(
                 "requests"
                     | "sqlite3"

@@ -124,7 +124,7 @@ impl crate::Rule for Rule {
                     continue;
                 };
                 let target = match &root {
-                    Receiver::Local(n) => n.clone(),
+                    Receiver::Local(n) => n.to_string(),
                     Receiver::SelfField(n) => format!("self.{n}"),
                     _ => continue,
                 };
@@ -323,7 +323,7 @@ fn sequence_type(
             let l = &f.loops[li as usize];
             if f.loops
                 .iter()
-                .any(|x| x.span.encloses(l.span) && x.vars.contains(name))
+                .any(|x| x.span.encloses(l.span) && x.vars.iter().any(|v| v == name))
             {
                 return None;
             }
@@ -331,7 +331,7 @@ fn sequence_type(
                 .locals
                 .iter()
                 .rev()
-                .find(|b| &b.name == name && b.span.start <= at);
+                .find(|b| b.name == name && b.span.start <= at);
             if let Some(b) = local {
                 // Rebuilt per iteration: a different, usually small, collection each time.
                 if l.span.encloses(b.span)
@@ -347,14 +347,14 @@ fn sequence_type(
                 }
                 b.ty.clone()
             } else {
-                f.params.iter().find(|b| &b.name == name)?.ty.clone()
+                f.params.iter().find(|b| b.name == name)?.ty.clone()
             }
         }
         Receiver::SelfField(field) => {
             let owner = f.owner.as_deref()?;
             let file = &a.file(fid).module;
             let decl = file.types.iter().find(|t| t.name == owner)?;
-            decl.fields.iter().find(|b| &b.name == field)?.ty.clone()
+            decl.fields.iter().find(|b| b.name == field)?.ty.clone()
         }
         _ => None,
     }?;

@@ -3,7 +3,7 @@
 
 use perfgate_analysis::{Analysis, CallId, FuncId, Step, Target};
 use perfgate_catalog::{Api, Kind};
-use perfgate_model::{Callee, Function, FunctionRole, Language, Receiver, TripCount};
+use perfgate_model::{Callee, Function, FunctionRole, Language, Name, Receiver, TripCount};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Names of functions whose job is to set things up once: constructors, connectors,
@@ -87,7 +87,7 @@ pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
             Callee::Method { name, .. } => Some(name.as_str()),
             Callee::Path(path) => {
                 let n = path.len();
-                let last = path.last().map(String::as_str);
+                let last = path.last().map(|s| s.as_str());
                 // `Lazy::new(|| ..)`, `LazyLock::new(|| ..)`
                 if n >= 2 && last == Some("new") && path[n - 2].contains("Lazy") {
                     return true;
@@ -180,7 +180,7 @@ pub(crate) fn root_of<'f>(f: &'f Function, recv: &'f Receiver, at: u32) -> &'f R
                 .locals
                 .iter()
                 .rev()
-                .find(|b| &b.name == name && b.span.start <= at)
+                .find(|b| b.name == name && b.span.start <= at)
                 .and_then(|b| b.init_call),
             _ => None,
         };
@@ -203,7 +203,7 @@ pub(crate) fn method_on(f: &Function, call: u32) -> Option<(&str, &Receiver)> {
 }
 
 /// Catalogue kinds of a type as written in a file.
-pub(crate) fn type_kinds<'c>(a: &Analysis<'c>, file: u32, written: &[String]) -> Vec<&'c Api> {
+pub(crate) fn type_kinds<'c>(a: &Analysis<'c>, file: u32, written: &[Name]) -> Vec<&'c Api> {
     let lang = a.files[file as usize].module.language;
     match a.resolve_type(file, written) {
         Some(perfgate_analysis::resolve::TypeRef::External(p)) => {
