@@ -7,7 +7,7 @@
 //! [`Confidence::Assumed`]. Anything else stays [`Target::Unknown`] and is never guessed.
 
 use crate::{CallInfo, FuncId};
-use perfgate_catalog::{Api, Catalog, Kind};
+use perfgate_catalog::{Catalog, Kind};
 use perfgate_model::{
     Binding, Call, Callee, Confidence, Function, Import, Language, Module, Name, Path, Receiver,
     SourceFile,
@@ -148,16 +148,16 @@ const GENERIC_METHODS: &[&str] = &[
 /// resolver makes several per call.
 pub(crate) struct Index {
     /// Per language (Rust, Python): module path (`pkg::engine`) -> file.
-    modules: [FxHashMap<String, u32>; 2],
+    modules: [FxHashMap<Name, u32>; 2],
     /// Per file: qualified name with `::` separators (`Engine::infer`) -> function index.
-    qualnames: Vec<FxHashMap<String, u32>>,
+    qualnames: Vec<FxHashMap<Name, u32>>,
     /// Per language: type name -> files declaring it.
-    types: [FxHashMap<String, Vec<u32>>; 2],
+    types: [FxHashMap<Name, Vec<u32>>; 2],
     /// Per language: type name -> method name -> the method, from the first file (in path
     /// order) that defines it (an `impl` may sit apart from its `struct`).
-    methods: [FxHashMap<String, FxHashMap<String, FuncId>>; 2],
+    methods: [FxHashMap<Name, FxHashMap<Name, FuncId>>; 2],
     /// Per language: method name -> owner-bearing functions, for the by-name fallback.
-    method_names: [FxHashMap<String, Vec<FuncId>>; 2],
+    method_names: [FxHashMap<Name, Vec<FuncId>>; 2],
 }
 
 fn key(p: &[Name]) -> String {
@@ -165,14 +165,24 @@ fn key(p: &[Name]) -> String {
 }
 
 /// `Engine.infer` / `tests::helper` -> `Engine::infer` / `tests::helper`.
-fn qual_key(qualname: &str) -> String {
-    qualname.replace('.', "::")
+fn qual_key(qualname: &str) -> Name {
+    if !qualname.contains('.') {
+        return Name::from(qualname);
+    }
+    let mut k = Name::with_capacity(qualname.len() + 8);
+    for (i, part) in qualname.split('.').enumerate() {
+        if i > 0 {
+            k.push_str("::");
+        }
+        k.push_str(part);
+    }
+    k
 }
 
 impl Index {
     pub(crate) fn build(files: &[SourceFile]) -> Index {
         use rayon::prelude::*;
-        let qualnames: Vec<FxHashMap<String, u32>> = files
+        let qualnames: Vec<FxHashMap<Name, u32>> = files
             .par_iter()
             .map(|file| {
                 let fns = &file.module.functions;
@@ -185,7 +195,12 @@ impl Index {
                         let same = qual.len() == owner.len() + 2 + f.name.len()
                             && qual.starts_with(owner.as_str())
                             && qual.ends_with(f.name.as_str());
-                        (!same).then(|| format!("{owner}::{}", f.name))
+                        (!same).then(|| {
+                            let mut k = Name::from(owner.as_str());
+                            k.push_str("::");
+                            k.push_str(&f.name);
+                            k
+                        })
                     });
                     map.entry(qual).or_insert(i as u32);
                     if let Some(alias) = alias {
@@ -199,8 +214,7 @@ impl Index {
         // halves, built side by side.
         let (methods, (modules, types, method_names)) = rayon::join(
             || {
-                let mut methods: [FxHashMap<String, FxHashMap<String, FuncId>>; 2] =
-                    Default::default();
+                let mut methods: [FxHashMap<Name, FxHashMap<Name, FuncId>>; 2] = Default::default();
                 for (fi, file) in files.iter().enumerate() {
                     let lang = file.module.language as usize;
                     for (i, f) in file.module.functions.iter().enumerate() {
@@ -209,31 +223,31 @@ impl Index {
                         // `entry` would clone the key every time.
                         let by_name = match methods[lang].get_mut(owner.as_str()) {
                             Some(v) => v,
-                            None => methods[lang].entry(owner.clone()).or_default(),
+                            None => methods[lang].entry(owner.as_str().into()).or_default(),
                         };
                         if !by_name.contains_key(f.name.as_str()) {
                             let id = FuncId {
                                 file: fi as u32,
                                 func: i as u32,
                             };
-                            by_name.insert(f.name.clone(), id);
+                            by_name.insert(f.name.as_str().into(), id);
                         }
                     }
                 }
                 methods
             },
             || {
-                let mut modules: [FxHashMap<String, u32>; 2] = Default::default();
-                let mut types: [FxHashMap<String, Vec<u32>>; 2] = Default::default();
-                let mut method_names: [FxHashMap<String, Vec<FuncId>>; 2] = Default::default();
+                let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
+                let mut types: [FxHashMap<Name, Vec<u32>>; 2] = Default::default();
+                let mut method_names: [FxHashMap<Name, Vec<FuncId>>; 2] = Default::default();
                 for (fi, file) in files.iter().enumerate() {
                     let m = &file.module;
                     let lang = m.language as usize;
-                    modules[lang].insert(key(&m.module_path), fi as u32);
+                    modules[lang].insert(key(&m.module_path).into(), fi as u32);
                     for t in &m.types {
                         let files = match types[lang].get_mut(t.name.as_str()) {
                             Some(v) => v,
-                            None => types[lang].entry(t.name.clone()).or_default(),
+                            None => types[lang].entry(t.name.as_str().into()).or_default(),
                         };
                         if files.last() != Some(&(fi as u32)) {
                             files.push(fi as u32);
@@ -250,7 +264,7 @@ impl Index {
                         match method_names[lang].get_mut(f.name.as_str()) {
                             Some(v) => v.push(id),
                             None => {
-                                method_names[lang].insert(f.name.clone(), vec![id]);
+                                method_names[lang].insert(f.name.as_str().into(), vec![id]);
                             }
                         }
                     }
@@ -409,6 +423,11 @@ struct Resolver<'a, 'i> {
     /// order. `self.assertEqual(..)` is called thousands of times per test module, and
     /// walking the bases each time was the resolver's largest cost.
     lineage: std::cell::RefCell<FxHashMap<u32, FxHashMap<String, Lineage>>>,
+    /// Types as written, by file: the same annotations and constructors recur.
+    types: std::cell::RefCell<FxHashMap<u32, FxHashMap<Path, Option<TypeRef>>>>,
+    /// Types of local bindings (by address: bindings do not move while resolving), asked
+    /// once per method call on them.
+    locals: std::cell::RefCell<FxHashMap<usize, Option<TypeRef>>>,
     /// This module's imports by alias (the last one wins, as in the language).
     imports: FxHashMap<&'a str, &'a Import>,
     /// This module's typed globals by name (the first one wins).
@@ -436,6 +455,8 @@ impl<'a, 'i> Resolver<'a, 'i> {
             memo: Default::default(),
             fields: Default::default(),
             lineage: Default::default(),
+            types: Default::default(),
+            locals: Default::default(),
             imports,
             globals,
         }
@@ -467,6 +488,19 @@ impl<'a> Resolver<'a, '_> {
 
     /// Resolve a type path written in `file`'s module.
     fn resolve_type(&self, file: u32, written: &[Name]) -> Option<TypeRef> {
+        if let Some(hit) = self.types.borrow().get(&file).and_then(|m| m.get(written)) {
+            return hit.clone();
+        }
+        let ty = self.resolve_type_uncached(file, written);
+        self.types
+            .borrow_mut()
+            .entry(file)
+            .or_default()
+            .insert(written.to_vec(), ty.clone());
+        ty
+    }
+
+    fn resolve_type_uncached(&self, file: u32, written: &[Name]) -> Option<TypeRef> {
         let module = &self.files[file as usize].module;
         let last = written.last()?;
         if written.len() == 1 && self.index.type_files(module.language, last).contains(&file) {
@@ -544,6 +578,20 @@ impl<'a> Resolver<'a, '_> {
 
     fn local_type(&self, f: &Function, name: &str, at: u32, depth: u32) -> Option<TypeRef> {
         let b = self.binding(f, name, at)?;
+        // Deeper lookups may be cut short by the depth limit: only top-level ones are kept.
+        if depth > 0 {
+            return self.binding_type(f, b, depth);
+        }
+        let key = std::ptr::from_ref(b) as usize;
+        if let Some(hit) = self.locals.borrow().get(&key) {
+            return hit.clone();
+        }
+        let ty = self.binding_type(f, b, depth);
+        self.locals.borrow_mut().insert(key, ty.clone());
+        ty
+    }
+
+    fn binding_type(&self, f: &Function, b: &Binding, depth: u32) -> Option<TypeRef> {
         if let Some(ty) = &b.ty {
             return self.resolve_type(self.file, ty);
         }
@@ -806,7 +854,7 @@ impl<'a> Resolver<'a, '_> {
                     info.apis = self
                         .catalog
                         .by_method(lang, name, c.n_args, c.awaited)
-                        .collect::<Vec<&Api>>();
+                        .collect();
                 }
             }
             Callee::Unknown => {}

@@ -8,6 +8,7 @@ use perfgate_catalog::Kind;
 use perfgate_model::{
     Callee, Category, Confidence, Finding, Language, MutOp, Receiver, Severity, Span,
 };
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 pub struct Rule;
@@ -164,57 +165,30 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        let mut uses: FxHashMap<Key, Uses> = FxHashMap::default();
-        for fid in a.functions() {
-            let f = a.func(fid);
-            let lang = scope::lang_of(a, fid);
-            let key_of = |target| key_of(f, lang, fid, target);
-            for (i, c) in f.calls.iter().enumerate() {
-                // Handed to a project function (`evict(&mut self.cache)`): it may remove.
-                if let Some(arg) = f.arg0(i as u32) {
-                    if let Some(k) = key_of(arg) {
-                        let cid = CallId {
-                            func: fid,
-                            call: i as u32,
-                        };
-                        if matches!(a.info(cid).target, Target::Project { .. }) {
-                            uses.entry(k).or_default().shrinks = true;
-                        }
-                    }
-                }
-                // Only growth, removal and size calls matter; look at nothing else.
-                let name = match &c.callee {
-                    Callee::Method { name, .. } => name.as_str(),
-                    Callee::Path(p) if p.len() == 2 => p[1].as_str(),
-                    _ => continue,
+        // Every call of every function is looked at: files are scanned in parallel and
+        // their tables merged in file order.
+        let scan_file = |file: usize| {
+            let mut uses: FxHashMap<Key, Uses> = FxHashMap::default();
+            for func in 0..a.files[file].module.functions.len() {
+                let fid = FuncId {
+                    file: file as u32,
+                    func: func as u32,
                 };
-                let Some(&op) = OPS.get(name) else {
-                    continue;
-                };
-                let k = match &c.callee {
-                    Callee::Method { recv, .. } => key_of(scope::root_of(f, recv, c.span.start)),
-                    // `_CACHE.append(x)` on a module global.
-                    Callee::Path(p) if lang == Language::Python => {
-                        Some((fid.file, None, p[0].as_str()))
-                    }
-                    _ => None,
-                };
-                let Some(k) = k else { continue };
-                let u = uses.entry(k).or_default();
-                match op {
-                    MutOp::Insert => u.grows.push((fid, c.span)),
-                    MutOp::Measure => u.measured_in.push(fid),
-                    _ => u.shrinks = true,
-                }
+                scan(a, fid, &mut uses);
             }
-            for m in f.mutations() {
-                let Some(k) = key_of(&m.target) else { continue };
-                let u = uses.entry(k).or_default();
-                match m.op {
-                    MutOp::Insert => u.grows.push((fid, m.span)),
-                    MutOp::Remove | MutOp::Reset => u.shrinks = true,
-                    MutOp::Measure => u.measured_in.push(fid),
-                }
+            uses
+        };
+        let mut uses: FxHashMap<Key, Uses> = FxHashMap::default();
+        for part in (0..a.files.len())
+            .into_par_iter()
+            .map(scan_file)
+            .collect::<Vec<_>>()
+        {
+            for (k, u) in part {
+                let e = uses.entry(k).or_default();
+                e.grows.extend(u.grows);
+                e.shrinks |= u.shrinks;
+                e.measured_in.extend(u.measured_in);
             }
         }
         let mut keys: Vec<&Key> = uses.keys().collect();
@@ -487,4 +461,56 @@ fn bounded_by_init(a: &Analysis, init: Option<CallId>) -> bool {
     let c = a.call(id);
     let is_deque = matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|l| l == "deque"));
     is_deque && (c.keywords.iter().any(|(k, _)| k == "maxlen") || c.n_args >= 2)
+}
+
+/// The growth, removal and size checks of the collections one function touches.
+fn scan<'a>(a: &Analysis<'a>, fid: FuncId, uses: &mut FxHashMap<Key<'a>, Uses>) {
+    let f = a.func(fid);
+    let lang = scope::lang_of(a, fid);
+    let key_of = |target| key_of(f, lang, fid, target);
+    for (i, c) in f.calls.iter().enumerate() {
+        // Handed to a project function (`evict(&mut self.cache)`): it may remove.
+        if let Some(arg) = f.arg0(i as u32) {
+            if let Some(k) = key_of(arg) {
+                let cid = CallId {
+                    func: fid,
+                    call: i as u32,
+                };
+                if matches!(a.info(cid).target, Target::Project { .. }) {
+                    uses.entry(k).or_default().shrinks = true;
+                }
+            }
+        }
+        // Only growth, removal and size calls matter; look at nothing else.
+        let name = match &c.callee {
+            Callee::Method { name, .. } => name.as_str(),
+            Callee::Path(p) if p.len() == 2 => p[1].as_str(),
+            _ => continue,
+        };
+        let Some(&op) = OPS.get(name) else {
+            continue;
+        };
+        let k = match &c.callee {
+            Callee::Method { recv, .. } => key_of(scope::root_of(f, recv, c.span.start)),
+            // `_CACHE.append(x)` on a module global.
+            Callee::Path(p) if lang == Language::Python => Some((fid.file, None, p[0].as_str())),
+            _ => None,
+        };
+        let Some(k) = k else { continue };
+        let u = uses.entry(k).or_default();
+        match op {
+            MutOp::Insert => u.grows.push((fid, c.span)),
+            MutOp::Measure => u.measured_in.push(fid),
+            _ => u.shrinks = true,
+        }
+    }
+    for m in f.mutations() {
+        let Some(k) = key_of(&m.target) else { continue };
+        let u = uses.entry(k).or_default();
+        match m.op {
+            MutOp::Insert => u.grows.push((fid, m.span)),
+            MutOp::Remove | MutOp::Reset => u.shrinks = true,
+            MutOp::Measure => u.measured_in.push(fid),
+        }
+    }
 }
