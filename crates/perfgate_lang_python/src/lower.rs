@@ -604,7 +604,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     self.bind_target(&a.target, ty, call, v, span_of(a));
                 } else if let Some(name) = target_name(&a.target) {
                     self.func.locals.push(Binding {
-                        name: name.into(),
+                        name,
                         ty,
                         span: span_of(a),
                         ..Binding::default()
@@ -852,7 +852,7 @@ impl<'m, 's> FnLower<'m, 's> {
             .or_else(|| call_path(value))
             .or_else(|| literal_type(value));
         self.func.locals.push(Binding {
-            name: name.into(),
+            name,
             ty,
             init_call: call,
             number: number(value),
@@ -1234,15 +1234,28 @@ fn receiver_of(expr: &Expr, locals: &FxHashSet<&str>) -> Receiver {
 
 /// `a.b.c` as a path, when the expression is a chain of names.
 fn dotted(expr: &Expr) -> Option<Path> {
-    match expr {
-        Expr::Name(n) => Some(vec![n.id.as_str().into()]),
-        Expr::Attribute(a) => {
-            let mut p = dotted(&a.value)?;
-            p.push(a.attr.id.as_str().into());
-            Some(p)
-        }
-        _ => None,
+    // Walk the chain first: nothing is allocated for `f(x).y`, and the path is allocated
+    // once at its length (one of the front end's most frequent allocations).
+    let mut len = 1;
+    let mut cur = expr;
+    while let Expr::Attribute(a) = cur {
+        len += 1;
+        cur = &a.value;
     }
+    let Expr::Name(root) = cur else {
+        return None;
+    };
+    let mut p: Path = Vec::with_capacity(len);
+    p.resize(len, Name::default());
+    p[0] = root.id.as_str().into();
+    let mut cur = expr;
+    let mut i = len;
+    while let Expr::Attribute(a) = cur {
+        i -= 1;
+        p[i] = a.attr.id.as_str().into();
+        cur = &a.value;
+    }
+    Some(p)
 }
 
 /// The class a value is constructed from: `Engine(cfg)`, `aiohttp.ClientSession()`. Calls of
@@ -1280,11 +1293,15 @@ fn annotation_path(expr: &Expr) -> Option<Path> {
     }
 }
 
-fn target_name(target: &Expr) -> Option<String> {
+fn target_name(target: &Expr) -> Option<Name> {
     match target {
-        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Name(n) => Some(n.id.as_str().into()),
         Expr::Attribute(a) => match a.value.as_ref() {
-            Expr::Name(n) if n.id.as_str() == "self" => Some(format!("self.{}", a.attr.id)),
+            Expr::Name(n) if n.id.as_str() == "self" => {
+                let mut name = Name::from("self.");
+                name.push_str(a.attr.id.as_str());
+                Some(name)
+            }
             _ => None,
         },
         _ => None,
