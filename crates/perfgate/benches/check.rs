@@ -13,9 +13,9 @@ use std::hint::black_box;
 
 mod corpus;
 
-// As in the binary: the model is many small allocations on several threads.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// As in the binary: what is measured is what ships.
+#[path = "../src/alloc.rs"]
+mod alloc;
 
 /// 1,100 modules per language: about 104,000 lines of Python and 102,000 of Rust.
 const MODULES: usize = 1100;
@@ -36,6 +36,7 @@ fn bytes(files: &[(String, String)]) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
+    alloc::init();
     let (py, rs) = corpus::generate(MODULES);
     let catalog = Catalog::bundled();
     let lines = |f: &[(String, String)]| f.iter().map(|(_, s)| s.lines().count()).sum::<usize>();

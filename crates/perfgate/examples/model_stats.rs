@@ -9,9 +9,9 @@ use perfgate_model::{Binding, Callee, Name, Receiver};
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
-// As in the binary: page reuse and fault counts depend on the allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// As in the binary: what is measured is what ships.
+#[path = "../src/alloc.rs"]
+mod alloc;
 
 fn rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -52,6 +52,7 @@ fn binding(b: &Binding) -> usize {
 }
 
 fn main() {
+    alloc::init();
     let dir = std::env::args().nth(1).expect("a directory");
     let mut stack = vec![std::path::PathBuf::from(&dir)];
     let mut paths = Vec::new();

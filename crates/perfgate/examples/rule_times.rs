@@ -8,14 +8,15 @@ use perfgate_check::{parse_source, Parsed};
 use perfgate_rules::Checker;
 use std::time::Instant;
 
-// As in the binary: allocation costs depend on the allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// As in the binary: what is measured is what ships.
+#[path = "../src/alloc.rs"]
+mod alloc;
 
 #[path = "../benches/corpus.rs"]
 mod corpus;
 
 fn main() {
+    alloc::init();
     let catalog = Catalog::bundled();
     let sets = match std::env::args().nth(1) {
         Some(dir) => vec![(dir.clone(), read_dir(&dir))],

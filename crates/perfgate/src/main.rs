@@ -6,12 +6,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-// The model is many small allocations made on several threads: mimalloc handles that
-// pattern markedly faster than the system allocator.
+mod alloc;
 mod bench;
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -139,31 +135,13 @@ struct CheckArgs {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
+    alloc::init();
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check(args),
         Command::Rules { id } => rules(id.as_deref()),
         Command::Bench(BenchCommand::Record(a)) => bench::record(a),
         Command::Bench(BenchCommand::Compare(a)) => bench::compare(a),
-    }
-}
-
-/// perfgate parses file after file, freeing each parse tree, while the model it keeps grows:
-/// when the allocator hands freed pages back to the OS, the next file faults them in again
-/// (zeroed by the kernel, 2 MiB at a time where transparent huge pages are on). Measured on
-/// the CPython standard library, keeping them cut the mean run time by a sixth. A run is
-/// short and its memory is released at exit anyway.
-fn keep_freed_memory() {
-    // `mi_option_purge_delay` is option 15 in mimalloc v2 and v3 (mimalloc.h); its default
-    // is 10 ms in v2 and 1000 ms in v3. Checking for a default first keeps a renumbered
-    // future version unaffected.
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: reading and setting an allocator option before any threads are started.
-    unsafe {
-        if matches!(libmimalloc_sys::mi_option_get(PURGE_DELAY), 10 | 1000) {
-            libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
-        }
     }
 }
 
