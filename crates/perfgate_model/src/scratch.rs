@@ -1,4 +1,4 @@
-//! Scratch memory for a front end's short-lived allocations.
+//! Scratch memory for short-lived allocations: parse trees, and the work of lowering them.
 //!
 //! A front end builds a parse tree, lowers it into the model and drops it, file after file,
 //! while the model it keeps grows. When both come from the same heap, every page the model
@@ -23,6 +23,11 @@ static SCRATCH: OnceLock<&'static dyn Scratch> = OnceLock::new();
 /// Install the process's scratch heap; the first one installed stays.
 pub fn install(scratch: &'static dyn Scratch) {
     let _ = SCRATCH.set(scratch);
+}
+
+/// Is a scratch heap installed?
+pub fn installed() -> bool {
+    SCRATCH.get().is_some()
 }
 
 /// Run `f` (a parse whose tree is dropped after lowering) on scratch memory, if any.
