@@ -113,8 +113,11 @@ impl<'p> Analysis<'p> {
                 }
             }
         }
-        a.effects = effects::compute(&a);
-        a.startup = startup::compute(&a);
+        // Independent passes over the resolved calls; start-up is serial, so it runs beside
+        // the (parallel) effect summaries.
+        let (effects, startup) = rayon::join(|| effects::compute(&a), || startup::compute(&a));
+        a.effects = effects;
+        a.startup = startup;
         a
     }
 

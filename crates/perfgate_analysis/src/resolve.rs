@@ -182,96 +182,104 @@ fn qual_key(qualname: &str) -> Name {
 impl Index {
     pub(crate) fn build(files: &[SourceFile]) -> Index {
         use rayon::prelude::*;
-        let qualnames: Vec<FxHashMap<Name, u32>> = files
-            .par_iter()
-            .map(|file| {
-                let fns = &file.module.functions;
-                let mut map = FxHashMap::with_capacity_and_hasher(fns.len(), Default::default());
-                for (i, f) in fns.iter().enumerate() {
-                    let qual = qual_key(&f.qualname);
-                    // Methods also by `Type::name` alone, whatever module or class nests them
-                    // (usually the same key: a top-level class's method).
-                    let alias = f.owner.as_ref().and_then(|owner| {
-                        let same = qual.len() == owner.len() + 2 + f.name.len()
-                            && qual.starts_with(owner.as_str())
-                            && qual.ends_with(f.name.as_str());
-                        (!same).then(|| {
-                            let mut k = Name::from(owner.as_str());
-                            k.push_str("::");
-                            k.push_str(&f.name);
-                            k
-                        })
-                    });
-                    map.entry(qual).or_insert(i as u32);
-                    if let Some(alias) = alias {
-                        map.entry(alias).or_insert(i as u32);
+        let qualnames = || -> Vec<FxHashMap<Name, u32>> {
+            files
+                .par_iter()
+                .map(|file| {
+                    let fns = &file.module.functions;
+                    let mut map =
+                        FxHashMap::with_capacity_and_hasher(fns.len(), Default::default());
+                    for (i, f) in fns.iter().enumerate() {
+                        let qual = qual_key(&f.qualname);
+                        // Methods also by `Type::name` alone, whatever module or class nests them
+                        // (usually the same key: a top-level class's method).
+                        let alias = f.owner.as_ref().and_then(|owner| {
+                            let same = qual.len() == owner.len() + 2 + f.name.len()
+                                && qual.starts_with(owner.as_str())
+                                && qual.ends_with(f.name.as_str());
+                            (!same).then(|| {
+                                let mut k = Name::from(owner.as_str());
+                                k.push_str("::");
+                                k.push_str(&f.name);
+                                k
+                            })
+                        });
+                        map.entry(qual).or_insert(i as u32);
+                        if let Some(alias) = alias {
+                            map.entry(alias).or_insert(i as u32);
+                        }
                     }
-                }
-                map
-            })
-            .collect();
+                    map
+                })
+                .collect()
+        };
         // The remaining tables are merged across files in path order; two independent
         // halves, built side by side.
-        let (methods, (modules, types, method_names)) = rayon::join(
-            || {
-                let mut methods: [FxHashMap<Name, FxHashMap<Name, FuncId>>; 2] = Default::default();
-                for (fi, file) in files.iter().enumerate() {
-                    let lang = file.module.language as usize;
-                    for (i, f) in file.module.functions.iter().enumerate() {
-                        let Some(owner) = &f.owner else { continue };
-                        // Look up before inserting: most names are there already, and
-                        // `entry` would clone the key every time.
-                        let by_name = match methods[lang].get_mut(owner.as_str()) {
-                            Some(v) => v,
-                            None => methods[lang].entry(owner.as_str().into()).or_default(),
-                        };
-                        if !by_name.contains_key(f.name.as_str()) {
+        let tables = || {
+            rayon::join(
+                || {
+                    let mut methods: [FxHashMap<Name, FxHashMap<Name, FuncId>>; 2] =
+                        Default::default();
+                    for (fi, file) in files.iter().enumerate() {
+                        let lang = file.module.language as usize;
+                        for (i, f) in file.module.functions.iter().enumerate() {
+                            let Some(owner) = &f.owner else { continue };
+                            // Look up before inserting: most names are there already, and
+                            // `entry` would clone the key every time.
+                            let by_name = match methods[lang].get_mut(owner.as_str()) {
+                                Some(v) => v,
+                                None => methods[lang].entry(owner.as_str().into()).or_default(),
+                            };
+                            if !by_name.contains_key(f.name.as_str()) {
+                                let id = FuncId {
+                                    file: fi as u32,
+                                    func: i as u32,
+                                };
+                                by_name.insert(f.name.as_str().into(), id);
+                            }
+                        }
+                    }
+                    methods
+                },
+                || {
+                    let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
+                    let mut types: [FxHashMap<Name, Vec<u32>>; 2] = Default::default();
+                    let mut method_names: [FxHashMap<Name, Vec<FuncId>>; 2] = Default::default();
+                    for (fi, file) in files.iter().enumerate() {
+                        let m = &file.module;
+                        let lang = m.language as usize;
+                        modules[lang].insert(key(&m.module_path).into(), fi as u32);
+                        for t in &m.types {
+                            let files = match types[lang].get_mut(t.name.as_str()) {
+                                Some(v) => v,
+                                None => types[lang].entry(t.name.as_str().into()).or_default(),
+                            };
+                            if files.last() != Some(&(fi as u32)) {
+                                files.push(fi as u32);
+                            }
+                        }
+                        for (i, f) in m.functions.iter().enumerate() {
+                            if f.owner.is_none() {
+                                continue;
+                            }
                             let id = FuncId {
                                 file: fi as u32,
                                 func: i as u32,
                             };
-                            by_name.insert(f.name.as_str().into(), id);
-                        }
-                    }
-                }
-                methods
-            },
-            || {
-                let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
-                let mut types: [FxHashMap<Name, Vec<u32>>; 2] = Default::default();
-                let mut method_names: [FxHashMap<Name, Vec<FuncId>>; 2] = Default::default();
-                for (fi, file) in files.iter().enumerate() {
-                    let m = &file.module;
-                    let lang = m.language as usize;
-                    modules[lang].insert(key(&m.module_path).into(), fi as u32);
-                    for t in &m.types {
-                        let files = match types[lang].get_mut(t.name.as_str()) {
-                            Some(v) => v,
-                            None => types[lang].entry(t.name.as_str().into()).or_default(),
-                        };
-                        if files.last() != Some(&(fi as u32)) {
-                            files.push(fi as u32);
-                        }
-                    }
-                    for (i, f) in m.functions.iter().enumerate() {
-                        if f.owner.is_none() {
-                            continue;
-                        }
-                        let id = FuncId {
-                            file: fi as u32,
-                            func: i as u32,
-                        };
-                        match method_names[lang].get_mut(f.name.as_str()) {
-                            Some(v) => v.push(id),
-                            None => {
-                                method_names[lang].insert(f.name.as_str().into(), vec![id]);
+                            match method_names[lang].get_mut(f.name.as_str()) {
+                                Some(v) => v.push(id),
+                                None => {
+                                    method_names[lang].insert(f.name.as_str().into(), vec![id]);
+                                }
                             }
                         }
                     }
-                }
-                (modules, types, method_names)
-            },
-        );
+                    (modules, types, method_names)
+                },
+            )
+        };
+        // Per-file names (parallel) and the two merged halves, side by side.
+        let (qualnames, (methods, (modules, types, method_names))) = rayon::join(qualnames, tables);
         Index {
             modules,
             qualnames,
