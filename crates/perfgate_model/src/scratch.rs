@@ -7,8 +7,9 @@
 //! its time varied five times as much, than with parse trees in a heap of their own.
 //!
 //! Which heap allocations go to is the binary's business (its global allocator), so this
-//! crate only defines the hook: the binary installs a [`Scratch`], front ends wrap their
-//! parse in [`run`]. Without one installed, [`run`] just calls its closure.
+//! crate only defines the hook: the binary installs a [`Scratch`]; front ends wrap their
+//! parse in [`run`], and the check layer wraps the whole lowering and copies the finished
+//! module out at its exact size. Without one installed, [`run`] just calls its closure.
 
 use std::sync::OnceLock;
 
@@ -43,8 +44,30 @@ pub fn run<T>(f: impl FnOnce() -> T) -> T {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts the closures it runs (the process-wide hook: one test installs it).
+    struct Counting(AtomicUsize);
+
+    impl super::Scratch for Counting {
+        fn run(&self, f: &mut dyn FnMut()) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            f();
+        }
+    }
+
+    static COUNTING: Counting = Counting(AtomicUsize::new(0));
+
     #[test]
-    fn runs_the_closure_without_a_scratch_heap() {
+    fn runs_the_closure_with_or_without_a_scratch_heap() {
+        assert!(!super::installed());
         assert_eq!(super::run(|| 6 * 7), 42);
+        assert_eq!(COUNTING.0.load(Ordering::SeqCst), 0);
+        super::install(&COUNTING);
+        assert!(super::installed());
+        assert_eq!(super::run(|| vec![1, 2, 3]), vec![1, 2, 3]);
+        // Nested runs each go through the hook and return their own value.
+        assert_eq!(super::run(|| super::run(|| "inner").len()), 5);
+        assert_eq!(COUNTING.0.load(Ordering::SeqCst), 3);
     }
 }
