@@ -479,7 +479,7 @@ impl<'a> Resolver<'a, '_> {
     /// Expand a written path through the module's imports.
     fn expand(&self, module: &Module, path: &[Name]) -> Path {
         let Some(first) = path.first() else {
-            return Vec::new();
+            return Path::new();
         };
         let imp = if std::ptr::eq(module, self.module) {
             self.imports.get(first.as_str()).copied()
@@ -491,7 +491,7 @@ impl<'a> Resolver<'a, '_> {
             full.extend(path[1..].iter().cloned());
             return full;
         }
-        path.to_vec()
+        Path::from(path)
     }
 
     /// Resolve a type path written in `file`'s module.
@@ -504,7 +504,7 @@ impl<'a> Resolver<'a, '_> {
             .borrow_mut()
             .entry(file)
             .or_default()
-            .insert(written.to_vec(), ty.clone());
+            .insert(Path::from(written), ty.clone());
         ty
     }
 
@@ -649,7 +649,7 @@ impl<'a> Resolver<'a, '_> {
             Callee::Path(p) => {
                 let full = self.expand(self.module, p);
                 if let Some(ret) = self.catalog.returns(self.lang(), &full) {
-                    return Some(TypeRef::External(ret.to_vec()));
+                    return Some(TypeRef::External(Path::from(ret)));
                 }
                 // `Type::new(..)` / `Type(..)` construct a `Type`.
                 let (ty, ctor) = match self.lang() {
@@ -677,7 +677,7 @@ impl<'a> Resolver<'a, '_> {
                         let mut full = p;
                         full.push(name.clone());
                         if let Some(ret) = self.catalog.returns(self.lang(), &full) {
-                            return Some(TypeRef::External(ret.to_vec()));
+                            return Some(TypeRef::External(Path::from(ret)));
                         }
                         None
                     }

@@ -136,7 +136,7 @@ impl<'s> ModuleLower<'s> {
                                     if let Some(first) = full.first() {
                                         self.cx.module.imports.push(Import {
                                             alias: first.clone(),
-                                            path: vec![first.clone()],
+                                            path: perfgate_model::thin_vec![first.clone()],
                                         });
                                     }
                                 }
@@ -176,7 +176,7 @@ impl<'s> ModuleLower<'s> {
     /// The package a relative import of `level` dots starts from.
     fn relative_base(&self, level: u32) -> Path {
         if level == 0 {
-            return Vec::new();
+            return Path::new();
         }
         let mut base = self.module.module_path.clone();
         if !self.is_package {
@@ -476,7 +476,7 @@ impl<'m, 's> FnLower<'m, 's> {
                 Receiver::SelfField(a.attr.id.as_str().into())
             }
             Expr::Name(n) if !self.local_names.contains(n.id.as_str()) => {
-                Receiver::Path(vec![n.id.as_str().into()])
+                Receiver::Path(perfgate_model::thin_vec![n.id.as_str().into()])
             }
             _ => return,
         };
@@ -1160,7 +1160,10 @@ impl<'a> ExprLower<'_, 'a, '_> {
 /// when the receiver is not a plain name.
 fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Option<&'a Expr>) {
     match func {
-        Expr::Name(n) => (Callee::Path(vec![n.id.as_str().into()]), None),
+        Expr::Name(n) => (
+            Callee::Path(perfgate_model::thin_vec![n.id.as_str().into()]),
+            None,
+        ),
         Expr::Attribute(attr) => {
             let name = attr.attr.id.to_string();
             match attr.value.as_ref() {
@@ -1221,7 +1224,7 @@ fn root_is_local(expr: &Expr, locals: &FxHashSet<&str>) -> bool {
 fn receiver_of(expr: &Expr, locals: &FxHashSet<&str>) -> Receiver {
     match expr {
         Expr::Name(n) if locals.contains(n.id.as_str()) => Receiver::Local(n.id.as_str().into()),
-        Expr::Name(n) => Receiver::Path(vec![n.id.as_str().into()]),
+        Expr::Name(n) => Receiver::Path(perfgate_model::thin_vec![n.id.as_str().into()]),
         Expr::Attribute(a) => match a.value.as_ref() {
             Expr::Name(n) if n.id.as_str() == "self" => {
                 Receiver::SelfField(a.attr.id.as_str().into())
@@ -1245,7 +1248,7 @@ fn dotted(expr: &Expr) -> Option<Path> {
     let Expr::Name(root) = cur else {
         return None;
     };
-    let mut p: Path = Vec::with_capacity(len);
+    let mut p = Path::with_capacity(len);
     p.resize(len, Name::default());
     p[0] = root.id.as_str().into();
     let mut cur = expr;
@@ -1678,7 +1681,10 @@ fn value_receiver(e: &Expr, locals: &FxHashSet<&str>) -> Option<Receiver> {
         Expr::Name(n) if locals.contains(n.id.as_str()) => {
             Some(Receiver::Local(n.id.as_str().into()))
         }
-        Expr::Name(n) => Some(Receiver::Path(vec![n.id.as_str().into()])),
+        Expr::Name(n) => Some(Receiver::Path(perfgate_model::thin_vec![n
+            .id
+            .as_str()
+            .into()])),
         _ => None,
     }
 }
@@ -1699,11 +1705,11 @@ fn literal_type(e: &Expr) -> Option<Path> {
                 last,
                 "dict" | "list" | "set" | "deque" | "defaultdict" | "bytearray" | "str"
             )
-            .then(|| vec![last.into()]);
+            .then(|| perfgate_model::thin_vec![last.into()]);
         }
         _ => return None,
     };
-    Some(vec![name.into()])
+    Some(perfgate_model::thin_vec![name.into()])
 }
 
 /// `@lru_cache`, `@functools.cache(maxsize=..)`, `@cached_property`, `@memoize`.

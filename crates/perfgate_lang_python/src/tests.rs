@@ -66,7 +66,7 @@ fn lowers_a_realistic_class() {
     let sleep = run
         .calls
         .iter()
-        .find(|c| c.callee == Callee::Path(vec!["t".into(), "sleep".into()]))
+        .find(|c| c.callee == Callee::Path(perfgate_model::thin_vec!["t".into(), "sleep".into()]))
         .unwrap();
     assert!(!sleep.awaited);
     assert_eq!(run.awaits[0].binds, vec!["a"]);

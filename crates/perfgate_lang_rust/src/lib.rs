@@ -30,7 +30,7 @@ pub fn module_path_for(rel_path: &str) -> (Path, bool) {
         }
         None => ("crate".to_owned(), &parts[..], false),
     };
-    let mut path: Path = vec![crate_name.into()];
+    let mut path: Path = perfgate_model::thin_vec![crate_name.into()];
     for (i, p) in rest.iter().enumerate() {
         let last = i + 1 == rest.len();
         if last {

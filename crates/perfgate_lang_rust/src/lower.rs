@@ -73,7 +73,7 @@ pub(crate) fn lower_file(
     };
     cx.collect_consts(root, s);
     let scope = ItemScope {
-        mod_prefix: Vec::new(),
+        mod_prefix: Path::new(),
         owner: None,
         test: is_test,
     };
@@ -219,7 +219,7 @@ impl FileLower {
                 "use_declaration" => {
                     if let Some(arg) = item.child_by_field_name("argument") {
                         let mut out = Vec::new();
-                        use_tree(arg, s, Vec::new(), &mut out);
+                        use_tree(arg, s, Path::new(), &mut out);
                         for (alias, path) in out {
                             let path = self.absolute(path, &scope.mod_prefix);
                             self.module.imports.push(Import { alias, path });
@@ -522,13 +522,15 @@ fn path_segments(text: &str) -> Path {
 /// The nominal type of a type expression, looking through references and smart pointers.
 fn type_path(n: Node, s: Src) -> Option<Path> {
     match n.kind() {
-        "type_identifier" | "primitive_type" | "identifier" => Some(vec![s.of(n).into()]),
+        "type_identifier" | "primitive_type" | "identifier" => {
+            Some(perfgate_model::thin_vec![s.of(n).into()])
+        }
         "scoped_type_identifier" | "scoped_identifier" => Some(path_segments(s.of(n))),
         "reference_type" | "pointer_type" => {
             n.child_by_field_name("type").and_then(|t| type_path(t, s))
         }
         // `[T]` and `[T; N]`: one name, so rules can tell a slice from a set.
-        "array_type" => Some(vec!["[]".into()]),
+        "array_type" => Some(perfgate_model::thin_vec!["[]".into()]),
         "generic_type" => {
             let outer = type_path(n.child_by_field_name("type")?, s)?;
             let last = outer.last()?.as_str();
@@ -1365,7 +1367,10 @@ impl FnLower<'_> {
 
     fn classify(&self, f: Node, s: Src) -> (Callee, bool) {
         match f.kind() {
-            "identifier" => (Callee::Path(vec![s.of(f).into()]), false),
+            "identifier" => (
+                Callee::Path(perfgate_model::thin_vec![s.of(f).into()]),
+                false,
+            ),
             "scoped_identifier" => (
                 Callee::Path(self.resolve_self(path_segments(s.of(f)))),
                 false,

@@ -73,11 +73,15 @@ fn lowers_a_realistic_service() {
         .unwrap();
     assert!(f.is_async);
     let read = &f.calls[0];
-    assert_eq!(read.callee, Callee::Path(vec!["fs".into(), "read".into()]));
-    assert!(f
-        .calls
-        .iter()
-        .any(|c| c.callee == Callee::Path(vec!["Validator".into(), "preprocess".into()])));
+    assert_eq!(
+        read.callee,
+        Callee::Path(perfgate_model::thin_vec!["fs".into(), "read".into()])
+    );
+    assert!(f.calls.iter().any(|c| c.callee
+        == Callee::Path(perfgate_model::thin_vec![
+            "Validator".into(),
+            "preprocess".into()
+        ])));
     let infer = f
         .calls
         .iter()
@@ -139,7 +143,10 @@ fn module_paths() {
     );
     assert_eq!(
         module_path_for("benches/speed.rs"),
-        (vec!["crate".into(), "speed".into()], true)
+        (
+            perfgate_model::thin_vec!["crate".into(), "speed".into()],
+            true
+        )
     );
 }
 

@@ -59,13 +59,21 @@ impl Language {
     }
 }
 
+/// A growable list stored as one pointer (length and capacity live in its allocation): a
+/// function holds eight of them and most are empty, and there are tens of thousands of
+/// functions. It derefs to a slice and pushes like a `Vec`.
+pub type List<T> = thin_vec::ThinVec<T>;
+
+/// `thin_vec![a, b]`: a [`List`] or [`Path`] literal.
+pub use thin_vec::thin_vec;
+
 /// An identifier: a name, field or path segment. Identifiers are short, and a
 /// `CompactString` keeps up to 24 bytes inline, so most of the model's names cost no
 /// allocation of their own (the model holds hundreds of thousands of them).
 pub type Name = compact_str::CompactString;
 
 /// A path such as `std::fs::read` or `torch.cuda.synchronize`, as its segments.
-pub type Path = Vec<Name>;
+pub type Path = thin_vec::ThinVec<Name>;
 
 /// One parsed source file, lowered.
 #[derive(Clone, Debug)]
@@ -151,14 +159,14 @@ pub struct Function {
     pub name_span: Span,
     /// Tests, benches and entry points (`main`, `#[tokio::main]`) run once, not per request.
     pub role: FunctionRole,
-    pub params: Vec<Binding>,
-    pub locals: Vec<Binding>,
-    pub calls: Vec<Call>,
-    pub awaits: Vec<Await>,
-    pub loops: Vec<Loop>,
-    pub locks: Vec<Lock>,
-    pub handlers: Vec<Handler>,
-    pub blocks: Vec<Block>,
+    pub params: List<Binding>,
+    pub locals: List<Binding>,
+    pub calls: List<Call>,
+    pub awaits: List<Await>,
+    pub loops: List<Loop>,
+    pub locks: List<Lock>,
+    pub handlers: List<Handler>,
+    pub blocks: List<Block>,
     /// Rarely present facts, boxed: most functions have none, and functions are many.
     pub extra: Option<Box<FunctionExtra>>,
     /// The function caches its own result (`@lru_cache`, `@cached_property`, `#[cached]`):
