@@ -143,7 +143,31 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
     Ok(out)
 }
 
+/// Read, parse and lower one file. A bug in a front end costs that file, reported as a
+/// parse error, not the whole run.
 pub fn load(f: &Found, max_size: u64) -> Parsed {
+    contained(&f.rel, || load_unguarded(f, max_size))
+}
+
+/// Run one file's parse; a panic inside becomes a parse error for that file.
+fn contained(rel: &str, parse: impl FnOnce() -> Parsed) -> Parsed {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)) {
+        Ok(parsed) => parsed,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Parsed::ParseError {
+                path: rel.to_owned(),
+                message: format!("internal error in perfgate's front end ({what}); please report it with this file"),
+            }
+        }
+    }
+}
+
+fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
     let skipped = |message: String| Parsed::Skipped {
         path: f.rel.clone(),
         message,
@@ -240,5 +264,24 @@ fn parse_source_in(rel: &str, text: String, crate_name: Option<&str>) -> Parsed 
             path: rel.to_owned(),
             message,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_front_end_costs_one_file() {
+        let p = contained("pkg/odd.py", || panic!("unexpected node"));
+        match p {
+            Parsed::ParseError { path, message } => {
+                assert_eq!(path, "pkg/odd.py");
+                assert!(message.contains("unexpected node"), "{message}");
+            }
+            _ => panic!("expected a parse error"),
+        }
+        let ok = contained("pkg/ok.py", || parse_source("pkg/ok.py", "x = 1\n".into()));
+        assert!(matches!(ok, Parsed::Ok { .. }));
     }
 }
