@@ -150,10 +150,17 @@ fn main() {
                     Callee::Unknown => 0,
                 };
                 add("call names", bytes);
+            }
+            if let Some(e) = &f.extra {
                 add(
                     "call keywords",
-                    std::mem::size_of_val(&*c.keywords)
-                        + c.keywords.iter().map(|(k, _)| n(k)).sum::<usize>(),
+                    e.keywords
+                        .iter()
+                        .map(|(_, kw)| {
+                            16 + std::mem::size_of_val(&**kw)
+                                + kw.iter().map(|(k, _)| n(k)).sum::<usize>()
+                        })
+                        .sum::<usize>(),
                 );
             }
             add(

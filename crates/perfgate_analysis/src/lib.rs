@@ -140,6 +140,11 @@ impl<'p> Analysis<'p> {
         &self.func(id.func).calls[id.call as usize]
     }
 
+    /// A call's keyword arguments (Python) with their literal numbers.
+    pub fn keywords(&self, id: CallId) -> &'p [(perfgate_model::Name, Option<f64>)] {
+        self.func(id.func).keywords(id.call)
+    }
+
     pub fn info(&self, id: CallId) -> &CallInfo<'p> {
         static NOTHING: CallInfo<'static> = CallInfo {
             target: Target::Unknown,

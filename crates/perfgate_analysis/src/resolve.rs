@@ -638,7 +638,6 @@ impl<'a> Resolver<'a, '_> {
             ctx: c.ctx,
             awaited: c.awaited,
             n_args: c.n_args,
-            keywords: Box::default(),
             is_macro: c.is_macro,
             flags: c.flags,
         })
@@ -737,8 +736,8 @@ impl<'a> Resolver<'a, '_> {
                 }
             }
             tmo |= self.chain_has_timeout(f, infos, i as u32);
-            tmo |= f.calls[i]
-                .keywords
+            tmo |= f
+                .keywords(i as u32)
                 .iter()
                 .any(|(k, _)| k == "timeout" || k == "deadline");
             if infos[i].has_kind(Kind::Remote) && client_timeout && Self::on_client(&f.calls[i]) {
@@ -793,10 +792,12 @@ impl<'a> Resolver<'a, '_> {
     /// client constructor, `ClientBuilder::timeout`)? Then its clients are bounded.
     fn module_configures_client_timeout(&self, infos: &[Vec<CallInfo<'a>>]) -> bool {
         self.module.functions.iter().zip(infos).any(|(f, fi)| {
-            f.calls.iter().zip(fi).any(|(c, info)| {
+            fi.iter().enumerate().any(|(i, info)| {
                 info.has_kind(Kind::ClientTimeout)
                     || (info.has_kind(Kind::Client)
-                        && c.keywords.iter().any(|(k, _)| k.ends_with("timeout")))
+                        && f.keywords(i as u32)
+                            .iter()
+                            .any(|(k, _)| k.ends_with("timeout")))
             })
         })
     }

@@ -430,7 +430,6 @@ impl<'m, 's> FnLower<'m, 's> {
             ctx: self.ctx(),
             awaited: false,
             n_args: 1,
-            keywords: Box::default(),
             is_macro: false,
             flags: CallFlags::OPERATOR,
         });
@@ -992,10 +991,10 @@ impl<'a> ExprLower<'_, 'a, '_> {
             ctx: self.fl.ctx(),
             awaited: false,
             n_args: (call.arguments.args.len() + call.arguments.keywords.len()) as u32,
-            keywords,
             is_macro: false,
             flags,
         });
+        self.fl.func.push_keywords(idx, keywords);
         if let Some(r) = arg0 {
             self.fl.func.push_arg0(idx, r);
         }
@@ -1099,7 +1098,6 @@ impl<'a> ExprLower<'_, 'a, '_> {
                 ctx: self.fl.ctx(),
                 awaited: false,
                 n_args: 1,
-                keywords: Box::default(),
                 is_macro: false,
                 flags,
             });

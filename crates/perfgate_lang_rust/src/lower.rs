@@ -1477,7 +1477,6 @@ impl FnLower<'_> {
             ctx: self.ctx(),
             awaited: false,
             n_args: arg_nodes.len() as u32,
-            keywords: Box::default(),
             is_macro: false,
             flags,
         });
@@ -1623,7 +1622,6 @@ impl FnLower<'_> {
             ctx: self.ctx(),
             awaited: false,
             n_args: 0,
-            keywords: Box::default(),
             is_macro: true,
             flags: if self.returned_spans.contains(&span) {
                 CallFlags::RETURNED

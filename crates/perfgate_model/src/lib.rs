@@ -182,7 +182,14 @@ pub struct FunctionExtra {
     /// Calls whose first argument is `self.field` or a module global, by call index, in
     /// order: what `copy.deepcopy(self.buf)` or `evict(&mut self.cache)` act on.
     pub arg0: Vec<(u32, Receiver)>,
+    /// Keyword arguments (Python) of the calls that have any, by call index, in order, with
+    /// their literal numbers: `timeout=5`, `maxlen=100`. Kept aside: calls are the model's
+    /// bulk and most have none.
+    pub keywords: Vec<(u32, Keywords)>,
 }
+
+/// A call's keyword arguments and their literal numbers, if any.
+pub type Keywords = Box<[(Name, Option<f64>)]>;
 
 /// What a statement does to a collection, as far as growth is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,9 +276,6 @@ pub struct Call {
     /// The call's value is awaited (directly, or through `?`/`.await` chains).
     pub awaited: bool,
     pub n_args: u32,
-    /// Keyword arguments (Python) and their literal numbers, if any.
-    /// Boxed slice, not `Vec`: most calls have none, and calls are the model's bulk.
-    pub keywords: Box<[(Name, Option<f64>)]>,
     /// A `macro!(...)` invocation rather than a function call.
     pub is_macro: bool,
     /// [`CallFlags`] bits: what the arguments read and where the result goes.
@@ -447,6 +451,7 @@ impl Function {
         if let Some(e) = &mut self.extra {
             e.mutations.shrink_to_fit();
             e.arg0.shrink_to_fit();
+            e.keywords.shrink_to_fit();
         }
         for b in &mut self.blocks {
             b.stmts.shrink_to_fit();
@@ -476,6 +481,24 @@ impl Function {
 
     pub fn push_arg0(&mut self, call: u32, r: Receiver) {
         self.extra_mut().arg0.push((call, r));
+    }
+
+    /// The keyword arguments of a call (none for most).
+    pub fn keywords(&self, call: u32) -> &[(Name, Option<f64>)] {
+        let Some(e) = self.extra.as_ref() else {
+            return &[];
+        };
+        match e.keywords.binary_search_by_key(&call, |(c, _)| *c) {
+            Ok(i) => &e.keywords[i].1,
+            Err(_) => &[],
+        }
+    }
+
+    /// Record a call's keyword arguments; calls are pushed in order.
+    pub fn push_keywords(&mut self, call: u32, keywords: Keywords) {
+        if !keywords.is_empty() {
+            self.extra_mut().keywords.push((call, keywords));
+        }
     }
 
     /// Is the loop `inner` nested in (or equal to) `outer`?

@@ -173,7 +173,7 @@ fn on_host(
             Callee::Path(p) => {
                 let last = p.last().map(|s| s.as_str());
                 return matches!(last, Some("tensor" | "from_numpy" | "as_tensor"))
-                    && !c.keywords.iter().any(|(k, _)| k == "device");
+                    && !f.keywords(cur).iter().any(|(k, _)| k == "device");
             }
             Callee::Unknown => return false,
         }

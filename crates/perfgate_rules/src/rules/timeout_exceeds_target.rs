@@ -125,7 +125,6 @@ fn too_small(cx: &Checker, out: &mut Vec<Finding>) {
         if f.role == perfgate_model::FunctionRole::Test {
             continue;
         }
-        let c = a.call(tid);
         // What it wraps: calls whose enclosing call is this timeout.
         let wraps_network = a.known_calls(tid.func).any(|(id, info)| {
             let inner = a.call(id);
@@ -139,7 +138,7 @@ fn too_small(cx: &Checker, out: &mut Vec<Finding>) {
             continue;
         }
         let text = a.call_text(tid);
-        let Some(secs) = literal_seconds(&text, c) else {
+        let Some(secs) = literal_seconds(&text, a.keywords(tid)) else {
             continue;
         };
         if secs >= MIN_NETWORK_TIMEOUT {
@@ -168,9 +167,8 @@ fn keyword_timeouts(cx: &Checker, out: &mut Vec<Finding>) {
     let a = cx.a;
     for fid in cx.functions() {
         for (cid, info) in a.known_calls(fid) {
-            let c = a.call(cid);
-            let Some(secs) = c
-                .keywords
+            let Some(secs) = a
+                .keywords(cid)
                 .iter()
                 .find(|(k, _)| k == "timeout" || k == "timeout_s")
                 .and_then(|(_, v)| *v)
@@ -213,8 +211,8 @@ fn keyword_timeouts(cx: &Checker, out: &mut Vec<Finding>) {
 
 /// The duration a timeout call's text spells: `Duration::from_millis(16)`,
 /// `from_secs_f64(0.5)`, `timeout=0.016`, `wait_for(x, 0.016)`.
-fn literal_seconds(text: &str, c: &perfgate_model::Call) -> Option<f64> {
-    for (k, v) in c.keywords.iter() {
+fn literal_seconds(text: &str, keywords: &[(perfgate_model::Name, Option<f64>)]) -> Option<f64> {
+    for (k, v) in keywords {
         if k == "timeout" || k == "delay" {
             return *v;
         }

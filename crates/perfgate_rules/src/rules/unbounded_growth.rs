@@ -460,7 +460,7 @@ fn bounded_by_init(a: &Analysis, init: Option<CallId>) -> bool {
     let Some(id) = init else { return false };
     let c = a.call(id);
     let is_deque = matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|l| l == "deque"));
-    is_deque && (c.keywords.iter().any(|(k, _)| k == "maxlen") || c.n_args >= 2)
+    is_deque && (a.keywords(id).iter().any(|(k, _)| k == "maxlen") || c.n_args >= 2)
 }
 
 /// The growth, removal and size checks of the collections one function touches.
