@@ -383,7 +383,7 @@ fn loop_offloaded(a: &Analysis, id: FuncId, f: &Function, l: &Loop) -> bool {
     if l.ctx.async_block && !f.is_async {
         return true;
     }
-    l.ctx.parent_call.is_some_and(|p| {
+    l.ctx.parent_call().is_some_and(|p| {
         let info = a.info(CallId { func: id, call: p });
         info.offloaded || info.has_kind(Kind::Offload)
     })

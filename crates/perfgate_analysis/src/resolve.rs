@@ -722,14 +722,14 @@ impl<'a> Resolver<'a, '_> {
         // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
         for i in 0..f.calls.len() {
             let (mut off, mut conc, mut tmo) = (false, false, false);
-            let mut cur = f.calls[i].ctx.parent_call;
+            let mut cur = f.calls[i].ctx.parent_call();
             let mut guard = 0;
             while let Some(p) = cur {
                 let pi = &infos[p as usize];
                 off |= pi.has_kind(Kind::Offload);
                 conc |= pi.has_kind(Kind::Concurrent);
                 tmo |= pi.has_kind(Kind::Timeout);
-                cur = f.calls[p as usize].ctx.parent_call;
+                cur = f.calls[p as usize].ctx.parent_call();
                 guard += 1;
                 if guard > 64 {
                     break;
@@ -745,7 +745,7 @@ impl<'a> Resolver<'a, '_> {
             }
             // A future handed straight to a timeout or combinator (`timeout(d, rx.recv())`,
             // `select! { v = rx.recv() => .. }`) is awaited through it.
-            let as_future = f.calls[i].ctx.parent_call.is_some_and(|p| {
+            let as_future = f.calls[i].ctx.parent_call().is_some_and(|p| {
                 let pi = &infos[p as usize];
                 pi.has_kind(Kind::Timeout) || pi.has_kind(Kind::Concurrent)
             });

@@ -36,7 +36,7 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
                 continue;
             }
             let ctx = a.call(cid).ctx;
-            let again = ctx.loop_idx.is_some() || ctx.in_closure || ctx.async_block;
+            let again = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
             let g = flat(g) as u32;
             match edges[from..].iter_mut().find(|(x, _)| *x == g) {
                 Some(e) => e.1 |= again,

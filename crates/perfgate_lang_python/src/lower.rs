@@ -395,7 +395,7 @@ impl<'m, 's> FnLower<'m, 's> {
         }
         // A value passed straight into `items.append(...)` is kept too.
         for i in 0..self.func.calls.len() {
-            if let Some(p) = self.func.calls[i].ctx.parent_call {
+            if let Some(p) = self.func.calls[i].ctx.parent_call() {
                 if let Callee::Method { name, .. } = &self.func.calls[p as usize].callee {
                     if RETAINING.contains(&name.as_str()) {
                         self.func.calls[i].flags |= CallFlags::STORED;
@@ -487,15 +487,15 @@ impl<'m, 's> FnLower<'m, 's> {
     }
 
     fn ctx(&self) -> Context {
-        Context {
-            loop_idx: self.loops.last().copied(),
-            block: self.block,
-            stmt: self.stmt,
-            parent_call: self.parent_call,
-            in_closure: self.in_closure,
-            async_block: false,
-            handler: self.handler,
-        }
+        Context::new(
+            self.loops.last().copied(),
+            self.block,
+            self.stmt,
+            self.parent_call,
+            self.in_closure,
+            false,
+            self.handler,
+        )
     }
 
     fn text(&self, span: Span) -> String {

@@ -81,8 +81,11 @@ fn lowers_a_realistic_class() {
         .iter()
         .position(|c| SRC[c.span.start as usize..].starts_with("asyncio.wait_for"))
         .unwrap() as u32;
-    assert!(run.calls.iter().any(|c| c.ctx.parent_call == Some(wait_for)
-        && SRC[c.span.start as usize..].starts_with("self.fetch")));
+    assert!(run
+        .calls
+        .iter()
+        .any(|c| c.ctx.parent_call() == Some(wait_for)
+            && SRC[c.span.start as usize..].starts_with("self.fetch")));
     let outer = &run.loops[0];
     assert_eq!(outer.trip, TripCount::Const(224));
     let inner = &run.loops[1];

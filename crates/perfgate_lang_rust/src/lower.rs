@@ -649,7 +649,7 @@ impl FnLower<'_> {
             }
         }
         for i in 0..self.func.calls.len() {
-            if let Some(p) = self.func.calls[i].ctx.parent_call {
+            if let Some(p) = self.func.calls[i].ctx.parent_call() {
                 if let Callee::Method { name, .. } = &self.func.calls[p as usize].callee {
                     if RETAINING.contains(&name.as_str()) {
                         self.func.calls[i].flags |= CallFlags::STORED;
@@ -826,15 +826,15 @@ impl FnLower<'_> {
     }
 
     fn ctx(&self) -> Context {
-        Context {
-            loop_idx: self.loops.last().copied(),
-            block: self.block,
-            stmt: self.stmt,
-            parent_call: self.parent_call,
-            in_closure: self.in_closure,
-            async_block: self.async_block,
-            handler: self.handler,
-        }
+        Context::new(
+            self.loops.last().copied(),
+            self.block,
+            self.stmt,
+            self.parent_call,
+            self.in_closure,
+            self.async_block,
+            self.handler,
+        )
     }
 
     fn lower_block(&mut self, block: Node, s: Src) {

@@ -111,7 +111,7 @@ fn lowers_a_realistic_service() {
     let inside: Vec<_> = f
         .calls
         .iter()
-        .filter(|c| c.ctx.parent_call == Some(join))
+        .filter(|c| c.ctx.parent_call() == Some(join))
         .collect();
     assert_eq!(inside.len(), 2, "{inside:#?}");
     assert_eq!(

@@ -249,23 +249,79 @@ pub enum Receiver {
 
 /// Where a call, await or lock sits inside its function. Only syntax: what the enclosing
 /// calls *mean* (timeout, offload, join) is decided by the analysis from the API catalogue.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Context {
-    /// Innermost enclosing loop (index into `Function::loops`).
-    pub loop_idx: Option<u32>,
+    /// Innermost enclosing loop (index into `Function::loops`); see [`Context::loop_idx`].
+    loop_idx: u32,
     /// Enclosing block (index into `Function::blocks`) and statement index inside it.
     pub block: u32,
     pub stmt: u32,
-    /// Innermost call whose arguments, closure argument or `with` scope contain this node
-    /// (index into `Function::calls`): `spawn_blocking(|| f())`, `wait_for(f(), 3)`,
-    /// `async with asyncio.timeout(3): await f()`.
-    pub parent_call: Option<u32>,
+    /// See [`Context::parent_call`].
+    parent_call: u32,
+    /// See [`Context::handler`].
+    handler: u32,
     /// Inside a closure or lambda: runs when called, maybe later, maybe elsewhere.
     pub in_closure: bool,
     /// Inside an `async { }` block or async closure of a (possibly sync) function.
     pub async_block: bool,
+}
+
+/// The optional indexes of a [`Context`] are stored as `u32` with this for "none": every
+/// call, await, loop and lock has a context, and three `Option<u32>` would take 12 bytes
+/// more each.
+const NONE: u32 = u32::MAX;
+
+fn pack(i: Option<u32>) -> u32 {
+    i.filter(|&i| i != NONE).unwrap_or(NONE)
+}
+
+fn unpack(i: u32) -> Option<u32> {
+    (i != NONE).then_some(i)
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new(None, 0, 0, None, false, false, None)
+    }
+}
+
+impl Context {
+    pub fn new(
+        loop_idx: Option<u32>,
+        block: u32,
+        stmt: u32,
+        parent_call: Option<u32>,
+        in_closure: bool,
+        async_block: bool,
+        handler: Option<u32>,
+    ) -> Self {
+        Context {
+            loop_idx: pack(loop_idx),
+            block,
+            stmt,
+            parent_call: pack(parent_call),
+            handler: pack(handler),
+            in_closure,
+            async_block,
+        }
+    }
+
+    /// Innermost enclosing loop (index into `Function::loops`).
+    pub fn loop_idx(&self) -> Option<u32> {
+        unpack(self.loop_idx)
+    }
+
+    /// Innermost call whose arguments, closure argument or `with` scope contain this node
+    /// (index into `Function::calls`): `spawn_blocking(|| f())`, `wait_for(f(), 3)`,
+    /// `async with asyncio.timeout(3): await f()`.
+    pub fn parent_call(&self) -> Option<u32> {
+        unpack(self.parent_call)
+    }
+
     /// Inside an exception / cancellation handler (index into `Function::handlers`).
-    pub handler: Option<u32>,
+    pub fn handler(&self) -> Option<u32> {
+        unpack(self.handler)
+    }
 }
 
 #[derive(Clone, Debug)]

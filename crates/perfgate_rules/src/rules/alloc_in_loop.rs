@@ -79,7 +79,7 @@ impl crate::Rule for Rule {
             }
 
             let c = a.call(cid);
-            let Some(li) = c.ctx.loop_idx else { continue };
+            let Some(li) = c.ctx.loop_idx() else { continue };
             if !scope::loop_is_hot(f, li)
                 || c.has(CallFlags::ARGS_VARY_INNER | CallFlags::RETURNED | CallFlags::STORED)
             {

@@ -116,7 +116,7 @@ impl crate::Rule for Rule {
                 let mut work = false;
                 for cid in a.calls_of(fid) {
                     let c = a.call(cid);
-                    let Some(cl) = c.ctx.loop_idx else { continue };
+                    let Some(cl) = c.ctx.loop_idx() else { continue };
                     if !f.loop_within(cl, li) || c.ctx.in_closure {
                         continue;
                     }
@@ -124,7 +124,7 @@ impl crate::Rule for Rule {
                     let is_sleep =
                         info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
                     if is_sleep {
-                        if cl == li && c.ctx.handler.is_none() && sleep.is_none() {
+                        if cl == li && c.ctx.handler().is_none() && sleep.is_none() {
                             sleep = Some(cid);
                         }
                         continue;

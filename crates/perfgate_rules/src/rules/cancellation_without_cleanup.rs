@@ -89,7 +89,7 @@ impl crate::Rule for Rule {
                 }
                 let cleans = a.calls_of(fid).any(|cid| {
                     let c = a.call(cid);
-                    c.ctx.handler == Some(hi as u32) && is_cleanup(a, cid)
+                    c.ctx.handler() == Some(hi as u32) && is_cleanup(a, cid)
                 });
                 if cleans {
                     continue;

@@ -77,7 +77,7 @@ impl crate::Rule for Rule {
             }
 
             let c = a.call(cid);
-            let Some(li) = c.ctx.loop_idx else { continue };
+            let Some(li) = c.ctx.loop_idx() else { continue };
             let Some(api) = a.info(cid).api_of(Kind::GpuSync) else {
                 continue;
             };

@@ -75,7 +75,7 @@ impl crate::Rule for Rule {
             };
             let name = scope::short_name(a, cid);
             let note = api.note.as_deref().unwrap_or("a costly computation");
-            let where_ = match c.ctx.loop_idx {
+            let where_ = match c.ctx.loop_idx() {
                 Some(l) => format!("on every iteration of `{}`", f.loops[l as usize].header),
                 None => format!("on every call of `{}`", f.qualname),
             };

@@ -76,7 +76,7 @@ impl crate::Rule for Rule {
             }
             for (cid, _) in a.known_calls(fid) {
                 let c = a.call(cid);
-                let Some(li) = c.ctx.loop_idx else { continue };
+                let Some(li) = c.ctx.loop_idx() else { continue };
                 if !scope::loop_is_hot(f, li) || c.ctx.in_closure {
                     continue;
                 }

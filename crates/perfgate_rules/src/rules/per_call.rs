@@ -85,18 +85,18 @@ pub(crate) fn check<'c>(
             if !runs {
                 continue;
             }
-            if w.skip_loops && c.ctx.loop_idx.is_some_and(|l| scope::loop_is_hot(f, l)) {
+            if w.skip_loops && c.ctx.loop_idx().is_some_and(|l| scope::loop_is_hot(f, l)) {
                 continue;
             }
             if w.same_input_only
                 && !c.has(CallFlags::ARGS_CONST)
                 && !f.is_async
-                && c.ctx.loop_idx.is_none()
+                && c.ctx.loop_idx().is_none()
             {
                 continue;
             }
             let name = scope::short_name(a, cid);
-            let in_loop = if c.ctx.loop_idx.is_some() {
+            let in_loop = if c.ctx.loop_idx().is_some() {
                 " inside a loop"
             } else {
                 ""

@@ -86,7 +86,7 @@ impl crate::Rule for Rule {
             let lang = scope::lang_of(a, fid);
             for cid in a.calls_of(fid) {
                 let c = a.call(cid);
-                let Some(li) = c.ctx.loop_idx else { continue };
+                let Some(li) = c.ctx.loop_idx() else { continue };
                 if !scope::loop_is_hot(f, li) {
                     continue;
                 }

@@ -138,7 +138,7 @@ impl crate::Rule for Rule {
                 }
                 let why = if c.has(CallFlags::RETURNED) {
                     "returned to the caller".to_owned()
-                } else if let Some(l) = c.ctx.loop_idx.filter(|l| scope::loop_is_hot(f, *l)) {
+                } else if let Some(l) = c.ctx.loop_idx().filter(|l| scope::loop_is_hot(f, *l)) {
                     format!(
                         "made on every iteration of `{}`",
                         f.loops[l as usize].header
@@ -172,7 +172,7 @@ impl crate::Rule for Rule {
 /// `self.process(self.buf.clone())`: the copy goes straight into one of the project's own
 /// functions, which could take a borrow instead.
 fn passed_to_project(a: &perfgate_analysis::Analysis, id: CallId) -> Option<String> {
-    let p = a.call(id).ctx.parent_call?;
+    let p = a.call(id).ctx.parent_call()?;
     let pid = CallId {
         func: id.func,
         call: p,

@@ -79,7 +79,7 @@ const LAZY_INIT: &[&str] = &[
 
 /// Is the call inside a lazy initialiser (or a `static` built with `Lazy::new`)?
 pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
-    let mut cur = f.calls[call as usize].ctx.parent_call;
+    let mut cur = f.calls[call as usize].ctx.parent_call();
     let mut guard = 0;
     while let Some(p) = cur {
         let c = &f.calls[p as usize];
@@ -99,7 +99,7 @@ pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
         if name.is_some_and(|n| LAZY_INIT.contains(&n)) {
             return true;
         }
-        cur = c.ctx.parent_call;
+        cur = c.ctx.parent_call();
         guard += 1;
         if guard > 64 {
             break;
@@ -127,7 +127,7 @@ pub(crate) fn loop_is_hot(f: &Function, idx: u32) -> bool {
 pub(crate) fn unconditional_in_loop(a: &Analysis, id: CallId) -> bool {
     let f = a.func(id.func);
     let c = a.call(id);
-    let Some(li) = c.ctx.loop_idx else {
+    let Some(li) = c.ctx.loop_idx() else {
         return false;
     };
     let lspan = f.loops[li as usize].span;

@@ -99,7 +99,7 @@ impl crate::Rule for Rule {
 /// binding a result, not already concurrent.
 fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
     let Some(call) = aw.call else { return false };
-    if aw.binds.is_empty() || aw.ctx.in_closure || aw.ctx.parent_call.is_some() {
+    if aw.binds.is_empty() || aw.ctx.in_closure || aw.ctx.parent_call().is_some() {
         return false;
     }
     let cid = CallId { func: fid, call };

@@ -128,11 +128,11 @@ fn too_small(cx: &Checker, out: &mut Vec<Finding>) {
         // What it wraps: calls whose enclosing call is this timeout.
         let wraps_network = a.known_calls(tid.func).any(|(id, info)| {
             let inner = a.call(id);
-            inner.ctx.parent_call == Some(tid.call)
+            inner.ctx.parent_call() == Some(tid.call)
                 && (info.has_kind(Kind::Remote) || info.has_kind(Kind::RoundTrip))
         }) || a.known_calls(tid.func).any(|(id, info)| {
             // `async with asyncio.timeout(0.01): await session.get(u)`
-            a.call(id).ctx.parent_call == Some(tid.call) && info.has_kind(Kind::Remote)
+            a.call(id).ctx.parent_call() == Some(tid.call) && info.has_kind(Kind::Remote)
         });
         if !wraps_network {
             continue;
