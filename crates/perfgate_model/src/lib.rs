@@ -469,7 +469,7 @@ pub struct Block {
     /// Runs only when a condition holds: an `if`/`else`/`elif` branch, a `match` arm, an
     /// `except` handler, a loop's `else`, a `let ... else`.
     pub conditional: bool,
-    pub stmts: Vec<StmtFacts>,
+    pub stmts: List<StmtFacts>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -488,7 +488,7 @@ impl Function {
             parent,
             span,
             conditional,
-            stmts: Vec::new(),
+            stmts: List::new(),
         });
         self.blocks.len() as u32 - 1
     }
