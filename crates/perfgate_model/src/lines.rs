@@ -1,7 +1,8 @@
 /// Maps byte offsets to 1-based line and character columns.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
-    starts: Vec<u32>,
+    /// Byte offset of each line's start; exact size, kept for the whole run.
+    starts: Box<[u32]>,
 }
 
 impl LineIndex {
@@ -15,9 +16,13 @@ impl LineIndex {
     }
 
     pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+        let mut starts = Vec::with_capacity(lines + 1);
+        starts.push(0);
         starts.extend(memchr_newlines(text.as_bytes()).map(|i| i as u32 + 1));
-        LineIndex { starts }
+        LineIndex {
+            starts: starts.into_boxed_slice(),
+        }
     }
 
     /// 1-based line of a byte offset.
