@@ -165,41 +165,66 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
             v
         })
         .collect();
-    // Reverse call graph over synchronous code: callee -> (caller, call index).
-    let mut callers: Vec<Vec<Vec<(FuncId, u32, Confidence)>>> = a
-        .files
-        .iter()
-        .map(|f| vec![Vec::new(); f.module.functions.len()])
-        .collect();
+    // Functions numbered across files, so the reverse call graph can be flat arrays.
+    let mut base = Vec::with_capacity(a.files.len());
+    let mut n = 0usize;
+    for f in a.files {
+        base.push(n);
+        n += f.module.functions.len();
+    }
+    let flat = |id: FuncId| base[id.file as usize] + id.func as usize;
     let mut queues: [VecDeque<FuncId>; 4] = Default::default();
-    // Each function's own effects and outgoing synchronous edges, found in parallel.
-    type Local = (FuncId, Vec<(Effect, Root)>, Vec<(FuncId, u32, Confidence)>);
-    let ids: Vec<FuncId> = a.functions().collect();
+    // Per file, found in parallel: where functions block in their own bodies, and their
+    // outgoing synchronous edges (caller, callee, call index), in function and call order.
+    type Edge = (FuncId, FuncId, u32, Confidence);
+    type Local = (Vec<(FuncId, Effect, Root)>, Vec<Edge>);
     let local: Vec<Local> = {
         use rayon::prelude::*;
-        ids.par_iter()
-            .map(|&id| {
-                let f = a.func(id);
-                let mut edges = Vec::new();
-                if !f.is_async {
-                    for (cid, info) in a.known_calls(id) {
-                        let c = a.call(cid);
-                        if info.offloaded || c.ctx.async_block || c.awaited {
-                            continue;
-                        }
-                        if let Target::Project { func, confidence } = info.target {
-                            if !a.func(func).is_async && func != id {
-                                edges.push((func, cid.call, confidence));
+        (0..a.files.len())
+            .into_par_iter()
+            .map(|file| {
+                let (mut direct, mut edges) = (Vec::new(), Vec::new());
+                for func in 0..a.files[file].module.functions.len() {
+                    let id = FuncId {
+                        file: file as u32,
+                        func: func as u32,
+                    };
+                    let f = a.func(id);
+                    if !f.is_async {
+                        for (cid, info) in a.known_calls(id) {
+                            let c = a.call(cid);
+                            if info.offloaded || c.ctx.async_block || c.awaited {
+                                continue;
+                            }
+                            if let Target::Project { func, confidence } = info.target {
+                                if !a.func(func).is_async && func != id {
+                                    edges.push((id, func, cid.call, confidence));
+                                }
                             }
                         }
                     }
+                    direct.extend(direct_effects(a, id).into_iter().map(|(e, r)| (id, e, r)));
                 }
-                (id, direct_effects(a, id), edges)
+                (direct, edges)
             })
             .collect()
     };
-    for (id, direct, edges) in local {
-        for (e, root) in direct {
+    // Reverse call graph over synchronous code, callee -> (caller, call index), as one
+    // array sliced by callee: callers of function i are at start[i]..start[i + 1].
+    let mut start = vec![0u32; n + 1];
+    for (_, edges) in &local {
+        for &(_, callee, _, _) in edges {
+            start[flat(callee) + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut callers =
+        vec![(FuncId { file: 0, func: 0 }, 0u32, Confidence::Certain); start[n] as usize];
+    for (direct, edges) in local {
+        for (id, e, root) in direct {
             let slot = &mut hops[id.file as usize][id.func as usize]
                 .get_or_insert_with(Default::default)[e.idx()];
             if slot.is_none() {
@@ -207,14 +232,18 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                 queues[e.idx()].push_back(id);
             }
         }
-        for (callee, call, confidence) in edges {
-            callers[callee.file as usize][callee.func as usize].push((id, call, confidence));
+        for (caller, callee, call, confidence) in edges {
+            let at = &mut fill[flat(callee)];
+            callers[*at as usize] = (caller, call, confidence);
+            *at += 1;
         }
     }
     for e in Effect::ALL {
         let q = &mut queues[e.idx()];
         while let Some(g) = q.pop_front() {
-            for &(h, call, confidence) in &callers[g.file as usize][g.func as usize] {
+            let g_at = flat(g);
+            let range = start[g_at] as usize..start[g_at + 1] as usize;
+            for &(h, call, confidence) in &callers[range] {
                 let slot = &mut hops[h.file as usize][h.func as usize]
                     .get_or_insert_with(Default::default)[e.idx()];
                 if slot.is_none() {
