@@ -71,7 +71,7 @@ pub struct Analysis<'p> {
     pub catalog: &'p Catalog,
     /// Per file, per function: the calls the analysis knows something of, by call index.
     /// Most calls (builtins, methods on unknown values) know nothing; they are not stored.
-    calls: Vec<Vec<Vec<(u32, CallInfo<'p>)>>>,
+    calls: Vec<resolve::FileCalls<'p>>,
     index: resolve::Index,
     pub effects: effects::Summaries,
     /// Per file, per function: runs only at start-up (see [`Analysis::startup_only`]).
@@ -95,8 +95,8 @@ impl<'p> Analysis<'p> {
             by_kind: rustc_hash::FxHashMap::default(),
         };
         for (fi, funcs) in a.calls.iter().enumerate() {
-            for (func, known) in funcs.iter().enumerate() {
-                for (call, info) in known {
+            for func in 0..funcs.functions() {
+                for (call, info) in funcs.of(func as u32) {
                     let id = CallId {
                         func: FuncId {
                             file: fi as u32,
@@ -153,7 +153,7 @@ impl<'p> Analysis<'p> {
             concurrent: false,
             timeout: false,
         };
-        let known = &self.calls[id.func.file as usize][id.func.func as usize];
+        let known = self.calls[id.func.file as usize].of(id.func.func);
         match known.binary_search_by_key(&id.call, |(c, _)| *c) {
             Ok(i) => &known[i].1,
             Err(_) => &NOTHING,
@@ -178,7 +178,8 @@ impl<'p> Analysis<'p> {
     /// The calls of a function that the analysis knows something of (a project target or
     /// a catalogue fact), in call order: what rules about library calls need to look at.
     pub fn known_calls(&self, id: FuncId) -> impl Iterator<Item = (CallId, &CallInfo<'p>)> + '_ {
-        self.calls[id.file as usize][id.func as usize]
+        self.calls[id.file as usize]
+            .of(id.func)
             .iter()
             .map(move |(c, info)| (CallId { func: id, call: *c }, info))
     }

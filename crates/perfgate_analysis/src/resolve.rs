@@ -378,11 +378,30 @@ pub(crate) fn resolve_type(
     Resolver::new(files, catalog, index, file).resolve_type(file, written)
 }
 
+/// One file's calls the analysis knows something of, in one array: those of function `i`
+/// are `known[start[i]..start[i + 1]]`, by call index. Most calls know nothing and are not
+/// stored; one array per file instead of one per function keeps this small.
+pub(crate) struct FileCalls<'a> {
+    start: Vec<u32>,
+    known: Vec<(u32, CallInfo<'a>)>,
+}
+
+impl<'a> FileCalls<'a> {
+    pub(crate) fn of(&self, func: u32) -> &[(u32, CallInfo<'a>)] {
+        let (from, to) = (self.start[func as usize], self.start[func as usize + 1]);
+        &self.known[from as usize..to as usize]
+    }
+
+    pub(crate) fn functions(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
 pub(crate) fn resolve_all<'a>(
     files: &'a [SourceFile],
     catalog: &'a Catalog,
     index: &Index,
-) -> Vec<Vec<Vec<(u32, CallInfo<'a>)>>> {
+) -> Vec<FileCalls<'a>> {
     use rayon::prelude::*;
     files
         .par_iter()
@@ -399,16 +418,20 @@ pub(crate) fn resolve_all<'a>(
             for (f, fi) in file.module.functions.iter().zip(&mut infos) {
                 r.apply_context(f, fi, client_timeout);
             }
-            infos
-                .into_iter()
-                .map(|fi| {
+            let mut start = Vec::with_capacity(infos.len() + 1);
+            let mut known = Vec::new();
+            start.push(0);
+            for fi in infos {
+                known.extend(
                     fi.into_iter()
                         .enumerate()
                         .filter(|(_, info)| !info.is_nothing())
-                        .map(|(i, info)| (i as u32, info))
-                        .collect()
-                })
-                .collect()
+                        .map(|(i, info)| (i as u32, info)),
+                );
+                start.push(known.len() as u32);
+            }
+            known.shrink_to_fit();
+            FileCalls { start, known }
         })
         .collect()
 }
