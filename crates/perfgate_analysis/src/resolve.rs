@@ -153,9 +153,10 @@ pub(crate) struct Index {
     qualnames: Vec<FxHashMap<Name, u32>>,
     /// Per language: type name -> files declaring it.
     types: [FxHashMap<Name, Vec<u32>>; 2],
-    /// Per language: type name -> method name -> the method, from the first file (in path
-    /// order) that defines it (an `impl` may sit apart from its `struct`).
-    methods: [FxHashMap<Name, FxHashMap<Name, FuncId>>; 2],
+    /// Per language: (type name, method name) -> the method, from the first file (in path
+    /// order) that defines it (an `impl` may sit apart from its `struct`). One map, not one
+    /// per type: a project has thousands of types with a few methods each.
+    methods: [FxHashMap<(Name, Name), FuncId>; 2],
     /// Per language: method name -> owner-bearing functions, for the by-name fallback.
     method_names: [FxHashMap<Name, Vec<FuncId>>; 2],
 }
@@ -218,25 +219,18 @@ impl Index {
         let tables = || {
             rayon::join(
                 || {
-                    let mut methods: [FxHashMap<Name, FxHashMap<Name, FuncId>>; 2] =
-                        Default::default();
+                    let mut methods: [FxHashMap<(Name, Name), FuncId>; 2] = Default::default();
                     for (fi, file) in files.iter().enumerate() {
                         let lang = file.module.language as usize;
                         for (i, f) in file.module.functions.iter().enumerate() {
                             let Some(owner) = &f.owner else { continue };
-                            // Look up before inserting: most names are there already, and
-                            // `entry` would clone the key every time.
-                            let by_name = match methods[lang].get_mut(owner.as_str()) {
-                                Some(v) => v,
-                                None => methods[lang].entry(owner.as_str().into()).or_default(),
+                            let id = FuncId {
+                                file: fi as u32,
+                                func: i as u32,
                             };
-                            if !by_name.contains_key(f.name.as_str()) {
-                                let id = FuncId {
-                                    file: fi as u32,
-                                    func: i as u32,
-                                };
-                                by_name.insert(f.name.as_str().into(), id);
-                            }
+                            methods[lang]
+                                .entry((owner.as_str().into(), f.name.as_str().into()))
+                                .or_insert(id);
                         }
                     }
                     methods
@@ -335,7 +329,10 @@ impl Index {
     }
 
     fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {
-        self.methods[lang as usize].get(ty)?.get(name).copied()
+        // Short names are stored inline: building the key allocates nothing.
+        self.methods[lang as usize]
+            .get(&(Name::from(ty), Name::from(name)))
+            .copied()
     }
 
     /// Files declaring a type of this name.
