@@ -12,6 +12,8 @@ use std::mem::size_of;
 // As in the binary: what is measured is what ships.
 #[path = "../src/alloc.rs"]
 mod alloc;
+#[path = "common/sources.rs"]
+mod sources;
 
 fn rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -54,28 +56,14 @@ fn binding(b: &Binding) -> usize {
 fn main() {
     alloc::init();
     let dir = std::env::args().nth(1).expect("a directory");
-    let mut stack = vec![std::path::PathBuf::from(&dir)];
-    let mut paths = Vec::new();
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "py" || x == "rs") {
-                paths.push(p);
-            }
-        }
-    }
+    let sources = sources::read(&dir);
     println!("start: {:.0} MB", rss_mb());
     let t = std::time::Instant::now();
-    let files: Vec<SourceFile> = paths
-        .iter()
-        .filter_map(|p| {
-            let text = std::fs::read_to_string(p).ok()?;
-            match parse_source(&p.display().to_string(), text) {
-                Parsed::Ok { file, .. } => Some(*file),
-                _ => None,
-            }
+    let files: Vec<SourceFile> = sources
+        .into_iter()
+        .filter_map(|(rel, text)| match parse_source(&rel, text) {
+            Parsed::Ok { file, .. } => Some(*file),
+            _ => None,
         })
         .collect();
     println!(

@@ -14,12 +14,14 @@ mod alloc;
 
 #[path = "../benches/corpus.rs"]
 mod corpus;
+#[path = "common/sources.rs"]
+mod sources;
 
 fn main() {
     alloc::init();
     let catalog = Catalog::bundled();
     let sets = match std::env::args().nth(1) {
-        Some(dir) => vec![(dir.clone(), read_dir(&dir))],
+        Some(dir) => vec![(dir.clone(), sources::read(&dir))],
         None => {
             let (py, rs) = corpus::generate(1100);
             vec![("python".to_owned(), py), ("rust".to_owned(), rs)]
@@ -60,25 +62,4 @@ fn main() {
             println!("{lang:7} {id:28} {:8.2} ms  {n} findings", t * 1e3);
         }
     }
-}
-
-/// Every `.py` and `.rs` file under `dir`, as (relative path, text).
-fn read_dir(dir: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from(dir)];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "py" || x == "rs") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
-                    out.push((rel, text));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
 }

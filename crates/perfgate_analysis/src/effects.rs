@@ -166,13 +166,7 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
         })
         .collect();
     // Functions numbered across files, so the reverse call graph can be flat arrays.
-    let mut base = Vec::with_capacity(a.files.len());
-    let mut n = 0usize;
-    for f in a.files {
-        base.push(n);
-        n += f.module.functions.len();
-    }
-    let flat = |id: FuncId| base[id.file as usize] + id.func as usize;
+    let (n, flat) = (a.function_count(), |id: FuncId| a.flat(id));
     let mut queues: [VecDeque<FuncId>; 4] = Default::default();
     // Per file, found in parallel: where functions block in their own bodies, and their
     // outgoing synchronous edges (caller, callee, call index), in function and call order.

@@ -79,6 +79,9 @@ pub struct Analysis<'p> {
     /// Every call with a catalogue fact, by kind, in call order: rules about one kind of
     /// library call look only at those.
     by_kind: rustc_hash::FxHashMap<Kind, Vec<CallId>>,
+    /// Per file: the number of the file's first function when functions are numbered
+    /// across the project (see [`Analysis::flat`]); one more entry holds the total.
+    first_func: Vec<usize>,
 }
 
 impl<'p> Analysis<'p> {
@@ -93,6 +96,12 @@ impl<'p> Analysis<'p> {
             effects: effects::Summaries::default(),
             startup: Vec::new(),
             by_kind: rustc_hash::FxHashMap::default(),
+            first_func: std::iter::once(0)
+                .chain(files.iter().scan(0, |n, f| {
+                    *n += f.module.functions.len();
+                    Some(*n)
+                }))
+                .collect(),
         };
         for (fi, funcs) in a.calls.iter().enumerate() {
             for func in 0..funcs.functions() {
@@ -126,6 +135,16 @@ impl<'p> Analysis<'p> {
     /// A function nothing in the project calls is not: a framework may call it per request.
     pub fn startup_only(&self, id: FuncId) -> bool {
         self.startup[id.file as usize][id.func as usize]
+    }
+
+    /// A function's number across the project, `0..function_count()`: passes over every
+    /// function (effects, start-up) keep their tables in flat arrays indexed by it.
+    pub(crate) fn flat(&self, id: FuncId) -> usize {
+        self.first_func[id.file as usize] + id.func as usize
+    }
+
+    pub(crate) fn function_count(&self) -> usize {
+        self.first_func.last().copied().unwrap_or(0)
     }
 
     pub fn file(&self, id: FuncId) -> &'p SourceFile {

@@ -10,13 +10,7 @@ use perfgate_model::FunctionRole;
 /// known to be start-up code: linear in the number of call edges. Functions are numbered
 /// across files and edges kept in flat arrays: this runs on one thread over every function.
 pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
-    let mut base = Vec::with_capacity(a.files.len());
-    let mut n = 0usize;
-    for f in a.files {
-        base.push(n);
-        n += f.module.functions.len();
-    }
-    let flat = |id: FuncId| base[id.file as usize] + id.func as usize;
+    let (n, flat) = (a.function_count(), |id: FuncId| a.flat(id));
     let mut startup = vec![false; n];
     let mut repeated = vec![false; n];
     // Distinct callers not yet known to be start-up code.
@@ -72,9 +66,8 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
             }
         }
     }
-    a.files
-        .iter()
-        .zip(&base)
-        .map(|(f, &b)| startup[b..b + f.module.functions.len()].to_vec())
+    a.first_func
+        .windows(2)
+        .map(|w| startup[w[0]..w[1]].to_vec())
         .collect()
 }

@@ -52,10 +52,8 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
                 || d.ends_with("-tests")
                 || d.ends_with("_tests")
         });
-    // The tree is dropped after lowering: it goes to scratch memory, apart from the model.
-    let parsed = perfgate_model::scratch::run(|| {
-        ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python)
-    });
+    let parsed =
+        ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     if small {
         let (depth, chain) = token_scan(parsed.tokens());
         if let Err(e) = check_limits(depth, chain) {

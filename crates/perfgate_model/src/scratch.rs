@@ -7,9 +7,9 @@
 //! its time varied five times as much, than with parse trees in a heap of their own.
 //!
 //! Which heap allocations go to is the binary's business (its global allocator), so this
-//! crate only defines the hook: the binary installs a [`Scratch`]; front ends wrap their
-//! parse in [`run`], and the check layer wraps the whole lowering and copies the finished
-//! module out at its exact size. Without one installed, [`run`] just calls its closure.
+//! crate only defines the hook: the binary installs a [`Scratch`], and the check layer runs
+//! each file's parse and lowering in [`run`] and copies the finished module out at its
+//! exact size. Without one installed, [`run`] just calls its closure.
 
 use std::sync::OnceLock;
 
@@ -31,7 +31,7 @@ pub fn installed() -> bool {
     SCRATCH.get().is_some()
 }
 
-/// Run `f` (a parse whose tree is dropped after lowering) on scratch memory, if any.
+/// Run `f` (a file's parse and lowering) on scratch memory, if any.
 pub fn run<T>(f: impl FnOnce() -> T) -> T {
     let Some(scratch) = SCRATCH.get() else {
         return f();
