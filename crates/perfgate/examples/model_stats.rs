@@ -199,7 +199,6 @@ fn main() {
                     + f.handlers.capacity() * size_of::<perfgate_model::Handler>(),
             );
         }
-        add("line index", file.lines.len() * 4);
     }
     let total: usize = bytes.values().sum();
     let mut rows: Vec<_> = bytes.into_iter().collect();

@@ -156,9 +156,42 @@ pub(crate) struct Index {
     /// Per language: (type name, method name) -> the method, from the first file (in path
     /// order) that defines it (an `impl` may sit apart from its `struct`). One map, not one
     /// per type: a project has thousands of types with a few methods each.
-    methods: [FxHashMap<(Name, Name), FuncId>; 2],
+    methods: [MethodMap; 2],
     /// Per language: method name -> owner-bearing functions, for the by-name fallback.
     method_names: [FxHashMap<Name, Vec<FuncId>>; 2],
+}
+
+/// (type name, method name) -> method. hashbrown's, for lookups by `(&str, &str)`
+/// ([`MethodKey`]) that build no key: the resolver makes one per base type of every method
+/// call on `self`.
+type MethodMap = hashbrown::HashMap<(Name, Name), FuncId, rustc_hash::FxBuildHasher>;
+
+/// A borrowed key for [`MethodMap`]: hashes as `(Name, Name)` does (a `Name` hashes as its
+/// `str`).
+#[derive(Hash)]
+struct MethodKey<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(Name, Name)> for MethodKey<'_> {
+    fn equivalent(&self, key: &(Name, Name)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+/// `s.rfind("::")`, without building a substring searcher for a two-byte needle: this runs
+/// several times for each distinct path called in each module.
+fn rfind_sep(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = b.len();
+    while i >= 2 {
+        i -= 1;
+        if b[i] == b':' {
+            if b[i - 1] == b':' {
+                return Some(i - 1);
+            }
+            i -= 1;
+        }
+    }
+    None
 }
 
 fn key(p: &[Name]) -> String {
@@ -219,7 +252,7 @@ impl Index {
         let tables = || {
             rayon::join(
                 || {
-                    let mut methods: [FxHashMap<(Name, Name), FuncId>; 2] = Default::default();
+                    let mut methods: [MethodMap; 2] = Default::default();
                     for (fi, file) in files.iter().enumerate() {
                         let lang = file.module.language as usize;
                         for (i, f) in file.module.functions.iter().enumerate() {
@@ -289,7 +322,7 @@ impl Index {
         let modules = &self.modules[lang as usize];
         let mut end = full.len();
         for _ in 0..3 {
-            let split = full[..end].rfind("::");
+            let split = rfind_sep(&full[..end]);
             let (module, qual) = match split {
                 Some(at) => (&full[..at], &full[at + 2..]),
                 None => ("", full),
@@ -329,9 +362,8 @@ impl Index {
     }
 
     fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {
-        // Short names are stored inline: building the key allocates nothing.
         self.methods[lang as usize]
-            .get(&(Name::from(ty), Name::from(name)))
+            .get(&MethodKey(ty, name))
             .copied()
     }
 
@@ -959,18 +991,44 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn by_name(&self, name: &str, recv: &Receiver) -> Option<FuncId> {
-        if GENERIC_METHODS.contains(&name) || name.starts_with("__") {
-            return None;
-        }
         // Locals of unknown type are usually library values; fields and call results are
         // where trait objects and injected services live.
         if matches!(recv, Receiver::Path(_)) {
             return None;
         }
+        // The table first: most names have no single project method, and it is one lookup
+        // where the list of generic names is a hundred comparisons.
         let cands = self.index.method_names[self.lang() as usize].get(name)?;
-        match cands.as_slice() {
-            [only] => Some(*only),
-            _ => None,
+        let [only] = cands.as_slice() else {
+            return None;
+        };
+        if GENERIC_METHODS.contains(&name) || name.starts_with("__") {
+            return None;
+        }
+        Some(*only)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfind_sep_agrees_with_rfind() {
+        for s in [
+            "",
+            ":",
+            "::",
+            ":::",
+            "a",
+            "a::b",
+            "a:::b",
+            "a::b:c",
+            "pkg::mod::Type::f",
+            "a:b",
+            "::a",
+            "a::",
+            "é::ü",
+        ] {
+            assert_eq!(super::rfind_sep(s), s.rfind("::"), "{s:?}");
         }
     }
 }

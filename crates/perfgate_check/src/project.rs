@@ -309,7 +309,7 @@ fn python_benches(sources: &[SourceFile], facts: &mut ProjectFacts) {
             }
         }
         if let (Some(kind), Some(span)) = (kind, first) {
-            let line = s.lines.line(span.start);
+            let line = s.lines().line(span.start);
             facts.bench_files.push(BenchFile {
                 path: s.path.clone(),
                 kind,
@@ -512,7 +512,7 @@ fn code_value(name: &str, sources: &[SourceFile]) -> ConfiguredValue {
     for s in sources {
         if let Some(f) = s.module.functions.iter().find(|f| f.name == short) {
             let body = s.slice(f.span);
-            let line = s.lines.line(f.name_span.start);
+            let line = s.lines().line(f.name_span.start);
             return ConfiguredValue {
                 source: name.to_owned(),
                 value: duration_in(body),
@@ -530,7 +530,7 @@ fn code_value(name: &str, sources: &[SourceFile]) -> ConfiguredValue {
             .iter()
             .find(|g| g.name == short && g.number.is_some())
         {
-            let line = s.lines.line(g.span.start);
+            let line = s.lines().line(g.span.start);
             return ConfiguredValue {
                 source: name.to_owned(),
                 value: g.number,

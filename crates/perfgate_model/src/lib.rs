@@ -635,7 +635,8 @@ pub fn normalize_ws(s: &str, max: usize) -> String {
 pub struct SourceFile {
     /// Relative to the checked root, `/`-separated.
     pub path: String,
-    pub lines: LineIndex,
+    /// Made when first asked for (see [`SourceFile::lines`]).
+    lines: std::sync::OnceLock<LineIndex>,
     pub module: Module,
     text: std::sync::OnceLock<String>,
     /// Where to read the text again, and its length when it was lowered.
@@ -657,10 +658,9 @@ impl Clone for SourceFile {
 impl SourceFile {
     /// A file whose text stays in memory.
     pub fn new(path: String, text: String, module: Module) -> Self {
-        let lines = LineIndex::new(&text);
         SourceFile {
             path,
-            lines,
+            lines: std::sync::OnceLock::new(),
             module,
             text: std::sync::OnceLock::from(text),
             origin: None,
@@ -696,13 +696,20 @@ impl SourceFile {
             .unwrap_or("")
     }
 
+    /// Where each line starts. Made on first use, from the text (read again if it was
+    /// forgotten): only files with findings need it, and indexing every file cost a twentieth
+    /// of the parse phase on the CPython standard library.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(self.text()))
+    }
+
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
-        self.lines.line_col(self.text(), offset)
+        self.lines().line_col(self.text(), offset)
     }
 
     /// The text of a 1-based line.
     pub fn line_text(&self, line: u32) -> &str {
-        self.lines.line_text(self.text(), line)
+        self.lines().line_text(self.text(), line)
     }
 }

@@ -127,7 +127,7 @@ impl<'a> Checker<'a> {
                     rf.slice(root.span),
                 ]),
                 path: rf.path.clone(),
-                line: rf.lines.line(root.span.start),
+                line: rf.lines().line(root.span.start),
                 function: rfunc.qualname.clone(),
                 note: root.note.clone(),
             })
@@ -163,7 +163,7 @@ impl<'a> Checker<'a> {
         let f = self.a.file(s.func);
         TraceStep {
             path: f.path.clone(),
-            line: f.lines.line(s.span.start),
+            line: f.lines().line(s.span.start),
             function: self.a.func(s.func).qualname.clone(),
             note: s.note.clone(),
         }

@@ -76,7 +76,7 @@ impl crate::Rule for Rule {
                     continue;
                 };
                 let file = a.file(fid);
-                let await_line = file.lines.line(aw.span.start);
+                let await_line = file.lines().line(aw.span.start);
                 let target = if lock.target.is_empty() {
                     "the lock"
                 } else {
