@@ -136,6 +136,7 @@ struct CheckArgs {
 
 fn main() -> ExitCode {
     alloc::init();
+    perfgate_model::timings::mark("main");
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check(args),
@@ -180,6 +181,7 @@ fn check(args: CheckArgs) -> ExitCode {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let rendered = perfgate_report::render(report, format, color);
+    perfgate_model::timings::mark("render");
     let written = match &args.output {
         Some(p) => write_atomically(p, rendered.as_bytes()),
         None => {
@@ -187,6 +189,7 @@ fn check(args: CheckArgs) -> ExitCode {
             out.write_all(rendered.as_bytes()).and_then(|_| out.flush())
         }
     };
+    perfgate_model::timings::mark("write");
     if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             let target = args.output.as_deref().unwrap_or(Path::new("<stdout>"));

@@ -72,7 +72,7 @@ pub struct Analysis<'p> {
     /// Per file, per function: the calls the analysis knows something of, by call index.
     /// Most calls (builtins, methods on unknown values) know nothing; they are not stored.
     calls: Vec<resolve::FileCalls<'p>>,
-    index: resolve::Index,
+    index: resolve::Index<'p>,
     pub effects: effects::Summaries,
     /// Per file, per function: runs only at start-up (see [`Analysis::startup_only`]).
     startup: Vec<Vec<bool>>,
@@ -87,7 +87,9 @@ pub struct Analysis<'p> {
 impl<'p> Analysis<'p> {
     pub fn new(files: &'p [SourceFile], catalog: &'p Catalog) -> Self {
         let index = resolve::Index::build(files);
+        perfgate_model::timings::mark("index");
         let calls = resolve::resolve_all(files, catalog, &index);
+        perfgate_model::timings::mark("resolve");
         let mut a = Analysis {
             files,
             catalog,

@@ -13,6 +13,7 @@ use perfgate_model::{
     SourceFile,
 };
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Target {
@@ -144,35 +145,36 @@ const GENERIC_METHODS: &[&str] = &[
 
 /// The project's symbols. Built per file in parallel; only module, type and method-name
 /// tables are merged across files, so building it stays cheap on large projects. Tables are
-/// per language and keyed by plain strings, so that lookups by `&str` allocate nothing: the
-/// resolver makes several per call.
-pub(crate) struct Index {
+/// per language and keyed by strings borrowed from the model: building them copies no name,
+/// and lookups by `&str` allocate nothing (the resolver makes several per call).
+pub(crate) struct Index<'p> {
     /// Per language (Rust, Python): module path (`pkg::engine`) -> file.
     modules: [FxHashMap<Name, u32>; 2],
-    /// Per file: qualified name with `::` separators (`Engine::infer`) -> function index.
-    qualnames: Vec<FxHashMap<Name, u32>>,
+    /// Per file: function index by qualified name as the model writes it (`Engine::infer`,
+    /// Python `Engine.infer`); a method nested in another scope also by `Owner<sep>name`.
+    qualnames: Vec<FxHashMap<Cow<'p, str>, u32>>,
     /// Per language: type name -> files declaring it.
-    types: [FxHashMap<Name, Vec<u32>>; 2],
+    types: [FxHashMap<&'p str, Vec<u32>>; 2],
     /// Per language: (type name, method name) -> the method, from the first file (in path
     /// order) that defines it (an `impl` may sit apart from its `struct`). One map, not one
     /// per type: a project has thousands of types with a few methods each.
-    methods: [MethodMap; 2],
+    methods: [MethodMap<'p>; 2],
     /// Per language: method name -> owner-bearing functions, for the by-name fallback.
-    method_names: [FxHashMap<Name, Vec<FuncId>>; 2],
+    method_names: [FxHashMap<&'p str, Vec<FuncId>>; 2],
 }
 
-/// (type name, method name) -> method. hashbrown's, for lookups by `(&str, &str)`
-/// ([`MethodKey`]) that build no key: the resolver makes one per base type of every method
-/// call on `self`.
-type MethodMap = hashbrown::HashMap<(Name, Name), FuncId, rustc_hash::FxBuildHasher>;
+/// (type name, method name) -> method. hashbrown's, for lookups by a borrowed
+/// [`MethodKey`] of any lifetime: the resolver makes one per base type of every method call
+/// on `self`.
+type MethodMap<'p> = hashbrown::HashMap<(&'p str, &'p str), FuncId, rustc_hash::FxBuildHasher>;
 
-/// A borrowed key for [`MethodMap`]: hashes as `(Name, Name)` does (a `Name` hashes as its
-/// `str`).
+/// A key for [`MethodMap`] that may live shorter than the map's: hashes as the map's
+/// `(&str, &str)` keys do.
 #[derive(Hash)]
 struct MethodKey<'a>(&'a str, &'a str);
 
-impl hashbrown::Equivalent<(Name, Name)> for MethodKey<'_> {
-    fn equivalent(&self, key: &(Name, Name)) -> bool {
+impl<'p> hashbrown::Equivalent<(&'p str, &'p str)> for MethodKey<'_> {
+    fn equivalent(&self, key: &(&'p str, &'p str)) -> bool {
         self.0 == key.0 && self.1 == key.1
     }
 }
@@ -198,49 +200,40 @@ fn key(p: &[Name]) -> String {
     p.join("::")
 }
 
-/// `Engine.infer` / `tests::helper` -> `Engine::infer` / `tests::helper`.
-fn qual_key(qualname: &str) -> Name {
-    if !qualname.contains('.') {
-        return Name::from(qualname);
+/// A `::`-joined qualified name as the model writes it in this language: Python's
+/// `Engine::infer` is `Engine.infer`.
+fn model_qual(lang: Language, qual: &str) -> Cow<'_, str> {
+    if lang == Language::Python && rfind_sep(qual).is_some() {
+        Cow::Owned(qual.replace("::", "."))
+    } else {
+        Cow::Borrowed(qual)
     }
-    let mut k = Name::with_capacity(qualname.len() + 8);
-    for (i, part) in qualname.split('.').enumerate() {
-        if i > 0 {
-            k.push_str("::");
-        }
-        k.push_str(part);
-    }
-    k
 }
 
-impl Index {
-    pub(crate) fn build(files: &[SourceFile]) -> Index {
+impl<'p> Index<'p> {
+    pub(crate) fn build(files: &'p [SourceFile]) -> Index<'p> {
         use rayon::prelude::*;
-        let qualnames = || -> Vec<FxHashMap<Name, u32>> {
+        let qualnames = || -> Vec<FxHashMap<Cow<'p, str>, u32>> {
             files
                 .par_iter()
                 .map(|file| {
                     let fns = &file.module.functions;
+                    let sep = file.module.language.path_sep();
                     let mut map =
                         FxHashMap::with_capacity_and_hasher(fns.len(), Default::default());
                     for (i, f) in fns.iter().enumerate() {
-                        let qual = qual_key(&f.qualname);
-                        // Methods also by `Type::name` alone, whatever module or class nests them
-                        // (usually the same key: a top-level class's method).
+                        let qual = f.qualname.as_str();
+                        // Methods also by `Type<sep>name` alone, whatever module or class
+                        // nests them (usually the same key: a top-level class's method).
                         let alias = f.owner.as_ref().and_then(|owner| {
-                            let same = qual.len() == owner.len() + 2 + f.name.len()
+                            let same = qual.len() == owner.len() + sep.len() + f.name.len()
                                 && qual.starts_with(owner.as_str())
                                 && qual.ends_with(f.name.as_str());
-                            (!same).then(|| {
-                                let mut k = Name::from(owner.as_str());
-                                k.push_str("::");
-                                k.push_str(&f.name);
-                                k
-                            })
+                            (!same).then(|| format!("{owner}{sep}{}", f.name))
                         });
-                        map.entry(qual).or_insert(i as u32);
+                        map.entry(Cow::Borrowed(qual)).or_insert(i as u32);
                         if let Some(alias) = alias {
-                            map.entry(alias).or_insert(i as u32);
+                            map.entry(Cow::Owned(alias)).or_insert(i as u32);
                         }
                     }
                     map
@@ -252,7 +245,7 @@ impl Index {
         let tables = || {
             rayon::join(
                 || {
-                    let mut methods: [MethodMap; 2] = Default::default();
+                    let mut methods: [MethodMap<'p>; 2] = Default::default();
                     for (fi, file) in files.iter().enumerate() {
                         let lang = file.module.language as usize;
                         for (i, f) in file.module.functions.iter().enumerate() {
@@ -262,7 +255,7 @@ impl Index {
                                 func: i as u32,
                             };
                             methods[lang]
-                                .entry((owner.as_str().into(), f.name.as_str().into()))
+                                .entry((owner.as_str(), f.name.as_str()))
                                 .or_insert(id);
                         }
                     }
@@ -270,17 +263,14 @@ impl Index {
                 },
                 || {
                     let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
-                    let mut types: [FxHashMap<Name, Vec<u32>>; 2] = Default::default();
-                    let mut method_names: [FxHashMap<Name, Vec<FuncId>>; 2] = Default::default();
+                    let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
+                    let mut method_names: [FxHashMap<&'p str, Vec<FuncId>>; 2] = Default::default();
                     for (fi, file) in files.iter().enumerate() {
                         let m = &file.module;
                         let lang = m.language as usize;
                         modules[lang].insert(key(&m.module_path).into(), fi as u32);
                         for t in &m.types {
-                            let files = match types[lang].get_mut(t.name.as_str()) {
-                                Some(v) => v,
-                                None => types[lang].entry(t.name.as_str().into()).or_default(),
-                            };
+                            let files = types[lang].entry(t.name.as_str()).or_default();
                             if files.last() != Some(&(fi as u32)) {
                                 files.push(fi as u32);
                             }
@@ -293,12 +283,10 @@ impl Index {
                                 file: fi as u32,
                                 func: i as u32,
                             };
-                            match method_names[lang].get_mut(f.name.as_str()) {
-                                Some(v) => v.push(id),
-                                None => {
-                                    method_names[lang].insert(f.name.as_str().into(), vec![id]);
-                                }
-                            }
+                            method_names[lang]
+                                .entry(f.name.as_str())
+                                .or_default()
+                                .push(id);
                         }
                     }
                     (modules, types, method_names)
@@ -328,7 +316,8 @@ impl Index {
                 None => ("", full),
             };
             if let Some(&file) = modules.get(module) {
-                if let Some(&func) = self.qualnames[file as usize].get(qual) {
+                let qual = model_qual(lang, qual);
+                if let Some(&func) = self.qualnames[file as usize].get(qual.as_ref()) {
                     return Some(FuncId { file, func });
                 }
             }
@@ -387,7 +376,7 @@ impl Index {
 pub(crate) fn receiver_type(
     files: &[SourceFile],
     catalog: &Catalog,
-    index: &Index,
+    index: &Index<'_>,
     id: FuncId,
     recv: &Receiver,
 ) -> Option<TypeRef> {
@@ -400,7 +389,7 @@ pub(crate) fn receiver_type(
 pub(crate) fn resolve_type(
     files: &[SourceFile],
     catalog: &Catalog,
-    index: &Index,
+    index: &Index<'_>,
     file: u32,
     written: &[Name],
 ) -> Option<TypeRef> {
@@ -429,7 +418,7 @@ impl<'a> FileCalls<'a> {
 pub(crate) fn resolve_all<'a>(
     files: &'a [SourceFile],
     catalog: &'a Catalog,
-    index: &Index,
+    index: &Index<'a>,
 ) -> Vec<FileCalls<'a>> {
     use rayon::prelude::*;
     files
@@ -448,7 +437,14 @@ pub(crate) fn resolve_all<'a>(
                 r.apply_context(f, fi, client_timeout);
             }
             let mut start = Vec::with_capacity(infos.len() + 1);
-            let mut known = Vec::new();
+            // At its exact size from the start: grown by doubling, it was a sixth of this
+            // pass's time (fresh pages for each larger copy).
+            let n_known = infos
+                .iter()
+                .flatten()
+                .filter(|info| !info.is_nothing())
+                .count();
+            let mut known = Vec::with_capacity(n_known);
             start.push(0);
             for fi in infos {
                 known.extend(
@@ -459,7 +455,6 @@ pub(crate) fn resolve_all<'a>(
                 );
                 start.push(known.len() as u32);
             }
-            known.shrink_to_fit();
             FileCalls { start, known }
         })
         .collect()
@@ -471,7 +466,7 @@ type Lineage = std::rc::Rc<[String]>;
 struct Resolver<'a, 'i> {
     files: &'a [SourceFile],
     catalog: &'a Catalog,
-    index: &'i Index,
+    index: &'i Index<'a>,
     file: u32,
     module: &'a Module,
     /// Path calls resolve the same way everywhere in a module (`len(..)`, `np.zeros(..)`).
@@ -495,7 +490,7 @@ struct Resolver<'a, 'i> {
 }
 
 impl<'a, 'i> Resolver<'a, 'i> {
-    fn new(files: &'a [SourceFile], catalog: &'a Catalog, index: &'i Index, file: u32) -> Self {
+    fn new(files: &'a [SourceFile], catalog: &'a Catalog, index: &'i Index<'a>, file: u32) -> Self {
         let module = &files[file as usize].module;
         let imports = module
             .imports

@@ -98,11 +98,14 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
 
+    perfgate_model::timings::mark("start");
     let found = files::discover(&paths, &cfg.exclude)?;
+    perfgate_model::timings::mark("discover");
     let max = cfg.analysis.max_file_size;
     let parsed: Vec<Parsed> =
         pool.install(|| found.par_iter().map(|f| files::load(f, max)).collect());
 
+    perfgate_model::timings::mark("parse");
     let mut sources: Vec<SourceFile> = Vec::new();
     let mut problems = Vec::new();
     let mut counts = FileCounts::default();
@@ -151,7 +154,9 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     }
     bench::describe(&facts, &mut measured);
 
+    perfgate_model::timings::mark("project");
     let analysis = pool.install(|| Analysis::new(&sources, &catalog));
+    perfgate_model::timings::mark("analysis");
     let checker = Checker::with_project(&analysis, &facts);
     let mut findings: Vec<Finding> = pool.install(|| {
         rules
@@ -163,6 +168,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
             })
             .collect()
     });
+    perfgate_model::timings::mark("rules");
     if !cfg.analysis.assumed_chains {
         findings.retain(|f| f.confidence == Confidence::Certain);
     }
@@ -195,6 +201,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         std::mem::forget(analysis);
         std::mem::forget(sources);
     }
+    perfgate_model::timings::mark("findings");
     let counts_by_sev = Counts::of(&findings);
     let gate = &cfg.gate;
     let weights = [

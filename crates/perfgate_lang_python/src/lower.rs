@@ -509,10 +509,9 @@ impl<'m, 's> FnLower<'m, 's> {
 
     fn lower_params(&mut self, params: &'m ast::Parameters) {
         for p in params.iter_non_variadic_params() {
-            let name = p.parameter.name.id.to_string();
             self.local_names.insert(p.parameter.name.id.as_str());
             self.func.params.push(Binding {
-                name: name.into(),
+                name: p.parameter.name.id.as_str().into(),
                 ty: p.parameter.annotation.as_deref().and_then(annotation_path),
                 number: p.default.as_deref().and_then(number),
                 span: span_of(&p.parameter),
@@ -1163,12 +1162,12 @@ fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Opt
             None,
         ),
         Expr::Attribute(attr) => {
-            let name = attr.attr.id.to_string();
+            let name = Name::from(attr.attr.id.as_str());
             match attr.value.as_ref() {
                 Expr::Name(n) if n.id.as_str() == "self" || n.id.as_str() == "cls" => (
                     Callee::Method {
                         recv: Receiver::SelfValue,
-                        name: name.into(),
+                        name,
                     },
                     None,
                 ),
@@ -1176,7 +1175,7 @@ fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Opt
                     (
                         Callee::Method {
                             recv: Receiver::SelfField(inner.attr.id.as_str().into()),
-                            name: name.into(),
+                            name,
                         },
                         None,
                     )
@@ -1184,14 +1183,14 @@ fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Opt
                 Expr::Name(n) if locals.contains(n.id.as_str()) => (
                     Callee::Method {
                         recv: Receiver::Local(n.id.as_str().into()),
-                        name: name.into(),
+                        name,
                     },
                     None,
                 ),
                 Expr::Call(_) => (
                     Callee::Method {
                         recv: Receiver::Other,
-                        name: name.into(),
+                        name,
                     },
                     Some(&attr.value),
                 ),
@@ -1200,7 +1199,7 @@ fn classify_callee<'a>(func: &'a Expr, locals: &FxHashSet<&str>) -> (Callee, Opt
                     _ => (
                         Callee::Method {
                             recv: Receiver::Other,
-                            name: name.into(),
+                            name,
                         },
                         Some(&attr.value),
                     ),

@@ -7,6 +7,7 @@
 mod diagnostic;
 mod lines;
 pub mod scratch;
+pub mod timings;
 pub mod units;
 
 pub use diagnostic::{Category, Confidence, Finding, RootCause, Severity, TraceStep};
