@@ -183,7 +183,7 @@ fn check(args: CheckArgs) -> ExitCode {
     let rendered = perfgate_report::render(report, format, color);
     perfgate_model::timings::mark("render");
     let written = match &args.output {
-        Some(p) => write_atomically(p, rendered.as_bytes()),
+        Some(p) => write_output(p, rendered.as_bytes()),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(rendered.as_bytes()).and_then(|_| out.flush())
@@ -227,15 +227,28 @@ fn check(args: CheckArgs) -> ExitCode {
 
 /// Write to a temporary file beside the target, then rename: a killed perfgate never leaves
 /// a half-written report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
+/// Write a report where `--output` says. A regular file (or a new one) is replaced
+/// atomically: written beside it and renamed over it, so that a killed run never leaves half
+/// a report. A symlink is followed, and the file it points to replaced. Anything else
+/// (`/dev/null`, `/dev/stdout`, a named pipe) is written in place: renaming over it would
+/// replace the device or pipe itself with a file.
+fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        return f.write_all(bytes).and_then(|_| f.flush());
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
 }
 
