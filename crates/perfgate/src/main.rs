@@ -180,16 +180,15 @@ fn check(args: CheckArgs) -> ExitCode {
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let rendered = perfgate_report::render(report, format, color);
-    perfgate_model::timings::mark("render");
+    let write = |out: &mut dyn Write| perfgate_report::write(report, format, color, out);
     let written = match &args.output {
-        Some(p) => write_output(p, rendered.as_bytes()),
+        Some(p) => write_output(p, write),
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(rendered.as_bytes()).and_then(|_| out.flush())
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            write(&mut out).and_then(|_| out.flush())
         }
     };
-    perfgate_model::timings::mark("write");
+    perfgate_model::timings::mark("report");
     if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             let target = args.output.as_deref().unwrap_or(Path::new("<stdout>"));
@@ -232,10 +231,14 @@ fn check(args: CheckArgs) -> ExitCode {
 /// a report. A symlink is followed, and the file it points to replaced. Anything else
 /// (`/dev/null`, `/dev/stdout`, a named pipe) is written in place: renaming over it would
 /// replace the device or pipe itself with a file.
-fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_output(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
-        return f.write_all(bytes).and_then(|_| f.flush());
+        let f = std::fs::OpenOptions::new().write(true).open(path)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, f);
+        return write(&mut out).and_then(|_| out.flush());
     }
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
@@ -246,7 +249,11 @@ fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())

@@ -28,7 +28,7 @@ struct JsonReport<'a> {
     coverage: &'a [crate::measured::CoverageRow],
 }
 
-pub(crate) fn render(r: &Report) -> String {
+pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let doc = JsonReport {
         schema_version: 1,
         tool: Tool {
@@ -46,7 +46,12 @@ pub(crate) fn render(r: &Report) -> String {
         benchmark_run: &r.measured.current,
         coverage: &r.measured.coverage,
     };
-    let mut s = serde_json::to_string_pretty(&doc).expect("report serialises");
-    s.push('\n');
-    s
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut out = Vec::new();
+    write(r, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }

@@ -157,6 +157,22 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// Write a report in a format. JSON and SARIF are written as they are serialised: a
+/// report with thousands of findings is megabytes, and building it in memory first cost as
+/// much as serialising it (fresh pages for each larger copy).
+pub fn write(
+    report: &Report,
+    format: Format,
+    color: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(report, out),
+        Format::Sarif => sarif::write(report, out),
+        _ => out.write_all(render(report, format, color).as_bytes()),
+    }
+}
+
 /// Fence language for a path's code block.
 fn lang_of(path: &str) -> &'static str {
     if path.ends_with(".rs") {

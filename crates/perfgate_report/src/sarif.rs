@@ -28,7 +28,7 @@ fn location(path: &str, line: u32, col: Option<(u32, u32, u32)>, message: Option
 }
 
 /// SARIF 2.1.0, as GitHub code scanning accepts it.
-pub(crate) fn render(r: &Report) -> String {
+fn document(r: &Report) -> Value {
     let mut rules = r.rules.clone();
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     let rule_index = |id: &str| rules.iter().position(|x| x.id == id);
@@ -96,7 +96,16 @@ pub(crate) fn render(r: &Report) -> String {
             "benchmarkRun": r.measured.current,
         });
     }
-    let mut s = serde_json::to_string_pretty(&doc).expect("sarif serialises");
-    s.push('\n');
-    s
+    doc
+}
+
+pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(r))?;
+    out.write_all(b"\n")
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut out = Vec::new();
+    write(r, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
