@@ -1,6 +1,7 @@
 use crate::{Counts, FileCounts, Report};
 use perfgate_model::Finding;
 use serde::Serialize;
+use std::io::Write;
 
 #[derive(Serialize)]
 struct Tool {
@@ -46,8 +47,12 @@ pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result
         benchmark_run: &r.measured.current,
         coverage: &r.measured.coverage,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    out.write_all(b"\n")
+    // serde_json writes a token at a time: through a buffer of a concrete type those
+    // writes are inlined copies, where each was a call through `dyn Write`.
+    let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buf, &doc)?;
+    buf.write_all(b"\n")?;
+    buf.flush()
 }
 
 pub(crate) fn render(r: &Report) -> String {

@@ -1,6 +1,7 @@
 use crate::Report;
 use perfgate_model::Severity;
 use serde_json::{json, Value};
+use std::io::Write;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -100,8 +101,11 @@ fn document(r: &Report) -> Value {
 }
 
 pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(r))?;
-    out.write_all(b"\n")
+    // As in JSON: a buffer of a concrete type, not a call through `dyn Write` per token.
+    let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buf, &document(r))?;
+    buf.write_all(b"\n")?;
+    buf.flush()
 }
 
 pub(crate) fn render(r: &Report) -> String {
