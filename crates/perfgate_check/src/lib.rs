@@ -102,8 +102,13 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let found = files::discover(&paths, &cfg.exclude)?;
     perfgate_model::timings::mark("discover");
     let max = cfg.analysis.max_file_size;
-    let parsed: Vec<Parsed> =
-        pool.install(|| found.par_iter().map(|f| files::load(f, max)).collect());
+    // The project walk (manifests, CI files) needs no sources: it runs beside the parse.
+    let (parsed, walked): (Vec<Parsed>, _) = pool.install(|| {
+        rayon::join(
+            || found.par_iter().map(|f| files::load(f, max)).collect(),
+            || project::walk(&paths),
+        )
+    });
 
     perfgate_model::timings::mark("parse");
     let mut sources: Vec<SourceFile> = Vec::new();
@@ -147,7 +152,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     sources.sort_by(|a, b| a.path.cmp(&b.path));
     problems.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut facts = project::gather(&paths, &loaded, &sources);
+    let mut facts = project::gather(walked, &loaded, &sources);
     let mut measured = perfgate_report::Measured::default();
     if let Some(b) = &opts.bench {
         bench::apply(b, &loaded, &mut facts, &mut measured)?;

@@ -76,10 +76,17 @@ fn place(path: &str, text: &str, needle: &str) -> Place {
 
 /// Walk the checked roots for manifests, bench files and CI files (hidden folders
 /// included: `.github`), gitignore-aware, not following symlinks.
-pub fn gather(roots: &[PathBuf], loaded: &Loaded, sources: &[SourceFile]) -> ProjectFacts {
+/// What [`gather`] learns from the file tree alone (manifests, CI files, Rust benchmark
+/// files): a second walk of the tree, so the check runs it beside parsing.
+pub struct Walked {
+    root: Option<PathBuf>,
+    facts: ProjectFacts,
+}
+
+pub fn walk(roots: &[PathBuf]) -> Walked {
     let mut facts = ProjectFacts::default();
     let Some(root) = roots.iter().find(|r| r.is_dir()) else {
-        return facts;
+        return Walked { root: None, facts };
     };
     let mut manifests: Vec<(String, String)> = Vec::new();
     let mut bench_rs: Vec<(String, String)> = Vec::new();
@@ -196,6 +203,22 @@ pub fn gather(roots: &[PathBuf], loaded: &Loaded, sources: &[SourceFile]) -> Pro
             place: place(path, text, anchor),
         });
     }
+    Walked {
+        root: Some(root.clone()),
+        facts,
+    }
+}
+
+/// The project's facts: what [`walk`] found, with the Python benchmarks and configured values
+/// found in the parsed sources.
+pub fn gather(walked: Walked, loaded: &Loaded, sources: &[SourceFile]) -> ProjectFacts {
+    let Walked {
+        root: Some(root),
+        mut facts,
+    } = walked
+    else {
+        return walked.facts;
+    };
     python_benches(sources, &mut facts);
     facts.bench_files.sort_by(|a, b| a.path.cmp(&b.path));
     facts.ci_files.sort_by(|a, b| a.path.cmp(&b.path));
