@@ -1,13 +1,26 @@
 //! Phase timings on stderr, for working on perfgate's own speed: set `PERFGATE_TIMINGS=1`.
-//! Each line gives the time since the first mark, the phase's own time and the resident
-//! memory at its end (Linux).
+//! Each line gives the time since the first mark, the phase's own time, the CPU time all
+//! threads spent in it and the resident memory at its end (the last two on Linux).
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 struct State {
     start: Instant,
-    last: std::sync::Mutex<Instant>,
+    /// The previous mark: when, and the process's CPU time then.
+    last: std::sync::Mutex<(Instant, u64)>,
+}
+
+/// CPU time of all the process's threads, in nanoseconds (0 where unknown).
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 fn state() -> Option<&'static State> {
@@ -18,7 +31,7 @@ fn state() -> Option<&'static State> {
                 let now = Instant::now();
                 State {
                     start: now,
-                    last: std::sync::Mutex::new(now),
+                    last: std::sync::Mutex::new((now, cpu_ns())),
                 }
             })
         })
@@ -28,10 +41,12 @@ fn state() -> Option<&'static State> {
 /// Marks the end of a phase.
 pub fn mark(phase: &str) {
     let Some(s) = state() else { return };
-    let now = Instant::now();
+    let (now, cpu) = (Instant::now(), cpu_ns());
     let mut last = s.last.lock().unwrap_or_else(|e| e.into_inner());
-    let own = now - *last;
-    *last = now;
+    let own = now - last.0;
+    // Threads that ended since the last mark took their time with them: never negative.
+    let cpu_ms = cpu.saturating_sub(last.1) as f64 / 1e6;
+    *last = (now, cpu);
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
@@ -39,7 +54,7 @@ pub fn mark(phase: &str) {
             format!("  {:>5} MB", pages * 4096 / 1_000_000)
         });
     eprintln!(
-        "perfgate timings: {phase:<10} {:>8.1} ms  (+{:.1} ms){rss}",
+        "perfgate timings: {phase:<10} {:>8.1} ms  (+{:.1} ms, cpu {cpu_ms:.1} ms){rss}",
         (now - s.start).as_secs_f64() * 1e3,
         own.as_secs_f64() * 1e3
     );

@@ -158,6 +158,32 @@ struct Uses {
 /// A collection: a field of an owner type, or a module global (owner `None`).
 type Key<'a> = (u32, Option<&'a str>, &'a str);
 
+/// What is done to each collection.
+type Table<'a> = FxHashMap<Key<'a>, Uses>;
+
+fn scan_file<'a>(a: &Analysis<'a>, mut uses: Table<'a>, file: usize) -> Table<'a> {
+    for func in 0..a.files[file].module.functions.len() {
+        let fid = FuncId {
+            file: file as u32,
+            func: func as u32,
+        };
+        scan(a, fid, &mut uses);
+    }
+    uses
+}
+
+/// One table of two, the smaller merged into the larger.
+fn merge<'a>(a: Table<'a>, b: Table<'a>) -> Table<'a> {
+    let (mut into, from) = if a.len() < b.len() { (b, a) } else { (a, b) };
+    for (k, u) in from {
+        let e = into.entry(k).or_default();
+        e.grows.extend(u.grows);
+        e.shrinks |= u.shrinks;
+        e.measured_in.extend(u.measured_in);
+    }
+    into
+}
+
 impl crate::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -165,32 +191,15 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        // Every call of every function is looked at: files are scanned in parallel and
-        // their tables merged in file order.
-        let scan_file = |file: usize| {
-            let mut uses: FxHashMap<Key, Uses> = FxHashMap::default();
-            for func in 0..a.files[file].module.functions.len() {
-                let fid = FuncId {
-                    file: file as u32,
-                    func: func as u32,
-                };
-                scan(a, fid, &mut uses);
-            }
-            uses
-        };
-        let mut uses: FxHashMap<Key, Uses> = FxHashMap::default();
-        for part in (0..a.files.len())
+        // Every call of every function is looked at: files are scanned in parallel, into one
+        // table per run of files (not one per file, all alive at once: on the CPython
+        // standard library that was a third of this rule's time, in fresh pages). What is
+        // reported does not depend on the order the tables merge in: growth sites are
+        // ordered below, the rest are flags and sets.
+        let uses: Table = (0..a.files.len())
             .into_par_iter()
-            .map(scan_file)
-            .collect::<Vec<_>>()
-        {
-            for (k, u) in part {
-                let e = uses.entry(k).or_default();
-                e.grows.extend(u.grows);
-                e.shrinks |= u.shrinks;
-                e.measured_in.extend(u.measured_in);
-            }
-        }
+            .fold(Table::default, |uses, file| scan_file(a, uses, file))
+            .reduce(Table::default, merge);
         let mut keys: Vec<&Key> = uses.keys().collect();
         keys.sort();
         for key in keys {
@@ -216,7 +225,7 @@ impl crate::Rule for Rule {
             }
             let &&(gfid, gspan) = grows
                 .iter()
-                .min_by_key(|(g, s)| (*g, s.start))
+                .min_by_key(|(g, s)| (*g, s.start, s.end))
                 .expect("non-empty");
             let lang = scope::lang_of(a, gfid);
             let cache_like = CACHE_LIKE
