@@ -1,7 +1,7 @@
 //! Shared by the memory, I/O and algorithmic rules: does a function run per call or once,
 //! is a loop hot, what does a receiver chain start from, what does a field hold.
 
-use perfgate_analysis::{Analysis, CallId, FuncId, Step, Target};
+use perfgate_analysis::{Analysis, CallId, FuncId, Step};
 use perfgate_catalog::{Api, Kind};
 use perfgate_model::{Callee, Function, FunctionRole, Language, Name, Receiver, TripCount};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -247,32 +247,15 @@ impl Reach {
         if queue.is_empty() {
             return Reach { next };
         }
-        let mut callers: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
-        for fid in a.functions() {
-            for (cid, info) in a.known_calls(fid) {
-                // Only calls known to reach the helper: a by-name guess (`x.find(..)` taken
-                // for the project's only `find`) is no evidence of a round trip.
-                if let Target::Project {
-                    func,
-                    confidence: perfgate_model::Confidence::Certain,
-                } = info.target
-                {
-                    if !a.func(func).is_async && func != fid && follow(cid) {
-                        callers.entry(func).or_default().push(cid);
-                    }
-                }
-            }
-        }
         while let Some(g) = queue.pop_front() {
-            let Some(cs) = callers.get(&g) else { continue };
-            for cid in cs {
+            for &cid in a.certain_callers(g) {
                 let f = cid.func;
-                if next.contains_key(&f) {
+                if next.contains_key(&f) || !follow(cid) {
                     continue;
                 }
-                let c = a.call(*cid);
+                let c = a.call(cid);
                 // Work handed to another thread or task does not run here.
-                if a.info(*cid).offloaded || c.ctx.in_closure {
+                if a.info(cid).offloaded || c.ctx.in_closure {
                     continue;
                 }
                 next.insert(f, (cid.call, Some(g)));
