@@ -203,21 +203,15 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
             })
             .collect()
     };
-    // Reverse call graph over synchronous code, callee -> (caller, call index), as one
-    // array sliced by callee: callers of function i are at start[i]..start[i + 1].
-    let mut start = vec![0u32; n + 1];
-    for (_, edges) in &local {
-        for &(_, callee, _, _) in edges {
-            start[flat(callee) + 1] += 1;
-        }
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut callers =
-        vec![(FuncId { file: 0, func: 0 }, 0u32, Confidence::Certain); start[n] as usize];
-    for (direct, edges) in local {
+    // Reverse call graph over synchronous code: callee -> (caller, call index).
+    let callers = crate::csr::Csr::build(n, || {
+        local.iter().flat_map(|(_, edges)| {
+            edges.iter().map(|&(caller, callee, call, confidence)| {
+                (flat(callee), (caller, call, confidence))
+            })
+        })
+    });
+    for (direct, _) in local {
         for (id, e, root) in direct {
             let slot = &mut hops[id.file as usize][id.func as usize]
                 .get_or_insert_with(Default::default)[e.idx()];
@@ -226,18 +220,11 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                 queues[e.idx()].push_back(id);
             }
         }
-        for (caller, callee, call, confidence) in edges {
-            let at = &mut fill[flat(callee)];
-            callers[*at as usize] = (caller, call, confidence);
-            *at += 1;
-        }
     }
     for e in Effect::ALL {
         let q = &mut queues[e.idx()];
         while let Some(g) = q.pop_front() {
-            let g_at = flat(g);
-            let range = start[g_at] as usize..start[g_at + 1] as usize;
-            for &(h, call, confidence) in &callers[range] {
+            for &(h, call, confidence) in callers.of(flat(g)) {
                 let slot = &mut hops[h.file as usize][h.func as usize]
                     .get_or_insert_with(Default::default)[e.idx()];
                 if slot.is_none() {

@@ -6,6 +6,7 @@
 //!   work), with the shortest call chain as evidence, computed as a fixpoint over the call
 //!   graph that terminates on recursion.
 
+mod csr;
 pub mod effects;
 pub mod resolve;
 mod startup;
@@ -83,14 +84,7 @@ pub struct Analysis<'p> {
     /// across the project (see [`Analysis::flat`]); one more entry holds the total.
     first_func: Vec<usize>,
     /// See [`Analysis::certain_callers`]; made on first use.
-    certain_callers: std::sync::OnceLock<Csr>,
-}
-
-/// A reverse call graph as one array sliced by callee: the callers of function `i` (in
-/// the project-wide numbering) are `edges[start[i]..start[i + 1]]`.
-struct Csr {
-    start: Vec<u32>,
-    edges: Vec<CallId>,
+    certain_callers: std::sync::OnceLock<csr::Csr<CallId>>,
 }
 
 impl<'p> Analysis<'p> {
@@ -206,46 +200,24 @@ impl<'p> Analysis<'p> {
     /// call) order. Built once, on first use, for the rules that walk the call graph
     /// backwards.
     pub fn certain_callers(&self, callee: FuncId) -> &[CallId] {
-        let g = self.certain_callers.get_or_init(|| {
-            let n = self.function_count();
-            let edges_of = |fid: FuncId| {
-                self.known_calls(fid)
-                    .filter_map(move |(cid, info)| match info.target {
-                        Target::Project {
-                            func,
-                            confidence: Confidence::Certain,
-                        } if func != fid && !self.func(func).is_async => Some((func, cid)),
-                        _ => None,
+        self.certain_callers
+            .get_or_init(|| {
+                csr::Csr::build(self.function_count(), || {
+                    self.functions().flat_map(move |fid| {
+                        self.known_calls(fid)
+                            .filter_map(move |(cid, info)| match info.target {
+                                Target::Project {
+                                    func,
+                                    confidence: Confidence::Certain,
+                                } if func != fid && !self.func(func).is_async => {
+                                    Some((self.flat(func), cid))
+                                }
+                                _ => None,
+                            })
                     })
-            };
-            let mut start = vec![0u32; n + 1];
-            for fid in self.functions() {
-                for (callee, _) in edges_of(fid) {
-                    start[self.flat(callee) + 1] += 1;
-                }
-            }
-            for i in 0..n {
-                start[i + 1] += start[i];
-            }
-            let mut fill = start.clone();
-            let mut edges = vec![
-                CallId {
-                    func: FuncId { file: 0, func: 0 },
-                    call: 0
-                };
-                start[n] as usize
-            ];
-            for fid in self.functions() {
-                for (callee, cid) in edges_of(fid) {
-                    let at = &mut fill[self.flat(callee)];
-                    edges[*at as usize] = cid;
-                    *at += 1;
-                }
-            }
-            Csr { start, edges }
-        });
-        let i = self.flat(callee);
-        &g.edges[g.start[i] as usize..g.start[i + 1] as usize]
+                })
+            })
+            .of(self.flat(callee))
     }
 
     /// Every call with a catalogue fact of this kind, in (file, function, call) order.

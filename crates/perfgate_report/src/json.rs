@@ -1,7 +1,6 @@
 use crate::{Counts, FileCounts, Report};
 use perfgate_model::Finding;
 use serde::Serialize;
-use std::io::Write;
 
 #[derive(Serialize)]
 struct Tool {
@@ -47,16 +46,9 @@ pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result
         benchmark_run: &r.measured.current,
         coverage: &r.measured.coverage,
     };
-    // serde_json writes a token at a time: through a buffer of a concrete type those
-    // writes are inlined copies, where each was a call through `dyn Write`.
-    let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut buf, &doc)?;
-    buf.write_all(b"\n")?;
-    buf.flush()
+    crate::write_pretty_json(&doc, out)
 }
 
 pub(crate) fn render(r: &Report) -> String {
-    let mut out = Vec::new();
-    write(r, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    crate::in_memory(|out| write(r, out))
 }

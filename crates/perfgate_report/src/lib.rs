@@ -173,6 +173,27 @@ pub fn write(
     }
 }
 
+/// A document as pretty JSON and a final newline. serde_json writes a token at a time:
+/// through a buffer of a concrete type those writes are inlined copies, where each was a call
+/// through `dyn Write`.
+fn write_pretty_json(
+    doc: &impl serde::Serialize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buf, doc)?;
+    buf.write_all(b"\n")?;
+    buf.flush()
+}
+
+/// What a writer writes, as a string.
+fn in_memory(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("reports are UTF-8")
+}
+
 /// Fence language for a path's code block.
 fn lang_of(path: &str) -> &'static str {
     if path.ends_with(".rs") {

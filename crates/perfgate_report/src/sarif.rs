@@ -1,7 +1,6 @@
 use crate::Report;
 use perfgate_model::Severity;
 use serde_json::{json, Value};
-use std::io::Write;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -101,15 +100,9 @@ fn document(r: &Report) -> Value {
 }
 
 pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    // As in JSON: a buffer of a concrete type, not a call through `dyn Write` per token.
-    let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut buf, &document(r))?;
-    buf.write_all(b"\n")?;
-    buf.flush()
+    crate::write_pretty_json(&document(r), out)
 }
 
 pub(crate) fn render(r: &Report) -> String {
-    let mut out = Vec::new();
-    write(r, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    crate::in_memory(|out| write(r, out))
 }
