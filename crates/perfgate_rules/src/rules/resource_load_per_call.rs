@@ -26,7 +26,8 @@ Only the same resource loaded again is reported: the load's arguments are consta
 the loading function is async (a request or task handler) or loops. A helper that loads
 whatever path its caller passes (`convert_file(path)`) is doing its job.
 
-Not reported: loading in constructors, `main` and other start-up code, results stored on
+Not reported: reads of live kernel state (`/proc/...`, `/sys/...`, `/dev/...`, whose
+content changes), loading in constructors, `main` and other start-up code, results stored on
 `self` or in a global (lazy initialisation), returned to the caller, or loaded inside a
 `OnceLock`/`LazyLock` initialiser or a memoized (`@lru_cache`) function.
 
@@ -70,8 +71,10 @@ impl crate::Rule for Rule {
                 }
                 let c = a.call(id);
                 let api = info.api_of(Kind::ConfigLoad)?;
-                // A constant path read for its contents: not a log or output file.
-                (c.has(CallFlags::ARGS_CONST) && !opens_for_writing(&a.call_text(id)))
+                // A constant path read for its contents: not a log or output file, and not
+                // live kernel state.
+                let text = a.call_text(id);
+                (c.has(CallFlags::ARGS_CONST) && !opens_for_writing(&text) && !reads_live_state(&text))
                     .then_some(api)
             },
             &Wording {
@@ -85,6 +88,22 @@ impl crate::Rule for Rule {
             out,
         );
     }
+}
+
+/// `read_to_string("/proc/self/statm")`, `open("/sys/class/...")`: files that are views of
+/// the kernel's current state, read again because their content changes.
+fn reads_live_state(call: &str) -> bool {
+    let first = call.split_once('(').map_or("", |(_, r)| r).trim_start();
+    // A string literal, with its prefix (`r"..."`, `b'...'`) if any.
+    let Some(path) = first
+        .trim_start_matches(['r', 'b', 'f'])
+        .strip_prefix(['"', '\''])
+    else {
+        return false;
+    };
+    ["/proc/", "/sys/", "/dev/"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// `open(PATH, "w")`, `open(PATH, mode="a")`: writing, not loading.
