@@ -240,8 +240,13 @@ fn write_output(
         let mut out = std::io::BufWriter::with_capacity(1 << 16, f);
         return write(&mut out).and_then(|_| out.flush());
     }
+    // A symlink names the file to replace; one whose file does not exist yet names where to
+    // create it.
     let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).or_else(|_| {
+            let to = std::fs::read_link(path)?;
+            Ok::<_, std::io::Error>(path.parent().unwrap_or(Path::new(".")).join(to))
+        })?,
         _ => path.to_path_buf(),
     };
     let dir = match target.parent() {

@@ -344,6 +344,17 @@ fn output_follows_symlinks_and_writes_into_pipes() {
         .is_symlink());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&real).unwrap()).unwrap();
     assert_eq!(v["findings"][0]["rule"], "blocking-sleep-in-async");
+    // A link to a file not made yet: the file is made where the link points.
+    let dangling = dir.path().join("later.json");
+    std::os::unix::fs::symlink("made-later.json", &dangling).unwrap();
+    assert_eq!(run(&dangling).status.code(), Some(0));
+    assert!(std::fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read(dir.path().join("made-later.json"))
+        .unwrap()
+        .starts_with(b"{"));
 
     let fifo = dir.path().join("pipe");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
