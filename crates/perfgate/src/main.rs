@@ -224,8 +224,6 @@ fn check(args: CheckArgs) -> ExitCode {
     }
 }
 
-/// Write to a temporary file beside the target, then rename: a killed perfgate never leaves
-/// a half-written report.
 /// Write a report where `--output` says. A regular file (or a new one) is replaced
 /// atomically: written beside it and renamed over it, so that a killed run never leaves half
 /// a report. A symlink is followed, and the file it points to replaced. Anything else

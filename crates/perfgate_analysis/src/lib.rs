@@ -133,6 +133,7 @@ impl<'p> Analysis<'p> {
         let (effects, startup) = rayon::join(|| effects::compute(&a), || startup::compute(&a));
         a.effects = effects;
         a.startup = startup;
+        perfgate_model::timings::mark("effects");
         a
     }
 

@@ -161,7 +161,6 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
 
     perfgate_model::timings::mark("project");
     let analysis = pool.install(|| Analysis::new(&sources, &catalog));
-    perfgate_model::timings::mark("analysis");
     let checker = Checker::with_project(&analysis, &facts);
     let mut findings: Vec<Finding> = pool.install(|| {
         rules
