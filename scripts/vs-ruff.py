@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Time `perfgate check` against `ruff check` on the same directory, alternating runs.
+
+    cargo build --release
+    python3 scripts/vs-ruff.py DIR [ROUNDS]
+
+Each round runs every command once, in turn, so that a machine whose speed drifts (a
+shared VM) slows them alike; medians and best runs are printed. ruff is found on PATH, and
+a pyenv shim is resolved to the binary it runs: a shim is a shell script that adds tens of
+milliseconds to every run.
+"""
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ruff_binary():
+    path = shutil.which("ruff")
+    if path is None:
+        sys.exit("ruff is not on PATH (pip install ruff)")
+    if "/shims/" in path and shutil.which("pyenv"):
+        real = subprocess.run(
+            ["pyenv", "which", "ruff"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if real:
+            return real
+    return path
+
+
+def run(cmd):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    target = sys.argv[1]
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    perfgate = os.path.join(ROOT, "target", "release", "perfgate")
+    if not os.path.exists(perfgate):
+        sys.exit("build perfgate first: cargo build --release")
+    ruff = ruff_binary()
+    commands = {
+        "perfgate check": [perfgate, "check", target, "--fail-on", "never", "--format", "json", "--quiet"],
+        "ruff --select ASYNC": [ruff, "check", "--select", "ASYNC", "--no-cache", "-q", "--exit-zero", target],
+        "ruff --select ASYNC,PERF,S": [ruff, "check", "--select", "ASYNC,PERF,S", "--no-cache", "-q", "--exit-zero", target],
+    }
+    for cmd in commands.values():  # warm the page cache and the binaries
+        run(cmd)
+    times = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            times[name].append(run(cmd))
+    print(f"{target}: {rounds} alternating rounds, wall (CPU) in ms; ruff is {ruff}")
+    for name, samples in times.items():
+        wall = [w * 1e3 for w, _ in samples]
+        cpu = [c * 1e3 for _, c in samples]
+        print(
+            f"  {name:28} median {statistics.median(wall):7.1f} ({statistics.median(cpu):7.1f})"
+            f"   best {min(wall):7.1f} ({min(cpu):7.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
