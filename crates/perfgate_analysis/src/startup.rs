@@ -13,15 +13,15 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
     let (n, flat) = (a.function_count(), |id: FuncId| a.flat(id));
     let mut startup = vec![false; n];
     let mut repeated = vec![false; n];
-    // Distinct callers not yet known to be start-up code.
+    // Calls from callers not yet known to be start-up code. Counted per call, not per
+    // caller: a caller found to be start-up code settles all its calls at once.
     let mut pending = vec![0u32; n];
     // Callees of function i: edges[starts[i]..starts[i + 1]], as (callee, called again:
-    // in a loop, closure or async block). Duplicates are dropped.
+    // in a loop, closure or async block), one per call.
     let mut starts = Vec::with_capacity(n + 1);
     let mut edges: Vec<(u32, bool)> = Vec::new();
     for f in a.functions() {
         starts.push(edges.len());
-        let from = edges.len();
         for (cid, info) in a.known_calls(f) {
             let Target::Project { func: g, .. } = info.target else {
                 continue;
@@ -31,14 +31,9 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
             }
             let ctx = a.call(cid).ctx;
             let again = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
-            let g = flat(g) as u32;
-            match edges[from..].iter_mut().find(|(x, _)| *x == g) {
-                Some(e) => e.1 |= again,
-                None => {
-                    pending[g as usize] += 1;
-                    edges.push((g, again));
-                }
-            }
+            let g = flat(g);
+            pending[g] += 1;
+            edges.push((g as u32, again));
         }
     }
     starts.push(edges.len());

@@ -100,3 +100,28 @@ impl Engine {
         .chain(&a, find(&a, "Engine::kernel"), Effect::Cpu)
         .is_none());
 }
+
+/// A helper called only from `main` is start-up code, however many times `main` calls it;
+/// one call of it in a loop, next to plain calls of it, makes it code that runs repeatedly.
+#[test]
+fn startup_merges_repeated_calls_of_one_callee() {
+    let files = project(&[(
+        "src/main.rs",
+        r#"
+fn load() {}
+fn handle() {}
+fn main() {
+    load();
+    load();
+    handle();
+    for _ in 0..3 { handle(); }
+    handle();
+}
+"#,
+    )]);
+    let catalog = Catalog::bundled();
+    let a = Analysis::new(&files, &catalog);
+    assert!(a.startup_only(find(&a, "main")));
+    assert!(a.startup_only(find(&a, "load")));
+    assert!(!a.startup_only(find(&a, "handle")));
+}

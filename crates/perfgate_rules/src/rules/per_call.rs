@@ -35,7 +35,7 @@ pub(crate) fn check<'c>(
 ) {
     let a = cx.a;
     let kept = |id: CallId| a.call(id).has(CallFlags::RETURNED | CallFlags::STORED);
-    // Factories: functions that build the resource and hand it back to their caller.
+    // Calls with a catalogue fact of the kinds asked for, in call order.
     let mut candidates: Vec<CallId> = kinds
         .iter()
         .flat_map(|k| a.calls_with_kind(*k))
