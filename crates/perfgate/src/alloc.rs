@@ -6,8 +6,6 @@
 //! CPython standard library it kept 10% less memory resident than v3 and ran 5% faster, and
 //! it can switch a thread's default heap, which [`MiScratch`] needs.
 
-use std::cell::Cell;
-
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -35,40 +33,61 @@ fn keep_freed_memory() {
     }
 }
 
-/// Parse trees go to a mimalloc heap of their own, one per thread, made on first use and
-/// kept for the life of the process: its pages are reused file after file and never mixed
-/// with the model's (see `perfgate_model::scratch`).
+/// Each file's parse and lowering get a mimalloc heap of their own, made for the file and
+/// destroyed after its module is copied out: destroying frees every block at once, and the
+/// pages go back to the thread's free pages for the next file's heap, never mixed with the
+/// model's (see `perfgate_model::scratch`).
 struct MiScratch;
 
-thread_local! {
-    static SCRATCH_HEAP: Cell<*mut libmimalloc_sys::mi_heap_t> =
-        const { Cell::new(std::ptr::null_mut()) };
-}
-
 impl perfgate_model::scratch::Scratch for MiScratch {
-    fn run(&self, f: &mut dyn FnMut()) {
-        let heap = SCRATCH_HEAP.with(|h| {
-            if h.get().is_null() {
-                // SAFETY: a new heap owned by this thread, only ever made the default here.
-                h.set(unsafe { libmimalloc_sys::mi_heap_new() });
-            }
-            h.get()
-        });
+    fn run(&self, work: &mut dyn FnMut(bool), keep: &mut dyn FnMut()) -> bool {
+        // SAFETY: a new heap, owned by this thread.
+        let heap = unsafe { libmimalloc_sys::mi_heap_new() };
         if heap.is_null() {
-            return f();
+            work(false);
+            keep();
+            return false;
         }
-        /// Puts the previous default heap back, on unwinding too.
-        struct Restore(*mut libmimalloc_sys::mi_heap_t);
-        impl Drop for Restore {
-            fn drop(&mut self) {
+        /// Puts the thread's usual heap back and disposes of the scratch one, on unwinding
+        /// too: destroyed (every block freed) once both closures are done, otherwise
+        /// deleted, which hands its blocks to the usual heap, so that whatever a panic left
+        /// behind stays valid.
+        struct Scratch {
+            heap: *mut libmimalloc_sys::mi_heap_t,
+            usual: *mut libmimalloc_sys::mi_heap_t,
+            done: bool,
+        }
+        impl Scratch {
+            fn restore(&self) {
                 // SAFETY: the heap that was this thread's default before.
-                unsafe { libmimalloc_sys::mi_heap_set_default(self.0) };
+                unsafe { libmimalloc_sys::mi_heap_set_default(self.usual) };
             }
         }
-        // SAFETY: `heap` belongs to this thread and is never deleted, so blocks allocated
-        // from it stay valid after the closure, and mimalloc frees a block from any heap or
-        // thread.
-        let _restore = Restore(unsafe { libmimalloc_sys::mi_heap_set_default(heap) });
-        f();
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                self.restore();
+                // SAFETY: `heap` is this thread's and no longer its default. It is destroyed
+                // only when `work` and `keep` returned, `work`'s values then being forgotten
+                // by the caller (the contract of `Scratch::run`).
+                unsafe {
+                    if self.done {
+                        libmimalloc_sys::mi_heap_destroy(self.heap);
+                    } else {
+                        libmimalloc_sys::mi_heap_delete(self.heap);
+                    }
+                }
+            }
+        }
+        let mut scratch = Scratch {
+            heap,
+            // SAFETY: makes this thread's own new heap its default.
+            usual: unsafe { libmimalloc_sys::mi_heap_set_default(heap) },
+            done: false,
+        };
+        work(true);
+        scratch.restore();
+        keep();
+        scratch.done = true;
+        true
     }
 }

@@ -306,3 +306,46 @@ fn rules(id: Option<&str>) -> ExitCode {
     let _ = stdout.write_all(out.as_bytes());
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod scratch_tests {
+    use perfgate_model::scratch;
+
+    #[test]
+    fn scratch_heaps_free_wholesale_and_survive_panics() {
+        crate::alloc::init();
+        // What `keep` copies out outlives the heap; the rest goes with it.
+        let copied = scratch::run(
+            || {
+                let tree: Vec<Box<u64>> = (0..10_000).map(Box::new).collect();
+                let total: u64 = tree.iter().map(|b| **b).sum();
+                scratch::dispose(tree);
+                (total, "made on scratch".to_string())
+            },
+            |made| made.1.clone() + &made.0.to_string(),
+        );
+        assert_eq!(copied, "made on scratch49995000");
+        // A panic inside: its message was allocated on the scratch heap, which is then
+        // handed over rather than freed, so the message is still readable.
+        let caught = std::panic::catch_unwind(|| {
+            scratch::run(
+                || -> Vec<u8> { panic!("{}", "front end bug ".repeat(4)) },
+                |v| v.len(),
+            )
+        });
+        let payload = caught.expect_err("the panic reaches the caller");
+        // Blocks of the message's size, made now, would reuse its memory had it been freed.
+        let filler: Vec<String> = (0..10_000).map(|_| "x".repeat(56)).collect();
+        let message = payload
+            .downcast_ref::<String>()
+            .expect("a formatted message");
+        assert_eq!(
+            message.trim_end(),
+            "front end bug front end bug front end bug front end bug"
+        );
+        // And the thread's usual heap is back: allocations still work and live on.
+        let after: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+        assert_eq!(after[999], "999");
+        assert!(filler.iter().all(|f| f.len() == 56));
+    }
+}

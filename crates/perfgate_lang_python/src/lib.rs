@@ -87,6 +87,8 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
             })
             .collect();
     }
+    // The tree is freed with the scratch memory it lives in, when it does.
+    perfgate_model::scratch::dispose(parsed);
     Ok(module)
 }
 
