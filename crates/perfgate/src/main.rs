@@ -311,10 +311,18 @@ fn rules(id: Option<&str>) -> ExitCode {
 mod scratch_tests {
     use perfgate_model::scratch;
 
+    /// The address of a fresh block made in a scratch run.
+    fn scratch_block() -> usize {
+        scratch::run(
+            || Box::new([7u8; 100]),
+            |b| &**b as *const [u8; 100] as usize,
+        )
+    }
+
     #[test]
-    fn scratch_heaps_free_wholesale_and_survive_panics() {
+    fn scratch_memory_is_rewound_kept_copies_live_and_panics_leave_it_alone() {
         crate::alloc::init();
-        // What `keep` copies out outlives the heap; the rest goes with it.
+        // What `keep` copies out outlives the run; the rest goes with it.
         let copied = scratch::run(
             || {
                 let tree: Vec<Box<u64>> = (0..10_000).map(Box::new).collect();
@@ -325,8 +333,10 @@ mod scratch_tests {
             |made| made.1.clone() + &made.0.to_string(),
         );
         assert_eq!(copied, "made on scratch49995000");
-        // A panic inside: its message was allocated on the scratch heap, which is then
-        // handed over rather than freed, so the message is still readable.
+        // Rewound: the next run's first block is where the last run's was.
+        assert_eq!(scratch_block(), scratch_block());
+        // A panic inside: its message was made on scratch memory, which is then left as it
+        // is, so that later runs do not write over the message.
         let caught = std::panic::catch_unwind(|| {
             scratch::run(
                 || -> Vec<u8> { panic!("{}", "front end bug ".repeat(4)) },
@@ -334,8 +344,7 @@ mod scratch_tests {
             )
         });
         let payload = caught.expect_err("the panic reaches the caller");
-        // Blocks of the message's size, made now, would reuse its memory had it been freed.
-        let filler: Vec<String> = (0..10_000).map(|_| "x".repeat(56)).collect();
+        let filler = scratch::run(|| vec!["x".repeat(56); 10_000], |v| v.len());
         let message = payload
             .downcast_ref::<String>()
             .expect("a formatted message");
@@ -343,9 +352,9 @@ mod scratch_tests {
             message.trim_end(),
             "front end bug front end bug front end bug front end bug"
         );
-        // And the thread's usual heap is back: allocations still work and live on.
+        assert_eq!(filler, 10_000);
+        // Outside runs, memory is the usual heap's: it lives on.
         let after: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
         assert_eq!(after[999], "999");
-        assert!(filler.iter().all(|f| f.len() == 56));
     }
 }
