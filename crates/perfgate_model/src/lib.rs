@@ -668,13 +668,15 @@ impl SourceFile {
         }
     }
 
-    /// Drop the text, to be read again from `origin` when needed.
-    pub fn forget_text(self, origin: std::path::PathBuf) -> Self {
-        let len = self.text.get().map_or(0, String::len);
+    /// A file read from disk whose text (`len` bytes when it was lowered) is not kept: it
+    /// is read again from `origin` when needed.
+    pub fn on_disk(path: String, origin: std::path::PathBuf, len: usize, module: Module) -> Self {
         SourceFile {
+            path,
+            lines: std::sync::OnceLock::new(),
+            module,
             text: std::sync::OnceLock::new(),
             origin: Some((origin, len)),
-            ..self
         }
     }
 
