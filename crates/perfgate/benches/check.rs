@@ -36,7 +36,7 @@ fn bytes(files: &[(String, String)]) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    alloc::init();
+    alloc::init_reusable();
     let (py, rs) = corpus::generate(MODULES);
     let catalog = Catalog::bundled();
     let lines = |f: &[(String, String)]| f.iter().map(|(_, s)| s.lines().count()).sum::<usize>();

@@ -12,7 +12,7 @@ mod alloc;
 mod sources;
 
 fn main() {
-    alloc::init();
+    alloc::init_reusable();
     let Some(dir) = std::env::args().nth(1) else {
         eprintln!("usage: lower_cost DIR");
         std::process::exit(2);

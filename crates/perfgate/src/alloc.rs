@@ -10,11 +10,13 @@
 //!   tree and the temporaries of lowering it. Allocating is a pointer bump, freeing is
 //!   nothing, and when the file's module has been copied out the whole arena is rewound.
 //!   Its pages stay mapped from file to file, so they are faulted in once per thread, and
-//!   never walked to build free lists or to free a tree node by node.
+//!   never walked to build free lists or to free a tree node by node;
+//! - in the binary, a second arena per thread for the models copied out of scratch runs:
+//!   packed end to end and never freed (see [`ArenaScratch`]).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 #[global_allocator]
 static GLOBAL: Alloc = Alloc;
@@ -26,28 +28,41 @@ struct Alloc;
 /// reserving failed), and then never changed. Any block inside it is an arena block.
 static BASE: AtomicUsize = AtomicUsize::new(0);
 static LEN: AtomicUsize = AtomicUsize::new(0);
-/// Arenas handed out so far: the next thread to need one takes the next slice.
+/// Slices handed out so far: a thread takes one for its scratch arena and one for the
+/// models it keeps, when first needed.
 static SLICES_TAKEN: AtomicUsize = AtomicUsize::new(0);
-/// Each thread's arena: address space only, faulted in as it is used. The largest file
-/// perfgate accepts (analysis.max-file-size) builds a tree far smaller.
+/// Each slice: address space only, faulted in as it is used. The largest file perfgate
+/// accepts (analysis.max-file-size) builds a tree far smaller; a thread whose models
+/// outgrow theirs goes on with mimalloc.
 const SLICE: usize = 1 << 30;
-/// Threads that can have an arena; more threads than this work on mimalloc alone.
-const SLICES: usize = 64;
+/// Slices in all; threads beyond them work on mimalloc alone.
+const SLICES: usize = 128;
 /// After a file whose scratch work went past this, the arena's pages beyond it are handed
 /// back to the OS: one huge file should not keep its memory for the rest of the run.
 const KEEP_RESIDENT: usize = 64 << 20;
 
-/// A thread's arena. `end` is zero outside scratch runs, so the allocation fast path is
-/// one thread-local read and a compare.
+/// No arena serves allocations.
+const OFF: u8 = 0;
+/// The scratch arena serves: rewound after each run.
+const SCRATCH: u8 = 1;
+/// The kept arena serves: what a run copies out, packed and never freed.
+const KEPT: u8 = 2;
+
+/// A thread's two arenas and which one serves. `end` is zero when none does, so the
+/// allocation fast path is one thread-local read and a compare.
 struct Arena {
-    /// Next free byte.
+    /// The serving arena's next free byte, and its end (zero: none serves).
     next: Cell<usize>,
-    /// End of the slice while a run is active, else zero.
     end: Cell<usize>,
-    /// The slice's start, zero until the thread has one.
-    start: Cell<usize>,
-    /// The furthest `next` has reached in the current run.
+    mode: Cell<u8>,
+    /// The scratch slice's start (zero until the thread has one), its next free byte while
+    /// it is not serving, and the furthest it reached in the current run.
+    scratch_start: Cell<usize>,
+    scratch_next: Cell<usize>,
     peak: Cell<usize>,
+    /// The kept slice's next free byte (zero until the thread has one) and end.
+    kept_next: Cell<usize>,
+    kept_end: Cell<usize>,
 }
 
 thread_local! {
@@ -57,17 +72,73 @@ thread_local! {
         Arena {
             next: Cell::new(0),
             end: Cell::new(0),
-            start: Cell::new(0),
+            mode: Cell::new(OFF),
+            scratch_start: Cell::new(0),
+            scratch_next: Cell::new(0),
             peak: Cell::new(0),
+            kept_next: Cell::new(0),
+            kept_end: Cell::new(0),
         }
     };
+}
+
+impl Arena {
+    /// Stop serving from either arena, saving the serving one's position.
+    fn park(&self) {
+        match self.mode.get() {
+            SCRATCH => self.scratch_next.set(self.next.get()),
+            KEPT => self.kept_next.set(self.next.get()),
+            _ => {}
+        }
+        self.end.set(0);
+        self.mode.set(OFF);
+    }
+
+    /// Serve from the scratch arena, taking a slice first if need be; false if none is left.
+    fn serve_scratch(&self) -> bool {
+        self.park();
+        if self.scratch_start.get() == 0 {
+            let Some(start) = take_slice() else {
+                return false;
+            };
+            self.scratch_start.set(start);
+            self.scratch_next.set(start);
+        }
+        self.next.set(self.scratch_next.get());
+        self.end.set(self.scratch_start.get() + SLICE);
+        self.mode.set(SCRATCH);
+        true
+    }
+
+    /// Serve from the kept arena, taking a slice first if need be; false if none is left.
+    fn serve_kept(&self) -> bool {
+        self.park();
+        if self.kept_next.get() == 0 {
+            let Some(start) = take_slice() else {
+                return false;
+            };
+            self.kept_next.set(start);
+            self.kept_end.set(start + SLICE);
+        }
+        self.next.set(self.kept_next.get());
+        self.end.set(self.kept_end.get());
+        self.mode.set(KEPT);
+        true
+    }
+}
+
+/// A fresh slice of the reserved range, if any is left.
+fn take_slice() -> Option<usize> {
+    let base = BASE.load(Relaxed);
+    let i = SLICES_TAKEN.fetch_add(1, Relaxed);
+    (base != 0 && i < SLICES).then(|| base + i * SLICE)
 }
 
 fn in_arenas(p: *mut u8) -> bool {
     (p as usize).wrapping_sub(BASE.load(Relaxed)) < LEN.load(Relaxed)
 }
 
-/// A block from the current thread's active arena, if there is one and it has room.
+/// A block from the current thread's serving arena, if one serves and has room.
 #[inline]
 fn bump(layout: Layout) -> Option<*mut u8> {
     ARENA.with(|a| {
@@ -81,25 +152,32 @@ fn bump(layout: Layout) -> Option<*mut u8> {
             return None;
         }
         a.next.set(next);
-        if next > a.peak.get() {
-            a.peak.set(next);
-        }
+        a.note_peak(next);
         Some(start as *mut u8)
     })
 }
 
-/// An arena block freed: nothing to do, unless it is the last one made in an active run
-/// (a temporary vector or string), whose room is reused at once.
+impl Arena {
+    #[inline]
+    fn note_peak(&self, next: usize) {
+        if self.mode.get() == SCRATCH && next > self.peak.get() {
+            self.peak.set(next);
+        }
+    }
+}
+
+/// An arena block freed: nothing to do, unless it is the serving arena's last block (a
+/// temporary vector or string), whose room is reused at once.
 #[inline]
 fn release(p: *mut u8, size: usize) {
     ARENA.with(|a| {
-        if a.end.get() != 0 && p as usize + size == a.next.get() && p as usize >= a.start.get() {
+        if a.end.get() != 0 && p as usize + size == a.next.get() {
             a.next.set(p as usize);
         }
     });
 }
 
-/// Grows or shrinks the thread's last arena block where it stands.
+/// Grows or shrinks the serving arena's last block where it stands.
 fn resize_last(p: *mut u8, old: usize, new: usize) -> bool {
     ARENA.with(|a| {
         let end = a.end.get();
@@ -108,9 +186,7 @@ fn resize_last(p: *mut u8, old: usize, new: usize) -> bool {
         }
         let next = p as usize + new;
         a.next.set(next);
-        if next > a.peak.get() {
-            a.peak.set(next);
-        }
+        a.note_peak(next);
         true
     })
 }
@@ -166,12 +242,25 @@ unsafe impl GlobalAlloc for Alloc {
     }
 }
 
-/// Call first thing, before any threads are started.
+/// Call first thing, before any threads are started, in a process that checks once and
+/// exits: models are packed into kept arenas and never freed.
+#[allow(dead_code)]
 pub fn init() {
+    PACK_MODELS.store(true, Relaxed);
+    init_reusable();
+}
+
+/// As [`init`], for a process that checks again and again (benchmarks): models stay on
+/// mimalloc and are freed when dropped; scratch work still goes to the arenas.
+#[allow(dead_code)]
+pub fn init_reusable() {
     keep_freed_memory();
     reserve_arenas();
     perfgate_model::scratch::install(&ArenaScratch);
 }
+
+/// Whether what scratch runs keep goes to the kept arenas (see [`init`]).
+static PACK_MODELS: AtomicBool = AtomicBool::new(false);
 
 /// Reserves the address space of every arena at once: no memory until touched
 /// (`MAP_NORESERVE`). Where that is refused (an address-space limit), there are no arenas
@@ -223,36 +312,28 @@ fn keep_freed_memory() {
     }
 }
 
-/// Runs each file's parse and lowering on the thread's arena, then rewinds it.
+/// Runs each file's parse and lowering on the thread's scratch arena, copies what is kept
+/// into its kept arena, then rewinds the scratch arena.
+///
+/// The kept arena packs each thread's models end to end at their exact sizes: the model
+/// lives for the whole run and is never freed piecemeal, so it needs no allocator's size
+/// classes, headers or free lists, and copying it out is a pointer bump per block.
 struct ArenaScratch;
 
 impl perfgate_model::scratch::Scratch for ArenaScratch {
     fn run(&self, work: &mut dyn FnMut(bool), keep: &mut dyn FnMut()) -> bool {
-        let mark = ARENA.with(|a| {
-            if a.end.get() != 0 {
-                // A run inside a run: what its `keep` copies must outlive it in the outer
-                // run's arena, so it gets no arena of its own.
-                return None;
-            }
-            if a.start.get() == 0 {
-                let base = BASE.load(Relaxed);
-                let i = SLICES_TAKEN.fetch_add(1, Relaxed);
-                if base == 0 || i >= SLICES {
-                    return None;
-                }
-                a.start.set(base + i * SLICE);
-                a.next.set(base + i * SLICE);
-            }
-            Some(a.next.get())
-        });
-        let Some(mark) = mark else {
+        // A run inside a run: what its `keep` copies must outlive it in the outer run's
+        // scratch arena, so it gets no arena of its own.
+        let nested = ARENA.with(|a| a.mode.get() != OFF);
+        if nested || !ARENA.with(Arena::serve_scratch) {
+            ARENA.with(Arena::park);
             work(false);
             keep();
             return false;
-        };
-        /// Ends the run, on unwinding too. The arena is rewound only when both closures
-        /// returned: after a panic, whatever it left (its message, at least) stays valid,
-        /// and the arena carries on from above it.
+        }
+        /// Ends the run, on unwinding too. The scratch arena is rewound only when both
+        /// closures returned: after a panic, whatever it left (its message, at least) stays
+        /// valid, and the arena carries on from above it.
         struct Run {
             mark: usize,
             done: bool,
@@ -260,17 +341,17 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
         impl Drop for Run {
             fn drop(&mut self) {
                 ARENA.with(|a| {
-                    a.end.set(0);
+                    a.park();
                     if !self.done {
                         return;
                     }
                     let peak = a.peak.get();
-                    a.next.set(self.mark);
+                    a.scratch_next.set(self.mark);
                     a.peak.set(self.mark);
                     let keep_to = (self.mark + KEEP_RESIDENT).next_multiple_of(4096);
                     if peak > keep_to {
-                        // SAFETY: the pages of this thread's own arena above what is kept,
-                        // none of which is in use once rewound.
+                        // SAFETY: pages of this thread's own scratch arena above what is
+                        // kept, none of which is in use once rewound.
                         unsafe {
                             libc::madvise(
                                 keep_to as *mut libc::c_void,
@@ -282,14 +363,17 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
                 });
             }
         }
-        let mut run = Run { mark, done: false };
-        ARENA.with(|a| {
-            a.end.set(a.start.get() + SLICE);
-            a.peak.set(mark);
+        let mark = ARENA.with(|a| {
+            a.peak.set(a.next.get());
+            a.next.get()
         });
+        let mut run = Run { mark, done: false };
         work(true);
-        // `keep` copies out onto mimalloc.
-        ARENA.with(|a| a.end.set(0));
+        // What `keep` copies out goes to the kept arena, if models are packed and a slice
+        // is left, else to mimalloc.
+        if !(PACK_MODELS.load(Relaxed) && ARENA.with(Arena::serve_kept)) {
+            ARENA.with(Arena::park);
+        }
         keep();
         run.done = true;
         true

@@ -320,7 +320,7 @@ mod scratch_tests {
     }
 
     #[test]
-    fn scratch_memory_is_rewound_kept_copies_live_and_panics_leave_it_alone() {
+    fn scratch_memory_is_rewound_kept_copies_are_packed_and_panics_leave_it_alone() {
         crate::alloc::init();
         // What `keep` copies out outlives the run; the rest goes with it.
         let copied = scratch::run(
@@ -335,6 +335,13 @@ mod scratch_tests {
         assert_eq!(copied, "made on scratch49995000");
         // Rewound: the next run's first block is where the last run's was.
         assert_eq!(scratch_block(), scratch_block());
+        // Kept copies are packed end to end, and live on through later runs.
+        let first = scratch::run(|| 1u8, |_| Box::new([1u8; 64]));
+        let second = scratch::run(|| 2u8, |_| Box::new([2u8; 64]));
+        let gap = &*second as *const [u8; 64] as usize - &*first as *const [u8; 64] as usize;
+        assert_eq!(gap, 64);
+        scratch::run(|| vec![[9u8; 64]; 1000], |v| v.len());
+        assert!(first.iter().all(|&x| x == 1) && second.iter().all(|&x| x == 2));
         // A panic inside: its message was made on scratch memory, which is then left as it
         // is, so that later runs do not write over the message.
         let caught = std::panic::catch_unwind(|| {
