@@ -210,6 +210,16 @@ fn model_qual(lang: Language, qual: &str) -> Cow<'_, str> {
     }
 }
 
+/// How many functions with an owner (methods) each language has.
+fn methods_per_language(files: &[SourceFile]) -> [usize; 2] {
+    let mut n = [0; 2];
+    for file in files {
+        let m = &file.module;
+        n[m.language as usize] += m.functions.iter().filter(|f| f.owner.is_some()).count();
+    }
+    n
+}
+
 impl<'p> Index<'p> {
     pub(crate) fn build(files: &'p [SourceFile]) -> Index<'p> {
         use rayon::prelude::*;
@@ -245,7 +255,12 @@ impl<'p> Index<'p> {
         let tables = || {
             rayon::join(
                 || {
+                    // At their final size from the start: grown by doubling, each map leaves
+                    // its smaller tables behind as fresh memory nothing reuses.
                     let mut methods: [MethodMap<'p>; 2] = Default::default();
+                    for (lang, n) in methods_per_language(files).into_iter().enumerate() {
+                        methods[lang].reserve(n);
+                    }
                     for (fi, file) in files.iter().enumerate() {
                         let lang = file.module.language as usize;
                         for (i, f) in file.module.functions.iter().enumerate() {
@@ -265,6 +280,9 @@ impl<'p> Index<'p> {
                     let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
                     let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
                     let mut method_names: [FxHashMap<&'p str, Vec<FuncId>>; 2] = Default::default();
+                    for (lang, n) in methods_per_language(files).into_iter().enumerate() {
+                        method_names[lang].reserve(n / 2);
+                    }
                     for (fi, file) in files.iter().enumerate() {
                         let m = &file.module;
                         let lang = m.language as usize;
