@@ -439,43 +439,93 @@ pub(crate) fn resolve_all<'a>(
     index: &Index<'a>,
 ) -> Vec<FileCalls<'a>> {
     use rayon::prelude::*;
-    files
-        .par_iter()
-        .enumerate()
-        .map(|(fi, file)| {
-            let r = Resolver::new(files, catalog, index, fi as u32);
-            let mut infos: Vec<Vec<CallInfo<'a>>> = file
-                .module
-                .functions
-                .iter()
-                .map(|f| f.calls.iter().map(|c| r.resolve_call(f, c)).collect())
-                .collect();
-            let client_timeout = r.module_configures_client_timeout(&infos);
-            for (f, fi) in file.module.functions.iter().zip(&mut infos) {
-                r.apply_context(f, fi, client_timeout);
-            }
-            let mut start = Vec::with_capacity(infos.len() + 1);
-            // At its exact size from the start: grown by doubling, it was a sixth of this
-            // pass's time (fresh pages for each larger copy).
-            let n_known = infos
-                .iter()
-                .flatten()
-                .filter(|info| !info.is_nothing())
-                .count();
-            let mut known = Vec::with_capacity(n_known);
-            start.push(0);
-            for fi in infos {
-                known.extend(
-                    fi.into_iter()
-                        .enumerate()
-                        .filter(|(_, info)| !info.is_nothing())
-                        .map(|(i, info)| (i as u32, info)),
-                );
-                start.push(known.len() as u32);
-            }
-            FileCalls { start, known }
+    // Each file on scratch memory: the resolver's caches and the calls' first, unpacked
+    // form are thrown away once the file's known calls are copied out.
+    (0..files.len())
+        .into_par_iter()
+        .map(|fi| {
+            perfgate_model::scratch::run(
+                || resolve_file(files, catalog, index, fi as u32),
+                FileCalls::copy_out,
+            )
         })
         .collect()
+}
+
+/// Resolve every call of one file.
+fn resolve_file<'a>(
+    files: &'a [SourceFile],
+    catalog: &'a Catalog,
+    index: &Index<'a>,
+    fi: u32,
+) -> FileCalls<'a> {
+    let file = &files[fi as usize];
+    let r = Resolver::new(files, catalog, index, fi);
+    let mut infos: Vec<Vec<CallInfo<'a>>> = file
+        .module
+        .functions
+        .iter()
+        .map(|f| f.calls.iter().map(|c| r.resolve_call(f, c)).collect())
+        .collect();
+    let client_timeout = r.module_configures_client_timeout(&infos);
+    for (f, fi) in file.module.functions.iter().zip(&mut infos) {
+        r.apply_context(f, fi, client_timeout);
+    }
+    let mut start = Vec::with_capacity(infos.len() + 1);
+    // At its exact size from the start: grown by doubling, it was a sixth of this pass's
+    // time (fresh pages for each larger copy).
+    let n_known = infos
+        .iter()
+        .flatten()
+        .filter(|info| !info.is_nothing())
+        .count();
+    let mut known = Vec::with_capacity(n_known);
+    start.push(0);
+    for fi in infos {
+        known.extend(
+            fi.into_iter()
+                .enumerate()
+                .filter(|(_, info)| !info.is_nothing())
+                .map(|(i, info)| (i as u32, info)),
+        );
+        start.push(known.len() as u32);
+    }
+    FileCalls { start, known }
+}
+
+impl<'a> FileCalls<'a> {
+    /// A copy that shares nothing with this one (made on scratch memory, which goes away),
+    /// with each library path still shared between the calls that resolved to it.
+    fn copy_out(&self) -> Self {
+        let mut paths: FxHashMap<*const Path, std::sync::Arc<Path>> = FxHashMap::default();
+        let known = self
+            .known
+            .iter()
+            .map(|(call, info)| {
+                let target = match &info.target {
+                    Target::External(p) => Target::External(
+                        paths
+                            .entry(std::sync::Arc::as_ptr(p))
+                            .or_insert_with(|| std::sync::Arc::new(Path::clone(p)))
+                            .clone(),
+                    ),
+                    other => other.clone(),
+                };
+                let info = CallInfo {
+                    target,
+                    apis: info.apis.clone(),
+                    offloaded: info.offloaded,
+                    concurrent: info.concurrent,
+                    timeout: info.timeout,
+                };
+                (*call, info)
+            })
+            .collect();
+        FileCalls {
+            start: self.start.clone(),
+            known,
+        }
+    }
 }
 
 /// A type and its project base types, in method lookup order.
