@@ -49,6 +49,24 @@ fn main() {
         }
         lower = lower.min(t.elapsed().as_secs_f64() * 1e3);
     }
+    let big: Vec<&str> = files
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .filter(|t| t.len() > 64 * 1024)
+        .collect();
+    let mut scan = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for text in &big {
+            std::hint::black_box(perfgate_lang_python::prescan(text.as_bytes()));
+        }
+        scan = scan.min(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let big_mb = big.iter().map(|t| t.len()).sum::<usize>() as f64 / 1e6;
+    println!(
+        "prescan of the {} files over 64 KiB ({big_mb:.1} MB): {scan:.1} ms",
+        big.len()
+    );
     let mb = files.iter().map(|(_, t)| t.len()).sum::<usize>() as f64 / 1e6;
     println!(
         "{} files, {mb:.1} MB: parse {parse:.1} ms, parse and lower {lower:.1} ms, lowering {:.1} ms",

@@ -1059,6 +1059,7 @@ impl FnLower<'_> {
                 self.in_closure = true;
                 if s.of(n).trim_start().starts_with("async") {
                     self.async_block = true;
+                    self.func.async_blocks = true;
                 }
                 if let Some(b) = n.child_by_field_name("body") {
                     self.expr(b, s);
@@ -1069,6 +1070,7 @@ impl FnLower<'_> {
             "async_block" => {
                 let saved = self.async_block;
                 self.async_block = true;
+                self.func.async_blocks = true;
                 if let Some(b) = n.named_child(0) {
                     self.expr(b, s);
                 }

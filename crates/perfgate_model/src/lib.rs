@@ -156,6 +156,9 @@ pub struct Function {
     /// `ClipEngine::compute_score` / `Pipeline._generate_audio` / `helpers::load`.
     pub qualname: String,
     pub is_async: bool,
+    /// Holds an `async { }` block or an async closure: code that runs on the executor even
+    /// in a sync function (each call there says so in its context).
+    pub async_blocks: bool,
     pub span: Span,
     pub name_span: Span,
     /// Tests, benches and entry points (`main`, `#[tokio::main]`) run once, not per request.

@@ -31,7 +31,7 @@ pub(crate) fn check(
             continue;
         }
         // Only async code can block the executor; most functions are sync.
-        if !f.is_async && !f.calls.iter().any(|c| c.ctx.async_block) {
+        if !f.is_async && !f.async_blocks {
             continue;
         }
         let lang = a.file(fid).module.language;
