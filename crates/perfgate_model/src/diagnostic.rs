@@ -123,8 +123,10 @@ pub struct Finding {
     pub trace: Vec<TraceStep>,
     pub fingerprint: String,
     pub confidence: Confidence,
+    /// Boxed: most findings have none, and findings are moved about (collected, sorted)
+    /// by the thousand.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub root_cause: Option<RootCause>,
+    pub root_cause: Option<Box<RootCause>>,
     /// The source line(s) of the finding, for reports that quote code.
     #[serde(skip)]
     pub snippet: String,

@@ -114,12 +114,11 @@ impl<'a> Checker<'a> {
         let (end_line, end_column) = file.line_col(d.span.end);
         let stmt = file.slice(d.span);
         let fp = fingerprint(&[d.meta.id, &file.path, &func.qualname, stmt]);
-        let trace: Vec<TraceStep> = d.trace.iter().map(|s| self.trace_step(s)).collect();
         let root_cause = if d.trace.len() > 1 {
             let root = d.trace.last().expect("non-empty");
             let rf = self.a.file(root.func);
             let rfunc = self.a.func(root.func);
-            Some(RootCause {
+            Some(Box::new(RootCause {
                 fingerprint: fingerprint(&[
                     d.meta.id,
                     &rf.path,
@@ -130,10 +129,11 @@ impl<'a> Checker<'a> {
                 line: rf.lines().line(root.span.start),
                 function: rfunc.qualname.clone(),
                 note: root.note.clone(),
-            })
+            }))
         } else {
             None
         };
+        let trace: Vec<TraceStep> = d.trace.into_iter().map(|s| self.trace_step(s)).collect();
         let snippet = (line..=end_line.min(line + 3))
             .map(|l| file.line_text(l))
             .collect::<Vec<_>>()
@@ -159,13 +159,13 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn trace_step(&self, s: &Step) -> TraceStep {
+    fn trace_step(&self, s: Step) -> TraceStep {
         let f = self.a.file(s.func);
         TraceStep {
             path: f.path.clone(),
             line: f.lines().line(s.span.start),
             function: self.a.func(s.func).qualname.clone(),
-            note: s.note.clone(),
+            note: s.note,
         }
     }
 }
