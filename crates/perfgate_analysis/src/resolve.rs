@@ -522,6 +522,7 @@ impl<'a> FileCalls<'a> {
             })
             .collect();
         FileCalls {
+            // Copying off scratch memory is this method's job. perfgate: ignore[redundant-clone]
             start: self.start.clone(),
             known,
         }
