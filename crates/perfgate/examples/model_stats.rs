@@ -164,11 +164,7 @@ fn main() {
                 f.loops.capacity() * size_of::<perfgate_model::Loop>()
                     + f.loops
                         .iter()
-                        .map(|l| {
-                            s(&l.header)
-                                + l.vars.iter().map(s).sum::<usize>()
-                                + l.iter_root.as_ref().map_or(0, s)
-                        })
+                        .map(|l| s(&l.header) + path(&l.vars) + l.iter_root.as_ref().map_or(0, s))
                         .sum::<usize>(),
             );
             add(
@@ -180,7 +176,7 @@ fn main() {
                             b.stmts.capacity() * size_of::<perfgate_model::StmtFacts>()
                                 + b.stmts
                                     .iter()
-                                    .map(|st| st.defs.iter().chain(&st.uses).map(s).sum::<usize>())
+                                    .map(|st| path(&st.defs) + path(&st.uses))
                                     .sum::<usize>()
                         })
                         .sum::<usize>(),
@@ -190,7 +186,7 @@ fn main() {
                 f.awaits.capacity() * size_of::<perfgate_model::Await>()
                     + f.awaits
                         .iter()
-                        .map(|a| a.binds.iter().chain(&a.uses).map(s).sum::<usize>())
+                        .map(|a| path(&a.binds) + path(&a.uses))
                         .sum::<usize>(),
             );
             add(

@@ -2,7 +2,7 @@
 
 use perfgate_model::{
     normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
-    Handler, HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, MutOp,
+    Handler, HandlerKind, Import, Language, List, Lock, LockKind, Loop, LoopKind, Module, MutOp,
     Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use ruff_python_ast::visitor::{self, Visitor};
@@ -322,7 +322,7 @@ struct FnLower<'m, 's> {
     in_closure: bool,
     handler: Option<u32>,
     /// Names bound by the statement being lowered (for `Await::binds`).
-    stmt_defs: Vec<String>,
+    stmt_defs: List<Name>,
     nested: Vec<Nested<'m>>,
     consts: Rc<FxHashMap<String, f64>>,
     qual_prefix: String,
@@ -362,7 +362,7 @@ impl<'m, 's> FnLower<'m, 's> {
             parent_call: None,
             in_closure: false,
             handler: None,
-            stmt_defs: Vec::new(),
+            stmt_defs: List::new(),
             nested: Vec::new(),
             consts: cx.consts.clone(),
             varying: Vec::new(),
@@ -655,7 +655,7 @@ impl<'m, 's> FnLower<'m, 's> {
                         TripCount::Dynamic
                     },
                     None,
-                    Vec::new(),
+                    List::new(),
                     !always || contains_exit(&w.body),
                     &w.body,
                 );
@@ -788,7 +788,7 @@ impl<'m, 's> FnLower<'m, 's> {
         header: Span,
         trip: TripCount,
         iter_root: Option<String>,
-        vars: Vec<String>,
+        vars: List<Name>,
         has_exit: bool,
         body: &'m [Stmt],
     ) {
@@ -810,7 +810,7 @@ impl<'m, 's> FnLower<'m, 's> {
         header: Span,
         trip: TripCount,
         iter_root: Option<String>,
-        vars: Vec<String>,
+        vars: List<Name>,
         has_exit: bool,
         scan: BodyScan,
     ) -> u32 {
@@ -1443,7 +1443,7 @@ fn contains_exit(body: &[Stmt]) -> bool {
 
 fn stmt_facts(stmt: &Stmt) -> StmtFacts {
     let mut defs = NameCollector::default();
-    let mut uses = Vec::new();
+    let mut uses = List::new();
     match stmt {
         Stmt::Assign(a) => {
             for t in &a.targets {
@@ -1483,7 +1483,7 @@ fn stmt_facts(stmt: &Stmt) -> StmtFacts {
     }
 }
 
-fn names_in(expr: &Expr) -> Vec<String> {
+fn names_in(expr: &Expr) -> List<Name> {
     let mut c = NameCollector::default();
     c.visit_expr(expr);
     c.loads.extend(c.stores);
@@ -1493,8 +1493,8 @@ fn names_in(expr: &Expr) -> Vec<String> {
 /// Names loaded and stored (by `self.x` too, as `self.x`), not entering nested definitions.
 #[derive(Default)]
 struct NameCollector {
-    loads: Vec<String>,
-    stores: Vec<String>,
+    loads: List<Name>,
+    stores: List<Name>,
 }
 
 impl<'a> Visitor<'a> for NameCollector {
@@ -1518,7 +1518,7 @@ impl<'a> Visitor<'a> for NameCollector {
                 for h in &t.handlers {
                     let ExceptHandler::ExceptHandler(h) = h;
                     if let Some(n) = &h.name {
-                        self.stores.push(n.id.to_string());
+                        self.stores.push(n.id.as_str().into());
                     }
                 }
             }
@@ -1530,14 +1530,15 @@ impl<'a> Visitor<'a> for NameCollector {
         match expr {
             Expr::Name(n) => {
                 if n.ctx.is_store() {
-                    self.stores.push(n.id.to_string());
+                    self.stores.push(n.id.as_str().into());
                 } else {
-                    self.loads.push(n.id.to_string());
+                    self.loads.push(n.id.as_str().into());
                 }
             }
             Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") =>
             {
-                let name = format!("self.{}", a.attr.id);
+                let mut name = Name::new("self.");
+                name.push_str(a.attr.id.as_str());
                 if a.ctx.is_store() {
                     self.stores.push(name);
                 } else {

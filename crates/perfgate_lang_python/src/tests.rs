@@ -70,7 +70,7 @@ fn lowers_a_realistic_class() {
         .unwrap();
     assert!(!sleep.awaited);
     assert_eq!(run.awaits[0].binds, vec!["a"]);
-    assert!(run.awaits[1].uses.contains(&"a".to_string()));
+    assert!(run.awaits[1].uses.iter().any(|u| u == "a"));
     assert_eq!(run.locks.len(), 1);
     assert_eq!(run.locks[0].kind, LockKind::Blocking);
     assert_eq!(run.handlers[0].kind, HandlerKind::Cancelled);

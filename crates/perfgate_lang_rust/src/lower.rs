@@ -3,7 +3,7 @@
 use crate::FrontendError;
 use perfgate_model::{
     normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
-    Handler, HandlerKind, Import, Language, Lock, LockKind, Loop, LoopKind, Module, MutOp,
+    Handler, HandlerKind, Import, Language, List, Lock, LockKind, Loop, LoopKind, Module, MutOp,
     Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -366,7 +366,7 @@ impl FileLower {
             in_closure: false,
             async_block: false,
             handler: None,
-            stmt_defs: Vec::new(),
+            stmt_defs: List::new(),
             depth: 0,
             macro_depth: 0,
             consts: &self.consts,
@@ -599,7 +599,7 @@ struct FnLower<'c> {
     in_closure: bool,
     async_block: bool,
     handler: Option<u32>,
-    stmt_defs: Vec<String>,
+    stmt_defs: List<Name>,
     depth: u32,
     macro_depth: u32,
     consts: &'c FxHashMap<String, f64>,
@@ -875,8 +875,8 @@ impl FnLower<'_> {
     }
 
     fn stmt_facts(&self, st: Node, s: Src) -> StmtFacts {
-        let mut defs = Vec::new();
-        let mut uses = Vec::new();
+        let mut defs = List::new();
+        let mut uses = List::new();
         match st.kind() {
             "let_declaration" => {
                 if let Some(p) = st.child_by_field_name("pattern") {
@@ -899,7 +899,7 @@ impl FnLower<'_> {
                     if let Some(l) = inner.child_by_field_name("left") {
                         if l.kind() == "field_expression" {
                             // `self.state = ..`: a write to object state, kept with its dot.
-                            defs.push(s.of(l).split_whitespace().collect());
+                            defs.push(s.of(l).split_whitespace().collect::<String>().into());
                         } else {
                             identifiers(l, s, &mut defs);
                         }
@@ -1034,7 +1034,7 @@ impl FnLower<'_> {
             "await_expression" => {
                 let inner = n.named_child(0)?;
                 let idx = self.func.awaits.len();
-                let mut uses = Vec::new();
+                let mut uses = List::new();
                 identifiers(inner, s, &mut uses);
                 self.func.awaits.push(Await {
                     span: s.span(n),
@@ -1090,7 +1090,7 @@ impl FnLower<'_> {
                 let value = n.child_by_field_name("value")?;
                 self.expr(value, s);
                 let trip = self.trip(value, s);
-                let mut vars = Vec::new();
+                let mut vars = List::new();
                 if let Some(p) = n.child_by_field_name("pattern") {
                     identifiers(p, s, &mut vars);
                 }
@@ -1133,7 +1133,7 @@ impl FnLower<'_> {
                     header,
                     TripCount::Dynamic,
                     None,
-                    Vec::new(),
+                    List::new(),
                     true,
                     cond,
                     body,
@@ -1156,7 +1156,7 @@ impl FnLower<'_> {
                     header,
                     TripCount::Unbounded,
                     None,
-                    Vec::new(),
+                    List::new(),
                     has_exit(body),
                     None,
                     body,
@@ -1290,7 +1290,7 @@ impl FnLower<'_> {
         header: Span,
         trip: TripCount,
         iter_root: Option<String>,
-        vars: Vec<String>,
+        vars: List<Name>,
         has_exit: bool,
         cond: Option<Node>,
         body: Node,
@@ -1821,11 +1821,11 @@ fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
 }
 
 /// All identifiers under a node (iteratively; no recursion on deep trees).
-fn identifiers(n: Node, s: Src, out: &mut Vec<String>) {
+fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
     let mut stack = vec![n];
     while let Some(x) = stack.pop() {
         if x.kind() == "identifier" {
-            out.push(s.of(x).to_owned());
+            out.push(s.of(x).into());
             continue;
         }
         if out.len() > 256 || stack.len() > 4096 {

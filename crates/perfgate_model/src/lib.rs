@@ -378,9 +378,9 @@ pub struct Await {
     /// The outermost call that is awaited (`client.get(u).send()` -> the `send` call).
     pub call: Option<u32>,
     /// Names this await's statement binds (`let x = f().await`, `x = await f()`).
-    pub binds: Vec<String>,
+    pub binds: List<Name>,
     /// Names the awaited expression reads.
-    pub uses: Vec<String>,
+    pub uses: List<Name>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -415,7 +415,7 @@ pub struct Loop {
     /// The root name iterated over (`items` in `for x in self.items.iter()`), if any.
     pub iter_root: Option<String>,
     /// The loop variable names.
-    pub vars: Vec<String>,
+    pub vars: List<Name>,
     /// The body does arithmetic on values / indexes into buffers (nested loops included).
     pub body_arith: bool,
     pub body_index: bool,
@@ -479,8 +479,8 @@ pub struct Block {
 #[derive(Clone, Debug, Default)]
 pub struct StmtFacts {
     pub span: Span,
-    pub defs: Vec<String>,
-    pub uses: Vec<String>,
+    pub defs: List<Name>,
+    pub uses: List<Name>,
 }
 
 impl Function {

@@ -194,14 +194,14 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         let (Some(root), Some(mut p)) = (&inner.iter_root, inner.parent) else {
             continue;
         };
-        if !matches!(inner.trip, TripCount::Dynamic) || inner.vars.contains(root) {
+        if !matches!(inner.trip, TripCount::Dynamic) || inner.vars.iter().any(|v| v == root) {
             continue;
         }
         loop {
             let outer = &f.loops[p as usize];
             if outer.iter_root.as_ref() == Some(root)
                 && matches!(outer.trip, TripCount::Dynamic)
-                && !outer.vars.contains(root)
+                && !outer.vars.iter().any(|v| v == root)
                 && iter_key(&outer.header) == iter_key(&inner.header)
             {
                 let span = Span {

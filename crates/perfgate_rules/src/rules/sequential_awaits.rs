@@ -4,7 +4,9 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{CallId, FuncId, Step, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{Await, Category, Confidence, Finding, Function, Language, Severity, Span};
+use perfgate_model::{
+    Await, Category, Confidence, Finding, Function, Language, Name, Severity, Span,
+};
 use rustc_hash::FxHashSet;
 
 pub struct Rule;
@@ -139,7 +141,7 @@ fn same_object(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
 /// read that state (a login before a profile fetch).
 fn independent(f: &Function, earlier: &Await, later: &Await) -> bool {
     let block = &f.blocks[earlier.ctx.block as usize];
-    let writes_state = |defs: &[String]| defs.iter().any(|d| d.contains('.'));
+    let writes_state = |defs: &[Name]| defs.iter().any(|d| d.contains('.'));
     if writes_state(&earlier.binds) {
         return false;
     }
@@ -149,10 +151,10 @@ fn independent(f: &Function, earlier: &Await, later: &Await) -> bool {
     {
         return false;
     }
-    let mut tainted: FxHashSet<&str> = earlier.binds.iter().map(String::as_str).collect();
+    let mut tainted: FxHashSet<&str> = earlier.binds.iter().map(Name::as_str).collect();
     for s in &block.stmts[(earlier.ctx.stmt as usize + 1)..(later.ctx.stmt as usize)] {
         if s.uses.iter().any(|u| tainted.contains(u.as_str())) {
-            tainted.extend(s.defs.iter().map(String::as_str));
+            tainted.extend(s.defs.iter().map(Name::as_str));
         }
         // A statement that redefines a name the later await reads orders them too.
         if s.defs.iter().any(|d| later.uses.iter().any(|u| u == d)) {
