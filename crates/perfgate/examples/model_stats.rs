@@ -125,7 +125,7 @@ fn main() {
             add("functions (struct)", size_of::<perfgate_model::Function>());
             add(
                 "function names",
-                s(&f.name) + s(&f.qualname) + f.owner.as_ref().map_or(0, s),
+                n(&f.name) + s(&f.qualname) + f.owner.as_ref().map_or(0, n),
             );
             add(
                 "calls (struct)",

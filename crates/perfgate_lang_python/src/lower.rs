@@ -199,7 +199,7 @@ impl<'s> ModuleLower<'s> {
                     };
                     let mut fl =
                         FnLower::new(self, qual, owner.clone(), def.is_async, span_of(def));
-                    fl.func.name = def.name.id.to_string();
+                    fl.func.name = def.name.id.as_str().into();
                     fl.func.name_span = span_of(&def.name);
                     fl.func.role = self.role_of(def);
                     fl.func.memoized = def
@@ -343,12 +343,12 @@ impl<'m, 's> FnLower<'m, 's> {
         is_async: bool,
         span: Span,
     ) -> Self {
-        let name = qualname.rsplit('.').next().unwrap_or(&qualname).to_owned();
+        let name = qualname.rsplit('.').next().unwrap_or(&qualname).into();
         FnLower {
             src: cx.src,
             func: Function {
                 name,
-                owner,
+                owner: owner.map(Name::from),
                 qualname: qualname.clone(),
                 is_async,
                 span,

@@ -319,7 +319,7 @@ impl FileLower {
         let Some(name_node) = item.child_by_field_name("name") else {
             return;
         };
-        let name = s.of(name_node).to_owned();
+        let name: Name = s.of(name_node).into();
         let mut qual: Path = scope.mod_prefix.clone();
         if let Some(o) = &scope.owner {
             qual.push(o.clone());
@@ -334,7 +334,7 @@ impl FileLower {
         };
         let mut func = Function {
             name,
-            owner: scope.owner.as_ref().map(Name::to_string),
+            owner: scope.owner.clone(),
             qualname: qual.join("::"),
             is_async,
             span: s.span(item),

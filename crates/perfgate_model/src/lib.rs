@@ -150,9 +150,10 @@ pub type FuncIdx = u32;
 
 #[derive(Clone, Debug, Default)]
 pub struct Function {
-    pub name: String,
+    /// Inline when short, as most are: a project has tens of thousands of functions.
+    pub name: Name,
     /// The type or class that owns this method, if any.
-    pub owner: Option<String>,
+    pub owner: Option<Name>,
     /// `ClipEngine::compute_score` / `Pipeline._generate_audio` / `helpers::load`.
     pub qualname: String,
     pub is_async: bool,
