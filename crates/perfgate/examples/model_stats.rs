@@ -106,7 +106,7 @@ fn main() {
                 .iter()
                 .map(|t| {
                     size_of::<perfgate_model::TypeDecl>()
-                        + s(&t.name)
+                        + n(&t.name)
                         + t.fields
                             .iter()
                             .map(|b| size_of::<Binding>() + binding(b))
@@ -164,7 +164,7 @@ fn main() {
                 f.loops.capacity() * size_of::<perfgate_model::Loop>()
                     + f.loops
                         .iter()
-                        .map(|l| s(&l.header) + path(&l.vars) + l.iter_root.as_ref().map_or(0, s))
+                        .map(|l| s(&l.header) + path(&l.vars) + l.iter_root.as_ref().map_or(0, n))
                         .sum::<usize>(),
             );
             add(

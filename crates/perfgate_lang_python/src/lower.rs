@@ -61,7 +61,7 @@ pub(crate) fn lower_module(
         ..
     } = cx;
     for ty in &mut module.types {
-        if let Some(fields) = class_fields.get(&ty.name) {
+        if let Some(fields) = class_fields.get(ty.name.as_str()) {
             for f in fields {
                 if !ty.fields.iter().any(|x| x.name == f.name) {
                     ty.fields.push(f.clone());
@@ -223,7 +223,7 @@ impl<'s> ModuleLower<'s> {
                 Nested::Class { def, prefix } => {
                     let name = def.name.id.to_string();
                     let mut decl = TypeDecl {
-                        name: name.clone(),
+                        name: name.as_str().into(),
                         span: span_of(def),
                         fields: Vec::new(),
                         bases: Vec::new(),
@@ -825,7 +825,7 @@ impl<'m, 's> FnLower<'m, 's> {
             parent,
             depth,
             trip,
-            iter_root,
+            iter_root: iter_root.map(Name::from),
             vars,
             body_arith: scan.arith,
             body_index: scan.index,

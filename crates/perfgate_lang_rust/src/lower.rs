@@ -236,7 +236,7 @@ impl FileLower {
             t.bases.push(base);
         } else {
             self.module.types.push(TypeDecl {
-                name: owner.to_owned(),
+                name: owner.into(),
                 span,
                 fields: Vec::new(),
                 bases: vec![base],
@@ -280,7 +280,7 @@ impl FileLower {
             t.span = s.span(item);
         } else {
             self.module.types.push(TypeDecl {
-                name,
+                name: name.into(),
                 span: s.span(item),
                 fields,
                 bases: Vec::new(),
@@ -1316,7 +1316,7 @@ impl FnLower<'_> {
             parent,
             depth,
             trip,
-            iter_root,
+            iter_root: iter_root.map(Name::from),
             vars,
             body_arith: arith,
             body_index: index,
@@ -1602,7 +1602,7 @@ impl FnLower<'_> {
         self.func.locks.push(Lock {
             kind,
             span: s.span(call),
-            guard,
+            guard: guard.map(Name::from),
             live_until: s.pos(live_until),
             target,
             recv,

@@ -122,7 +122,7 @@ pub struct Import {
 /// A struct, enum or class with the fields whose types the front end could read.
 #[derive(Clone, Debug)]
 pub struct TypeDecl {
-    pub name: String,
+    pub name: Name,
     pub span: Span,
     pub fields: Vec<Binding>,
     /// Base classes / implemented traits, as written.
@@ -414,7 +414,7 @@ pub struct Loop {
     pub depth: u32,
     pub trip: TripCount,
     /// The root name iterated over (`items` in `for x in self.items.iter()`), if any.
-    pub iter_root: Option<String>,
+    pub iter_root: Option<Name>,
     /// The loop variable names.
     pub vars: List<Name>,
     /// The body does arithmetic on values / indexes into buffers (nested loops included).
@@ -438,7 +438,7 @@ pub struct Lock {
     pub kind: LockKind,
     pub span: Span,
     /// The guard's binding, if named.
-    pub guard: Option<String>,
+    pub guard: Option<Name>,
     /// The guard is alive over `[span.end, live_until)`.
     pub live_until: u32,
     /// What is locked, as written (`self.state`).
