@@ -182,11 +182,16 @@ fn check(args: CheckArgs) -> ExitCode {
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let write = |out: &mut dyn Write| perfgate_report::write(report, format, color, out);
+    // On the check's own worker threads: writers render in parallel.
+    let write = |out: &mut (dyn Write + Send)| {
+        outcome
+            .workers
+            .install(|| perfgate_report::write(report, format, color, out))
+    };
     let written = match &args.output {
         Some(p) => write_output(p, write),
         None => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
             write(&mut out).and_then(|_| out.flush())
         }
     };
@@ -233,7 +238,7 @@ fn check(args: CheckArgs) -> ExitCode {
 /// replace the device or pipe itself with a file.
 fn write_output(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         let f = std::fs::OpenOptions::new().write(true).open(path)?;

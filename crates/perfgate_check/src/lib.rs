@@ -50,6 +50,10 @@ pub struct Outcome {
     pub report: Report,
     /// `fail-on` from the config, if it set one (the command line overrides it).
     pub config_fail_on: Option<String>,
+    /// The worker threads the check ran on (`--jobs` of them): the report's writers render
+    /// in parallel, and inside `workers.install` they do it on these, whose memory is
+    /// already mapped, rather than on threads started for the purpose.
+    pub workers: rayon::ThreadPool,
 }
 
 pub fn version() -> &'static str {
@@ -245,6 +249,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
             measured,
         },
         config_fail_on: gate.fail_on.clone(),
+        workers: pool,
     })
 }
 

@@ -127,3 +127,37 @@ fn markdown_prints_the_formula() {
         "- [ ] Blocking I/O reached from async code (`blocking-io-in-async`) — 1 finding"
     ));
 }
+
+#[test]
+fn json_findings_rendered_apart_read_as_the_whole_document_would() {
+    // Many findings (several batches), texts with newlines, quotes and the findings key
+    // itself, a root cause on some: spliced, the report is the document serde would write.
+    let mut r = report();
+    let one = r.findings[0].clone();
+    r.findings = (0..600)
+        .map(|i| {
+            let mut f = one.clone();
+            f.line = i;
+            f.message = format!("line {i}\n  \"findings\": []\n\t`quoted` \"text\"");
+            if i % 3 == 0 {
+                f.root_cause = Some(Box::new(perfgate_model::RootCause {
+                    fingerprint: format!("{i:016x}"),
+                    path: "src/b.rs".into(),
+                    line: i,
+                    function: "root".into(),
+                    note: "std::fs::read".into(),
+                }));
+            }
+            f
+        })
+        .collect();
+    let spliced = render(&r, Format::Json, false);
+    assert_eq!(spliced, crate::json::tests::in_one_go(&r));
+    let whole: serde_json::Value = serde_json::from_str(&spliced).expect("valid JSON");
+    assert_eq!(whole["findings"].as_array().map(Vec::len), Some(600));
+    // No findings: an empty array in place.
+    r.findings.clear();
+    let empty = render(&r, Format::Json, false);
+    assert_eq!(empty, crate::json::tests::in_one_go(&r));
+    assert!(empty.contains("\n  \"findings\": [],\n"), "{empty}");
+}
