@@ -2,10 +2,10 @@
 //! (they include this file), so that what is measured is what ships.
 //!
 //! Two allocators behind one `GlobalAlloc`:
-//! - mimalloc for everything that lives: the model is many small allocations made on
-//!   several threads, which it handles markedly faster than the system allocator (version 2,
-//!   the `v2` feature: on the CPython standard library it kept 10% less memory resident than
-//!   v3 and ran 5% faster);
+//! - mimalloc for what is not scratch work: the analysis, findings and reports, many small
+//!   allocations on several threads, which it handles markedly faster than the system
+//!   allocator (version 2, the `v2` feature: on the CPython standard library it kept 10%
+//!   less memory resident than v3 and ran 5% faster);
 //! - a bump arena per thread for scratch work (`perfgate_model::scratch`): each file's parse
 //!   tree and the temporaries of lowering it. Allocating is a pointer bump, freeing is
 //!   nothing, and when the file's module has been copied out the whole arena is rewound.
