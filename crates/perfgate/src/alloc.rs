@@ -294,11 +294,11 @@ fn reserve_arenas() {
     BASE.store(p as usize, Relaxed);
 }
 
-/// perfgate parses file after file, freeing each parse tree, while the model it keeps grows:
-/// when the allocator hands freed pages back to the OS, the next file faults them in again
-/// (zeroed by the kernel, 2 MiB at a time where transparent huge pages are on). Measured on
-/// the CPython standard library, keeping them cut the mean run time by a sixth. A run is
-/// short and its memory is released at exit anyway.
+/// What lives on mimalloc is freed as the run goes (tables outgrown, per-file temporaries):
+/// when the allocator hands freed pages back to the OS, later work faults them in again
+/// (zeroed by the kernel, 2 MiB at a time where transparent huge pages are on). When parse
+/// trees still lived on mimalloc, keeping freed pages cut the mean run time on the CPython
+/// standard library by a sixth. A run is short and its memory is released at exit anyway.
 fn keep_freed_memory() {
     // `mi_option_purge_delay` is option 15 in mimalloc v2 and v3 (mimalloc.h); its default
     // is 10 ms in v2 and 1000 ms in v3. Checking for a default first keeps a renumbered
