@@ -1,4 +1,5 @@
-//! Scratch memory for short-lived allocations: parse trees, and the work of lowering them.
+//! Scratch memory for short-lived allocations: parse trees, the work of lowering them, and
+//! the resolver's per-file caches.
 //!
 //! A front end builds a parse tree, lowers it into the model and drops it, file after file,
 //! while the model it keeps grows. When both come from the same heap, every page the model
@@ -17,9 +18,11 @@
 //! [`run`] just calls its closures and drops what they made.
 //!
 //! The contract that makes freeing wholesale sound: nothing allocated during `work` may be
-//! reachable after [`run`] returns, other than through what `keep` copied. Process-wide
-//! lazies first initialised inside a run would break it; the front ends' parse and lowering
-//! code has none (ruff's parser, tree-sitter's Rust grammar, whose C heap is its own).
+//! reachable after [`run`] returns, other than through what `keep` copied (deeply: a
+//! shared pointer copied by reference count still points into scratch memory). Process-wide
+//! lazies first initialised inside a run would break it; the code that runs there has none
+//! (ruff's parser, tree-sitter's Rust grammar, whose C heap is its own, the front ends'
+//! lowering, the call resolver and the API catalogue's lookups).
 
 use std::cell::Cell;
 use std::sync::OnceLock;
