@@ -125,3 +125,27 @@ fn main() {
     assert!(a.startup_only(find(&a, "load")));
     assert!(!a.startup_only(find(&a, "handle")));
 }
+
+#[test]
+fn known_calls_copied_out_share_each_library_path() {
+    // Resolution memoises a path per module, and the copy made off scratch memory keeps
+    // one shared path per distinct library API rather than one per call.
+    let files = project(&[(
+        "svc/io.py",
+        "import requests\n\ndef a(u):\n    return requests.get(u)\n\ndef b(u):\n    requests.get(u)\n    return requests.post(u)\n",
+    )]);
+    let catalog = Catalog::bundled();
+    let a = Analysis::new(&files, &catalog);
+    let paths: Vec<(String, std::sync::Arc<perfgate_model::Path>)> = a
+        .functions()
+        .flat_map(|f| a.known_calls(f).collect::<Vec<_>>())
+        .filter_map(|(_, info)| match &info.target {
+            Target::External(p) => Some((p.join("."), p.clone())),
+            _ => None,
+        })
+        .collect();
+    let gets: Vec<_> = paths.iter().filter(|(n, _)| n == "requests.get").collect();
+    assert_eq!(gets.len(), 2, "{paths:?}");
+    assert!(std::sync::Arc::ptr_eq(&gets[0].1, &gets[1].1));
+    assert!(paths.iter().any(|(n, _)| n == "requests.post"));
+}
