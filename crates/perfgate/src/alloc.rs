@@ -48,6 +48,22 @@ const SCRATCH: u8 = 1;
 /// The kept arena serves: what a run copies out, packed and never freed.
 const KEPT: u8 = 2;
 
+/// One of a thread's two arenas: its slice's start (zero until the thread has one) and,
+/// while it is not serving, its next free byte.
+struct Slice {
+    start: Cell<usize>,
+    next: Cell<usize>,
+}
+
+impl Slice {
+    const fn new() -> Slice {
+        Slice {
+            start: Cell::new(0),
+            next: Cell::new(0),
+        }
+    }
+}
+
 /// A thread's two arenas and which one serves. `end` is zero when none does, so the
 /// allocation fast path is one thread-local read and a compare.
 struct Arena {
@@ -55,14 +71,10 @@ struct Arena {
     next: Cell<usize>,
     end: Cell<usize>,
     mode: Cell<u8>,
-    /// The scratch slice's start (zero until the thread has one), its next free byte while
-    /// it is not serving, and the furthest it reached in the current run.
-    scratch_start: Cell<usize>,
-    scratch_next: Cell<usize>,
+    scratch: Slice,
+    kept: Slice,
+    /// The furthest the scratch arena reached in the current run.
     peak: Cell<usize>,
-    /// The kept slice's next free byte (zero until the thread has one) and end.
-    kept_next: Cell<usize>,
-    kept_end: Cell<usize>,
 }
 
 thread_local! {
@@ -73,57 +85,56 @@ thread_local! {
             next: Cell::new(0),
             end: Cell::new(0),
             mode: Cell::new(OFF),
-            scratch_start: Cell::new(0),
-            scratch_next: Cell::new(0),
+            scratch: Slice::new(),
+            kept: Slice::new(),
             peak: Cell::new(0),
-            kept_next: Cell::new(0),
-            kept_end: Cell::new(0),
         }
     };
 }
 
 impl Arena {
+    fn slice(&self, mode: u8) -> Option<&Slice> {
+        match mode {
+            SCRATCH => Some(&self.scratch),
+            KEPT => Some(&self.kept),
+            _ => None,
+        }
+    }
+
     /// Stop serving from either arena, saving the serving one's position.
     fn park(&self) {
-        match self.mode.get() {
-            SCRATCH => self.scratch_next.set(self.next.get()),
-            KEPT => self.kept_next.set(self.next.get()),
-            _ => {}
+        if let Some(s) = self.slice(self.mode.get()) {
+            s.next.set(self.next.get());
         }
         self.end.set(0);
         self.mode.set(OFF);
     }
 
-    /// Serve from the scratch arena, taking a slice first if need be; false if none is left.
-    fn serve_scratch(&self) -> bool {
+    /// Serve from one arena (`SCRATCH` or `KEPT`), taking a slice for it first if need be;
+    /// false, and none serves, if none is left.
+    fn serve(&self, mode: u8) -> bool {
         self.park();
-        if self.scratch_start.get() == 0 {
+        let Some(s) = self.slice(mode) else {
+            return false;
+        };
+        if s.start.get() == 0 {
             let Some(start) = take_slice() else {
                 return false;
             };
-            self.scratch_start.set(start);
-            self.scratch_next.set(start);
+            s.start.set(start);
+            s.next.set(start);
         }
-        self.next.set(self.scratch_next.get());
-        self.end.set(self.scratch_start.get() + SLICE);
-        self.mode.set(SCRATCH);
+        self.next.set(s.next.get());
+        self.end.set(s.start.get() + SLICE);
+        self.mode.set(mode);
         true
     }
 
-    /// Serve from the kept arena, taking a slice first if need be; false if none is left.
-    fn serve_kept(&self) -> bool {
-        self.park();
-        if self.kept_next.get() == 0 {
-            let Some(start) = take_slice() else {
-                return false;
-            };
-            self.kept_next.set(start);
-            self.kept_end.set(start + SLICE);
+    #[inline]
+    fn note_peak(&self, next: usize) {
+        if self.mode.get() == SCRATCH && next > self.peak.get() {
+            self.peak.set(next);
         }
-        self.next.set(self.kept_next.get());
-        self.end.set(self.kept_end.get());
-        self.mode.set(KEPT);
-        true
     }
 }
 
@@ -155,15 +166,6 @@ fn bump(layout: Layout) -> Option<*mut u8> {
         a.note_peak(next);
         Some(start as *mut u8)
     })
-}
-
-impl Arena {
-    #[inline]
-    fn note_peak(&self, next: usize) {
-        if self.mode.get() == SCRATCH && next > self.peak.get() {
-            self.peak.set(next);
-        }
-    }
 }
 
 /// An arena block freed: nothing to do, unless it is the serving arena's last block (a
@@ -322,11 +324,10 @@ struct ArenaScratch;
 
 impl perfgate_model::scratch::Scratch for ArenaScratch {
     fn run(&self, work: &mut dyn FnMut(bool), keep: &mut dyn FnMut()) -> bool {
-        // A run inside a run: what its `keep` copies must outlive it in the outer run's
-        // scratch arena, so it gets no arena of its own.
+        // A run inside a run gets no arena of its own: what its `keep` copies must outlive
+        // it, in the arena the outer run is using, which goes on serving.
         let nested = ARENA.with(|a| a.mode.get() != OFF);
-        if nested || !ARENA.with(Arena::serve_scratch) {
-            ARENA.with(Arena::park);
+        if nested || !ARENA.with(|a| a.serve(SCRATCH)) {
             work(false);
             keep();
             return false;
@@ -346,7 +347,7 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
                         return;
                     }
                     let peak = a.peak.get();
-                    a.scratch_next.set(self.mark);
+                    a.scratch.next.set(self.mark);
                     a.peak.set(self.mark);
                     let keep_to = (self.mark + KEEP_RESIDENT).next_multiple_of(4096);
                     if peak > keep_to {
@@ -371,9 +372,13 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
         work(true);
         // What `keep` copies out goes to the kept arena, if models are packed and a slice
         // is left, else to mimalloc.
-        if !(PACK_MODELS.load(Relaxed) && ARENA.with(Arena::serve_kept)) {
-            ARENA.with(Arena::park);
-        }
+        ARENA.with(|a| {
+            if PACK_MODELS.load(Relaxed) {
+                a.serve(KEPT);
+            } else {
+                a.park();
+            }
+        });
         keep();
         run.done = true;
         true

@@ -342,6 +342,28 @@ mod scratch_tests {
         assert_eq!(copied, "made on scratch49995000");
         // Rewound: the next run's first block is where the last run's was.
         assert_eq!(scratch_block(), scratch_block());
+        // A run inside a run allocates where the outer one does, and the outer one goes on
+        // in its arena afterwards, right above what the inner one made.
+        let (before, after) = scratch::run(
+            || {
+                let before = Box::new(1u64);
+                let inner = scratch::run(|| vec![3u8; 100], |v| v.len());
+                let after = Box::new(2u64);
+                (
+                    &*before as *const u64 as usize,
+                    &*after as *const u64 as usize,
+                    inner,
+                )
+            },
+            |&(before, after, inner)| {
+                assert_eq!(inner, 100);
+                (before, after)
+            },
+        );
+        assert!(
+            after > before && after - before < 4096,
+            "{before:x} {after:x}"
+        );
         // Kept copies are packed end to end, and live on through later runs.
         let first = scratch::run(|| 1u8, |_| Box::new([1u8; 64]));
         let second = scratch::run(|| 2u8, |_| Box::new([2u8; 64]));

@@ -271,27 +271,29 @@ fn inline_suppressions_and_unknown_ids() {
     assert_eq!(v["findings"][0]["line"], 11);
 }
 
-#[test]
-fn output_file_is_written_whole() {
+/// A project of one async function that sleeps: one finding.
+fn sleepy_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("a.py"),
         "import time\n\nasync def g():\n    time.sleep(1)\n",
     )
     .unwrap();
+    dir
+}
+
+/// `perfgate check . --quiet --format FORMAT --output OUT`, run in `dir`.
+fn check_into(dir: &Path, format: &str, out: &Path) -> Output {
+    let out = out.to_str().unwrap();
+    let args = ["check", ".", "--quiet", "--format", format, "--output", out];
+    perfgate(&args, dir)
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let dir = sleepy_project();
     let out = dir.path().join("report.sarif");
-    let o = perfgate(
-        &[
-            "check",
-            ".",
-            "--quiet",
-            "--format",
-            "sarif",
-            "--output",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let o = check_into(dir.path(), "sarif", &out);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
@@ -309,34 +311,12 @@ fn output_file_is_written_whole() {
 #[cfg(unix)]
 #[test]
 fn output_follows_symlinks_and_writes_into_pipes() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("a.py"),
-        "import time\n\nasync def g():\n    time.sleep(1)\n",
-    )
-    .unwrap();
+    let dir = sleepy_project();
     let real = dir.path().join("real.json");
     std::fs::write(&real, "old").unwrap();
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let args = |out: &std::path::Path| {
-        vec![
-            "check".to_owned(),
-            ".".into(),
-            "--quiet".into(),
-            "--format".into(),
-            "json".into(),
-            "--output".into(),
-            out.to_str().unwrap().to_owned(),
-        ]
-    };
-    let run = |out: &std::path::Path| {
-        let a = args(out);
-        perfgate(
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            dir.path(),
-        )
-    };
+    let run = |out: &Path| check_into(dir.path(), "json", out);
     assert_eq!(run(&link).status.code(), Some(0));
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()

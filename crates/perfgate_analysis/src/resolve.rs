@@ -252,13 +252,14 @@ impl<'p> Index<'p> {
         };
         // The remaining tables are merged across files in path order; two independent
         // halves, built side by side.
+        let methods_per_language = methods_per_language(files);
         let tables = || {
             rayon::join(
                 || {
                     // At their final size from the start: grown by doubling, each map leaves
                     // its smaller tables behind as fresh memory nothing reuses.
                     let mut methods: [MethodMap<'p>; 2] = Default::default();
-                    for (lang, n) in methods_per_language(files).into_iter().enumerate() {
+                    for (lang, n) in methods_per_language.into_iter().enumerate() {
                         methods[lang].reserve(n);
                     }
                     for (fi, file) in files.iter().enumerate() {
@@ -280,7 +281,7 @@ impl<'p> Index<'p> {
                     let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
                     let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
                     let mut method_names: [FxHashMap<&'p str, Vec<FuncId>>; 2] = Default::default();
-                    for (lang, n) in methods_per_language(files).into_iter().enumerate() {
+                    for (lang, n) in methods_per_language.into_iter().enumerate() {
                         method_names[lang].reserve(n / 2);
                     }
                     for (fi, file) in files.iter().enumerate() {
@@ -431,6 +432,40 @@ impl<'a> FileCalls<'a> {
     pub(crate) fn functions(&self) -> usize {
         self.start.len() - 1
     }
+
+    /// A copy that shares nothing with this one (made on scratch memory, which goes away),
+    /// with each library path still shared between the calls that resolved to it.
+    fn copy_out(&self) -> Self {
+        let mut paths: FxHashMap<*const Path, std::sync::Arc<Path>> = FxHashMap::default();
+        let known = self
+            .known
+            .iter()
+            .map(|(call, info)| {
+                let target = match &info.target {
+                    Target::External(p) => Target::External(
+                        paths
+                            .entry(std::sync::Arc::as_ptr(p))
+                            .or_insert_with(|| std::sync::Arc::new(Path::clone(p)))
+                            .clone(),
+                    ),
+                    other => other.clone(),
+                };
+                let info = CallInfo {
+                    target,
+                    apis: info.apis.clone(),
+                    offloaded: info.offloaded,
+                    concurrent: info.concurrent,
+                    timeout: info.timeout,
+                };
+                (*call, info)
+            })
+            .collect();
+        FileCalls {
+            // Copying off scratch memory is this method's job. perfgate: ignore[redundant-clone]
+            start: self.start.clone(),
+            known,
+        }
+    }
 }
 
 pub(crate) fn resolve_all<'a>(
@@ -471,15 +506,8 @@ fn resolve_file<'a>(
     for (f, fi) in file.module.functions.iter().zip(&mut infos) {
         r.apply_context(f, fi, client_timeout);
     }
-    let mut start = Vec::with_capacity(infos.len() + 1);
-    // At its exact size from the start: grown by doubling, it was a sixth of this pass's
-    // time (fresh pages for each larger copy).
-    let n_known = infos
-        .iter()
-        .flatten()
-        .filter(|info| !info.is_nothing())
-        .count();
-    let mut known = Vec::with_capacity(n_known);
+    // Packed here on scratch memory; `copy_out` then copies it at its exact size.
+    let (mut start, mut known) = (Vec::with_capacity(infos.len() + 1), Vec::new());
     start.push(0);
     for fi in infos {
         known.extend(
@@ -491,42 +519,6 @@ fn resolve_file<'a>(
         start.push(known.len() as u32);
     }
     FileCalls { start, known }
-}
-
-impl<'a> FileCalls<'a> {
-    /// A copy that shares nothing with this one (made on scratch memory, which goes away),
-    /// with each library path still shared between the calls that resolved to it.
-    fn copy_out(&self) -> Self {
-        let mut paths: FxHashMap<*const Path, std::sync::Arc<Path>> = FxHashMap::default();
-        let known = self
-            .known
-            .iter()
-            .map(|(call, info)| {
-                let target = match &info.target {
-                    Target::External(p) => Target::External(
-                        paths
-                            .entry(std::sync::Arc::as_ptr(p))
-                            .or_insert_with(|| std::sync::Arc::new(Path::clone(p)))
-                            .clone(),
-                    ),
-                    other => other.clone(),
-                };
-                let info = CallInfo {
-                    target,
-                    apis: info.apis.clone(),
-                    offloaded: info.offloaded,
-                    concurrent: info.concurrent,
-                    timeout: info.timeout,
-                };
-                (*call, info)
-            })
-            .collect();
-        FileCalls {
-            // Copying off scratch memory is this method's job. perfgate: ignore[redundant-clone]
-            start: self.start.clone(),
-            known,
-        }
-    }
 }
 
 /// A type and its project base types, in method lookup order.

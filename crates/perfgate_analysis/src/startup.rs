@@ -13,30 +13,31 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
     let (n, flat) = (a.function_count(), |id: FuncId| a.flat(id));
     let mut startup = vec![false; n];
     let mut repeated = vec![false; n];
+    // Callees of each function, as (callee, called again: in a loop, closure or async
+    // block), one per call.
+    let edges = crate::csr::Csr::build(n, || {
+        a.functions().flat_map(move |f| {
+            a.known_calls(f).filter_map(move |(cid, info)| {
+                let Target::Project { func: g, .. } = info.target else {
+                    return None;
+                };
+                if g == f {
+                    return None;
+                }
+                let ctx = a.call(cid).ctx;
+                let again = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
+                Some((flat(f), (flat(g) as u32, again)))
+            })
+        })
+    });
     // Calls from callers not yet known to be start-up code. Counted per call, not per
     // caller: a caller found to be start-up code settles all its calls at once.
     let mut pending = vec![0u32; n];
-    // Callees of function i: edges[starts[i]..starts[i + 1]], as (callee, called again:
-    // in a loop, closure or async block), one per call.
-    let mut starts = Vec::with_capacity(n + 1);
-    let mut edges: Vec<(u32, bool)> = Vec::new();
-    for f in a.functions() {
-        starts.push(edges.len());
-        for (cid, info) in a.known_calls(f) {
-            let Target::Project { func: g, .. } = info.target else {
-                continue;
-            };
-            if g == f {
-                continue;
-            }
-            let ctx = a.call(cid).ctx;
-            let again = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
-            let g = flat(g);
-            pending[g] += 1;
-            edges.push((g as u32, again));
+    for f in 0..n {
+        for &(g, _) in edges.of(f) {
+            pending[g as usize] += 1;
         }
     }
-    starts.push(edges.len());
     let mut work: Vec<usize> = Vec::new();
     for f in a.functions() {
         let func = a.func(f);
@@ -48,7 +49,7 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
         }
     }
     while let Some(f) = work.pop() {
-        let out = &edges[starts[f]..starts[f + 1]];
+        let out = edges.of(f);
         for &(g, again) in out {
             repeated[g as usize] |= again;
         }

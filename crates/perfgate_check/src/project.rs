@@ -74,8 +74,6 @@ fn place(path: &str, text: &str, needle: &str) -> Place {
     }
 }
 
-/// Walk the checked roots for manifests, bench files and CI files (hidden folders
-/// included: `.github`), gitignore-aware, not following symlinks.
 /// What [`gather`] learns from the file tree alone (manifests, CI files, Rust benchmark
 /// files): a second walk of the tree, so the check runs it beside parsing.
 pub struct Walked {
@@ -83,6 +81,8 @@ pub struct Walked {
     facts: ProjectFacts,
 }
 
+/// Walk the checked roots for manifests, bench files and CI files (hidden folders
+/// included: `.github`), gitignore-aware, not following symlinks.
 pub fn walk(roots: &[PathBuf]) -> Walked {
     let mut facts = ProjectFacts::default();
     let Some(root) = roots.iter().find(|r| r.is_dir()) else {

@@ -95,19 +95,6 @@ pub struct Module {
     pub directive_comments: Vec<Span>,
 }
 
-impl Module {
-    /// See [`Function::shrink_to_fit`].
-    pub fn shrink_to_fit(&mut self) {
-        for f in &mut self.functions {
-            f.shrink_to_fit();
-        }
-        self.functions.shrink_to_fit();
-        self.imports.shrink_to_fit();
-        self.types.shrink_to_fit();
-        self.globals.shrink_to_fit();
-    }
-}
-
 /// The marker that starts every perfgate directive comment.
 pub const DIRECTIVE: &str = "perfgate:";
 
@@ -496,27 +483,6 @@ impl Function {
             stmts: List::new(),
         });
         self.blocks.len() as u32 - 1
-    }
-
-    /// Drop the spare capacity lowering left in every list: the whole project's model stays
-    /// in memory, and growth slack was a third of it.
-    pub fn shrink_to_fit(&mut self) {
-        self.params.shrink_to_fit();
-        self.locals.shrink_to_fit();
-        self.calls.shrink_to_fit();
-        self.awaits.shrink_to_fit();
-        self.loops.shrink_to_fit();
-        self.locks.shrink_to_fit();
-        self.handlers.shrink_to_fit();
-        self.blocks.shrink_to_fit();
-        if let Some(e) = &mut self.extra {
-            e.mutations.shrink_to_fit();
-            e.arg0.shrink_to_fit();
-            e.keywords.shrink_to_fit();
-        }
-        for b in &mut self.blocks {
-            b.stmts.shrink_to_fit();
-        }
     }
 
     /// The first argument of a call, when it is `self.field` or a module global.

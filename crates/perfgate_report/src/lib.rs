@@ -157,9 +157,10 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
-/// Write a report in a format. JSON and SARIF are written as they are serialised: a
-/// report with thousands of findings is megabytes, and building it in memory first cost as
-/// much as serialising it (fresh pages for each larger copy).
+/// Write a report in a format. JSON and SARIF are written as they are serialised (JSON's
+/// findings rendered in parallel batches on the current rayon pool): a report with
+/// thousands of findings is megabytes, and building it in memory first cost as much as
+/// serialising it (fresh pages for each larger copy).
 pub fn write(
     report: &Report,
     format: Format,

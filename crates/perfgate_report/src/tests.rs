@@ -128,6 +128,12 @@ fn markdown_prints_the_formula() {
     ));
 }
 
+/// The whole JSON document as serde writes it in one go, for comparison.
+fn in_one_go(r: &Report) -> String {
+    let doc = crate::json::document(r, &r.findings);
+    serde_json::to_string_pretty(&doc).expect("renders") + "\n"
+}
+
 #[test]
 fn json_findings_rendered_apart_read_as_the_whole_document_would() {
     // Many findings (several batches), texts with newlines, quotes and the findings key
@@ -152,12 +158,12 @@ fn json_findings_rendered_apart_read_as_the_whole_document_would() {
         })
         .collect();
     let spliced = render(&r, Format::Json, false);
-    assert_eq!(spliced, crate::json::tests::in_one_go(&r));
+    assert_eq!(spliced, in_one_go(&r));
     let whole: serde_json::Value = serde_json::from_str(&spliced).expect("valid JSON");
     assert_eq!(whole["findings"].as_array().map(Vec::len), Some(600));
     // No findings: an empty array in place.
     r.findings.clear();
     let empty = render(&r, Format::Json, false);
-    assert_eq!(empty, crate::json::tests::in_one_go(&r));
+    assert_eq!(empty, in_one_go(&r));
     assert!(empty.contains("\n  \"findings\": [],\n"), "{empty}");
 }
