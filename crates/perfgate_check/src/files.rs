@@ -10,6 +10,9 @@ pub struct Found {
     pub rel: String,
     /// For Rust files: the package name in the nearest `Cargo.toml` above the file.
     pub crate_name: Option<String>,
+    /// Its size when found, in bytes: files are parsed largest first, and one over the
+    /// size limit is not read.
+    pub size: u64,
 }
 
 /// The package name declared by the nearest `Cargo.toml` above `file`, looked up once per
@@ -88,6 +91,7 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
                     abs: root.clone(),
                     rel,
                     crate_name,
+                    size: root.metadata().map_or(0, |m| m.len()),
                 });
             }
             continue;
@@ -136,6 +140,7 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
                 abs: p.to_path_buf(),
                 rel,
                 crate_name,
+                size: entry.metadata().map_or(0, |m| m.len()),
             });
         }
     }
@@ -173,21 +178,22 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
         path: f.rel.clone(),
         message,
     };
-    match std::fs::metadata(&f.abs) {
-        Ok(m) if m.len() > max_size => {
-            return skipped(format!(
-                "{} bytes, over the {} byte limit (analysis.max-file-size)",
-                m.len(),
-                max_size
-            ))
-        }
-        Ok(_) => {}
-        Err(e) => return skipped(format!("cannot read: {e}")),
+    if f.size > max_size {
+        return skipped(format!(
+            "{} bytes, over the {} byte limit (analysis.max-file-size)",
+            f.size, max_size
+        ));
     }
     // The text is read into scratch memory with the parse tree: it is needed only while
     // lowering, and read again only if a finding or a suppression needs it.
     let read = || -> Result<(Module, usize), Parsed> {
-        let bytes = std::fs::read(&f.abs).map_err(|e| skipped(format!("cannot read: {e}")))?;
+        let bytes = read_at_most(&f.abs, f.size, max_size)
+            .map_err(|e| skipped(format!("cannot read: {e}")))?
+            .ok_or_else(|| {
+                skipped(format!(
+                    "over the {max_size} byte limit (analysis.max-file-size)"
+                ))
+            })?;
         let text = decode(&f.rel, bytes)?;
         let module = lower_text(&f.rel, &text, f.crate_name.as_deref()).map_err(|message| {
             Parsed::ParseError {
@@ -216,6 +222,18 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
         }
         Err(problem) => problem,
     }
+}
+
+/// A file's bytes, or `None` if it has grown past `max` since it was found (`size` bytes).
+fn read_at_most(path: &Path, size: u64, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    // Room for one byte more than expected: the read that finds the end then needs no
+    // buffer of its own.
+    let mut bytes = Vec::with_capacity(size.min(max) as usize + 1);
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
 
 /// A file's bytes as text, unless it is binary or not UTF-8.
@@ -289,5 +307,32 @@ mod tests {
         }
         let ok = contained("pkg/ok.py", || parse_source("pkg/ok.py", "x = 1\n".into()));
         assert!(matches!(ok, Parsed::Ok { .. }));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_not_read_even_if_it_grew_after_it_was_found() {
+        let dir = std::env::temp_dir().join(format!("perfgate-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("grown.py");
+        std::fs::write(&path, "x = 1\n".repeat(100)).unwrap();
+        let found = |size| Found {
+            abs: path.clone(),
+            rel: "grown.py".into(),
+            crate_name: None,
+            size,
+        };
+        // Found at 10 bytes, 600 now: the limit holds on what is read, not what was found.
+        for (size, max, ok) in [(10, 100, false), (600, 100, false), (10, 600, true)] {
+            let p = load(&found(size), max);
+            match p {
+                Parsed::Ok { .. } => assert!(ok, "read past a limit of {max}"),
+                Parsed::Skipped { message, .. } => {
+                    assert!(!ok, "{message}");
+                    assert!(message.contains("max-file-size"), "{message}");
+                }
+                Parsed::ParseError { message, .. } => panic!("{message}"),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

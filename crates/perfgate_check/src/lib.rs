@@ -103,13 +103,22 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
 
     perfgate_model::timings::mark("start");
-    let found = files::discover(&paths, &cfg.exclude)?;
+    let mut found = files::discover(&paths, &cfg.exclude)?;
+    // Largest first, so that no large file is left to one thread at the end while the
+    // others idle. Results are sorted by path below, whatever order they come in.
+    found.sort_by_key(|f| std::cmp::Reverse(f.size));
     perfgate_model::timings::mark("discover");
     let max = cfg.analysis.max_file_size;
     // The project walk (manifests, CI files) needs no sources: it runs beside the parse.
     let (parsed, walked): (Vec<Parsed>, _) = pool.install(|| {
         rayon::join(
-            || found.par_iter().map(|f| files::load(f, max)).collect(),
+            || {
+                found
+                    .iter()
+                    .par_bridge()
+                    .map(|f| files::load(f, max))
+                    .collect()
+            },
             || project::walk(&paths),
         )
     });
