@@ -48,11 +48,12 @@ const SCRATCH: u8 = 1;
 /// The kept arena serves: what a run copies out, packed and never freed.
 const KEPT: u8 = 2;
 
-/// One of a thread's two arenas: its slice's start (zero until the thread has one) and,
-/// while it is not serving, its next free byte.
+/// One of a thread's two arenas: its slice's start (zero until the thread has one), while it
+/// is not serving its next free byte, and how far its pages are faulted in.
 struct Slice {
     start: Cell<usize>,
     next: Cell<usize>,
+    populated: Cell<usize>,
 }
 
 impl Slice {
@@ -60,21 +61,24 @@ impl Slice {
         Slice {
             start: Cell::new(0),
             next: Cell::new(0),
+            populated: Cell::new(0),
         }
     }
 }
 
+/// Arena pages are faulted in this much at a time, in one call (see [`Arena::grow`]).
+const POPULATE: usize = 1 << 20;
+
 /// A thread's two arenas and which one serves. `end` is zero when none does, so the
 /// allocation fast path is one thread-local read and a compare.
 struct Arena {
-    /// The serving arena's next free byte, and its end (zero: none serves).
+    /// The serving arena's next free byte, and the end of its faulted-in pages (zero: none
+    /// serves).
     next: Cell<usize>,
     end: Cell<usize>,
     mode: Cell<u8>,
     scratch: Slice,
     kept: Slice,
-    /// The furthest the scratch arena reached in the current run.
-    peak: Cell<usize>,
 }
 
 thread_local! {
@@ -87,7 +91,6 @@ thread_local! {
             mode: Cell::new(OFF),
             scratch: Slice::new(),
             kept: Slice::new(),
-            peak: Cell::new(0),
         }
     };
 }
@@ -123,18 +126,42 @@ impl Arena {
             };
             s.start.set(start);
             s.next.set(start);
+            s.populated.set(start);
         }
         self.next.set(s.next.get());
-        self.end.set(s.start.get() + SLICE);
+        self.end.set(s.populated.get());
         self.mode.set(mode);
         true
     }
 
-    #[inline]
-    fn note_peak(&self, next: usize) {
-        if self.mode.get() == SCRATCH && next > self.peak.get() {
-            self.peak.set(next);
+    /// Room up to `to` in the serving arena, faulting its pages in ahead of use: false if
+    /// that is past the arena's end.
+    ///
+    /// Faulting a page in on first touch costs a trap into the kernel per 4 KiB page (tens
+    /// of thousands on a large project); asking for a megabyte's worth at once
+    /// (`MADV_POPULATE_WRITE`) costs one. Advice only: where it is refused, pages fault in
+    /// as they are touched.
+    #[cold]
+    fn grow(&self, to: usize) -> bool {
+        let Some(s) = self.slice(self.mode.get()) else {
+            return false;
+        };
+        let (from, limit) = (s.populated.get(), s.start.get() + SLICE);
+        if to > limit {
+            return false;
         }
+        let upto = to.next_multiple_of(POPULATE).min(limit);
+        // SAFETY: pages of this thread's own arena, not yet in use.
+        unsafe {
+            libc::madvise(
+                from as *mut libc::c_void,
+                upto - from,
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
+        s.populated.set(upto);
+        self.end.set(upto);
+        true
     }
 }
 
@@ -159,11 +186,10 @@ fn bump(layout: Layout) -> Option<*mut u8> {
         }
         let start = a.next.get().checked_add(layout.align() - 1)? & !(layout.align() - 1);
         let next = start.checked_add(layout.size())?;
-        if next > end {
+        if next > end && !a.grow(next) {
             return None;
         }
         a.next.set(next);
-        a.note_peak(next);
         Some(start as *mut u8)
     })
 }
@@ -183,12 +209,14 @@ fn release(p: *mut u8, size: usize) {
 fn resize_last(p: *mut u8, old: usize, new: usize) -> bool {
     ARENA.with(|a| {
         let end = a.end.get();
-        if end == 0 || p as usize + old != a.next.get() || p as usize + new > end {
+        if end == 0 || p as usize + old != a.next.get() {
+            return false;
+        }
+        if p as usize + new > end && !a.grow(p as usize + new) {
             return false;
         }
         let next = p as usize + new;
         a.next.set(next);
-        a.note_peak(next);
         true
     })
 }
@@ -256,6 +284,7 @@ pub fn init() {
 /// mimalloc and are freed when dropped; scratch work still goes to the arenas.
 #[allow(dead_code)]
 pub fn init_reusable() {
+    no_huge_pages();
     keep_freed_memory();
     reserve_arenas();
     perfgate_model::scratch::install(&ArenaScratch);
@@ -286,19 +315,38 @@ fn reserve_arenas() {
     if p == libc::MAP_FAILED {
         return;
     }
-    // Huge pages where the kernel offers them on request: an arena is reused file after
-    // file, so its pages are all used, and faulting them in 2 MiB at a time instead of 4 KiB
-    // was 100 ms less system time on the standard library (a virtual machine's page faults
-    // are dear). Advice only: refused, nothing changes.
-    // SAFETY: advice on the mapping just made.
-    unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
     LEN.store(len, Relaxed);
     BASE.store(p as usize, Relaxed);
 }
 
+/// The process's memory in 4 KiB pages, never 2 MiB ones (mimalloc asks for huge pages
+/// where the kernel offers them on request, and a system may give them unasked).
+///
+/// A huge page is zeroed and mapped in one fault instead of 512, and in runs started back to
+/// back that was worth it. But a check is usually one run on a machine that has been doing
+/// something else, and there a virtual machine pays dearly for huge pages: a free 2 MiB
+/// block is what a balloon driver reports to its host, which takes the memory back, and the
+/// guest's first touch of each page then traps to the host. Small pages come first from
+/// fragments never reported. The CPython standard library on a 2-core Firecracker VM,
+/// medians of 10 to 15 runs, wall (system) ms:
+///
+/// | | runs a second apart | back to back |
+/// |---|---|---|
+/// | huge pages | 555 (345) | 389 (147) |
+/// | small pages | 493 (132) | 396 (121) |
+/// | small pages, arenas populated (see [`Arena::grow`]) | 414 (115) | 378 (103) |
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a process-wide flag, set before any memory that could be huge is touched;
+    // refused (an old kernel), nothing changes.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// What lives on mimalloc is freed as the run goes (tables outgrown, per-file temporaries):
 /// when the allocator hands freed pages back to the OS, later work faults them in again
-/// (zeroed by the kernel, 2 MiB at a time where transparent huge pages are on). When parse
+/// (zeroed by the kernel). When parse
 /// trees still lived on mimalloc, keeping freed pages cut the mean run time on the CPython
 /// standard library by a sixth. A run is short and its memory is released at exit anyway.
 fn keep_freed_memory() {
@@ -346,17 +394,17 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
                     if !self.done {
                         return;
                     }
-                    let peak = a.peak.get();
                     a.scratch.next.set(self.mark);
-                    a.peak.set(self.mark);
-                    let keep_to = (self.mark + KEEP_RESIDENT).next_multiple_of(4096);
-                    if peak > keep_to {
+                    let keep_to = (self.mark + KEEP_RESIDENT).next_multiple_of(POPULATE);
+                    let populated = a.scratch.populated.get();
+                    if populated > keep_to {
+                        a.scratch.populated.set(keep_to);
                         // SAFETY: pages of this thread's own scratch arena above what is
                         // kept, none of which is in use once rewound.
                         unsafe {
                             libc::madvise(
                                 keep_to as *mut libc::c_void,
-                                peak - keep_to,
+                                populated - keep_to,
                                 libc::MADV_DONTNEED,
                             );
                         }
@@ -364,10 +412,7 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
                 });
             }
         }
-        let mark = ARENA.with(|a| {
-            a.peak.set(a.next.get());
-            a.next.get()
-        });
+        let mark = ARENA.with(|a| a.next.get());
         let mut run = Run { mark, done: false };
         work(true);
         // What `keep` copies out goes to the kept arena, if models are packed and a slice
