@@ -184,9 +184,12 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
             f.size, max_size
         ));
     }
-    // The text is read into scratch memory with the parse tree: it is needed only while
-    // lowering, and read again only if a finding or a suppression needs it.
-    let read = || -> Result<(Module, usize), Parsed> {
+    // The text is read into scratch memory with the parse tree: it is needed while
+    // lowering, and afterwards only where a finding or a suppression is. Most rules are
+    // about async code, so the text of a file that has some is kept (on a corpus of service
+    // modules with 7 findings each, reading them all again cost more than keeping them);
+    // any other is read again if need be.
+    let read = || -> Result<(Module, String), Parsed> {
         let bytes = read_at_most(&f.abs, f.size, max_size)
             .map_err(|e| skipped(format!("cannot read: {e}")))?
             .ok_or_else(|| {
@@ -201,22 +204,31 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
                 message,
             }
         })?;
-        Ok((module, text.len()))
+        Ok((module, text))
     };
     let outcome = perfgate_model::scratch::run(read, |outcome| match outcome {
-        Ok((module, len)) => Ok((copy_out(module), *len)),
+        Ok((module, text)) => {
+            let has_async = module
+                .functions
+                .iter()
+                .any(|f| f.is_async || f.async_blocks);
+            Ok((
+                copy_out(module),
+                text.len(),
+                has_async.then(|| text.clone()),
+            ))
+        }
         Err(problem) => Err(problem.clone()),
     });
     match outcome {
-        Ok((module, len)) => {
+        Ok((module, len, keep)) => {
             let syntax_errors = module.had_syntax_errors;
+            let mut file = SourceFile::on_disk(f.rel.clone(), f.abs.clone(), len, module);
+            if let Some(text) = keep {
+                file.keep_text(text);
+            }
             Parsed::Ok {
-                file: Box::new(SourceFile::on_disk(
-                    f.rel.clone(),
-                    f.abs.clone(),
-                    len,
-                    module,
-                )),
+                file: Box::new(file),
                 syntax_errors,
             }
         }

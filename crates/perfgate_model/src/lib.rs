@@ -650,6 +650,12 @@ impl SourceFile {
         }
     }
 
+    /// Keep the text of a file read from disk after all (it must be the text it was
+    /// lowered from): its findings and suppressions then need no second read.
+    pub fn keep_text(&mut self, text: String) {
+        let _ = self.text.set(text);
+    }
+
     /// The file's text; empty if it was read from disk and has changed since.
     pub fn text(&self) -> &str {
         self.text.get_or_init(|| {
