@@ -2,10 +2,13 @@
 """Time `perfgate check` against `ruff check` on the same directory, alternating runs.
 
     cargo build --release
-    python3 scripts/vs-ruff.py DIR [ROUNDS]
+    python3 scripts/vs-ruff.py DIR [ROUNDS] [PAUSE]
 
 Each round runs every command once, in turn, so that a machine whose speed drifts (a
-shared VM) slows them alike; medians and best runs are printed. ruff is found on PATH, and
+shared VM) slows them alike; medians and best runs are printed. PAUSE (seconds, default 0)
+is slept before each run: a check is usually one run on a machine that was doing something
+else, and on a virtual machine that returns free memory to its host, a run a second after
+the last one pays for fresh memory as runs back to back do not. ruff is found on PATH, and
 a pyenv shim is resolved to the binary it runs: a shim is a shell script that adds tens of
 milliseconds to every run.
 """
@@ -49,6 +52,7 @@ def main():
         sys.exit(__doc__)
     target = sys.argv[1]
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     perfgate = os.path.join(ROOT, "target", "release", "perfgate")
     if not os.path.exists(perfgate):
         sys.exit("build perfgate first: cargo build --release")
@@ -63,10 +67,11 @@ def main():
     times = {name: [] for name in commands}
     for _ in range(rounds):
         for name, cmd in commands.items():
+            time.sleep(pause)
             times[name].append(run(cmd))
     # System time is printed apart: on a virtual machine it is mostly the kernel zeroing
     # fresh pages, and it is what varies most from one hour to the next.
-    print(f"{target}: {rounds} alternating rounds, in ms; ruff is {ruff}")
+    print(f"{target}: {rounds} alternating rounds, {pause} s apart, in ms; ruff is {ruff}")
     for name, samples in times.items():
         wall, user, system = ([x * 1e3 for x in column] for column in zip(*samples))
         print(
