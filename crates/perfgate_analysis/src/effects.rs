@@ -186,14 +186,17 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                     let f = a.func(id);
                     if !f.is_async {
                         for (cid, info) in a.known_calls(id) {
-                            let c = a.call(cid);
-                            if info.offloaded || c.ctx.async_block || c.awaited {
+                            // What is known of the call first: reading the call itself is
+                            // a cache miss.
+                            let Target::Project { func, confidence } = info.target else {
+                                continue;
+                            };
+                            if info.offloaded || func == id {
                                 continue;
                             }
-                            if let Target::Project { func, confidence } = info.target {
-                                if !a.func(func).is_async && func != id {
-                                    edges.push((id, func, cid.call, confidence));
-                                }
+                            let c = a.call(cid);
+                            if !c.ctx.async_block && !c.awaited && !a.func(func).is_async {
+                                edges.push((id, func, cid.call, confidence));
                             }
                         }
                     }
@@ -251,8 +254,17 @@ fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
         out.push((Effect::Cpu, Root::Loop { span, note }));
     }
     for (cid, info) in a.known_calls(id) {
+        // What is known of the call first: reading the call itself is a cache miss.
+        if info.offloaded
+            || !info
+                .apis
+                .iter()
+                .any(|api| Effect::of_kind(api.kind).is_some())
+        {
+            continue;
+        }
         let c = a.call(cid);
-        if info.offloaded || c.awaited || (c.ctx.async_block && !f.is_async) {
+        if c.awaited || (c.ctx.async_block && !f.is_async) {
             continue;
         }
         for (i, api) in info.apis.iter().enumerate() {

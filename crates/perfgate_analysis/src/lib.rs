@@ -45,6 +45,10 @@ pub struct CallInfo<'c> {
     pub concurrent: bool,
     /// Bounded by a timeout (a wrapper, a per-request or a client-level timeout).
     pub timeout: bool,
+    /// Where the call sits, not what is known of it: in a loop, a closure or an async block,
+    /// so it may run more than once per call of its function. Kept here so that passes over
+    /// the call graph need not read the call itself (a cache miss per call).
+    pub repeated: bool,
 }
 
 impl<'c> CallInfo<'c> {
@@ -178,6 +182,7 @@ impl<'p> Analysis<'p> {
             offloaded: false,
             concurrent: false,
             timeout: false,
+            repeated: false,
         };
         let known = self.calls[id.func.file as usize].of(id.func.func);
         match known.binary_search_by_key(&id.call, |(c, _)| *c) {

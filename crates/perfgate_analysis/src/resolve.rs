@@ -456,6 +456,7 @@ impl<'a> FileCalls<'a> {
                     offloaded: info.offloaded,
                     concurrent: info.concurrent,
                     timeout: info.timeout,
+                    repeated: info.repeated,
                 };
                 (*call, info)
             })
@@ -857,10 +858,12 @@ impl<'a> Resolver<'a, '_> {
                 let pi = &infos[p as usize];
                 pi.has_kind(Kind::Timeout) || pi.has_kind(Kind::Concurrent)
             });
+            let ctx = f.calls[i].ctx;
             let info = &mut infos[i];
             info.offloaded = off;
             info.concurrent = conc;
             info.timeout = tmo;
+            info.repeated = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
             if as_future {
                 info.apis
                     .retain(|a| a.when != perfgate_catalog::When::NotAwaited);

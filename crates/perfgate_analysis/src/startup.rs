@@ -17,16 +17,14 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
     // block), one per call.
     let edges = crate::csr::Csr::build(n, || {
         a.functions().flat_map(move |f| {
-            a.known_calls(f).filter_map(move |(cid, info)| {
+            a.known_calls(f).filter_map(move |(_, info)| {
                 let Target::Project { func: g, .. } = info.target else {
                     return None;
                 };
                 if g == f {
                     return None;
                 }
-                let ctx = a.call(cid).ctx;
-                let again = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
-                Some((flat(f), (flat(g) as u32, again)))
+                Some((flat(f), (flat(g) as u32, info.repeated)))
             })
         })
     });
