@@ -159,8 +159,9 @@ pub(crate) struct Index<'p> {
     /// order) that defines it (an `impl` may sit apart from its `struct`). One map, not one
     /// per type: a project has thousands of types with a few methods each.
     methods: [MethodMap<'p>; 2],
-    /// Per language: method name -> owner-bearing functions, for the by-name fallback.
-    method_names: [FxHashMap<&'p str, Vec<FuncId>>; 2],
+    /// Per language: method name -> the one owner-bearing function of that name (`None`
+    /// where there are several), for the by-name fallback.
+    method_names: [FxHashMap<&'p str, Option<FuncId>>; 2],
 }
 
 /// (type name, method name) -> method. hashbrown's, for lookups by a borrowed
@@ -280,7 +281,8 @@ impl<'p> Index<'p> {
                 || {
                     let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
                     let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
-                    let mut method_names: [FxHashMap<&'p str, Vec<FuncId>>; 2] = Default::default();
+                    let mut method_names: [FxHashMap<&'p str, Option<FuncId>>; 2] =
+                        Default::default();
                     for (lang, n) in methods_per_language.into_iter().enumerate() {
                         method_names[lang].reserve(n / 2);
                     }
@@ -304,8 +306,8 @@ impl<'p> Index<'p> {
                             };
                             method_names[lang]
                                 .entry(f.name.as_str())
-                                .or_default()
-                                .push(id);
+                                .and_modify(|only| *only = None)
+                                .or_insert(Some(id));
                         }
                     }
                     (modules, types, method_names)
@@ -1057,10 +1059,9 @@ impl<'a> Resolver<'a, '_> {
         }
         // The table first: most names have no single project method, and it is one lookup
         // where the list of generic names is a hundred comparisons.
-        let cands = self.index.method_names[self.lang() as usize].get(name)?;
-        let [only] = cands.as_slice() else {
-            return None;
-        };
+        let only = self.index.method_names[self.lang() as usize]
+            .get(name)?
+            .as_ref()?;
         if GENERIC_METHODS.contains(&name) || name.starts_with("__") {
             return None;
         }
