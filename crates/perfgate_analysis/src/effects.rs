@@ -195,7 +195,7 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                                 continue;
                             }
                             let c = a.call(cid);
-                            if !c.ctx.async_block && !c.awaited && !a.func(func).is_async {
+                            if !c.ctx.async_block && !c.awaited && !a.is_async(func) {
                                 edges.push((id, func, cid.call, confidence));
                             }
                         }

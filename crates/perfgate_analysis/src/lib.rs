@@ -87,6 +87,9 @@ pub struct Analysis<'p> {
     /// Per file: the number of the file's first function when functions are numbered
     /// across the project (see [`Analysis::flat`]); one more entry holds the total.
     first_func: Vec<usize>,
+    /// By project-wide function number: the function is async. Passes over call edges ask
+    /// it of every callee, and reading the callee's model for it is a cache miss each.
+    async_fns: Vec<bool>,
     /// See [`Analysis::certain_callers`]; made on first use.
     certain_callers: std::sync::OnceLock<csr::Csr<CallId>>,
 }
@@ -110,6 +113,10 @@ impl<'p> Analysis<'p> {
                     *n += f.module.functions.len();
                     Some(*n)
                 }))
+                .collect(),
+            async_fns: files
+                .iter()
+                .flat_map(|f| f.module.functions.iter().map(|f| f.is_async))
                 .collect(),
             certain_callers: std::sync::OnceLock::new(),
         };
@@ -152,6 +159,11 @@ impl<'p> Analysis<'p> {
     /// function (effects, start-up) keep their tables in flat arrays indexed by it.
     pub(crate) fn flat(&self, id: FuncId) -> usize {
         self.first_func[id.file as usize] + id.func as usize
+    }
+
+    /// Is the function async? (As `func(id).is_async`, without reading the function.)
+    pub fn is_async(&self, id: FuncId) -> bool {
+        self.async_fns[self.flat(id)]
     }
 
     pub(crate) fn function_count(&self) -> usize {
@@ -215,7 +227,7 @@ impl<'p> Analysis<'p> {
                                 Target::Project {
                                     func,
                                     confidence: Confidence::Certain,
-                                } if func != fid && !self.func(func).is_async => {
+                                } if func != fid && !self.is_async(func) => {
                                     Some((self.flat(func), cid))
                                 }
                                 _ => None,

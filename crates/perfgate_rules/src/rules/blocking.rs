@@ -88,7 +88,7 @@ pub(crate) fn check(
             let Target::Project { func: callee, .. } = info.target else {
                 continue;
             };
-            if a.func(callee).is_async {
+            if a.is_async(callee) {
                 continue;
             }
             let Some(chain) = a.effects.chain(a, callee, effect) else {

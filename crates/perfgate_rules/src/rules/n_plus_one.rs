@@ -115,7 +115,7 @@ impl crate::Rule for Rule {
                     confidence: perfgate_model::Confidence::Certain,
                 } = info.target
                 {
-                    if a.func(g).is_async && !c.awaited {
+                    if a.is_async(g) && !c.awaited {
                         continue;
                     }
                     let Some(chain) = helpers.chain(a, g, 16, Kind::RoundTrip) else {

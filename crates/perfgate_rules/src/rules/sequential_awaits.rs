@@ -111,7 +111,7 @@ fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
     }
     match &info.target {
         Target::Project { func, confidence } => {
-            *confidence == Confidence::Certain && cx.a.func(*func).is_async
+            *confidence == Confidence::Certain && cx.a.is_async(*func)
         }
         _ => info.has_kind(Kind::Remote),
     }

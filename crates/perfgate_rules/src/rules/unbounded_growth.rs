@@ -245,7 +245,7 @@ impl crate::Rule for Rule {
                 }
                 None => {
                     // Grown per request (async code), not memoizing a handful of types.
-                    if !cache_like || !a.func(gfid).is_async {
+                    if !cache_like || !a.is_async(gfid) {
                         continue;
                     }
                     (
