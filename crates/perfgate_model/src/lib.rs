@@ -493,6 +493,12 @@ impl Function {
             .map(|i| &a[i].1)
     }
 
+    /// Every call's first argument that is `self.field` or a module global, by call index,
+    /// in call order (see [`FunctionExtra::arg0`]).
+    pub fn arg0s(&self) -> &[(u32, Receiver)] {
+        self.extra.as_ref().map_or(&[], |e| &e.arg0)
+    }
+
     /// See [`FunctionExtra::mutations`].
     pub fn mutations(&self) -> &[Mutation] {
         self.extra.as_ref().map_or(&[], |e| &e.mutations)

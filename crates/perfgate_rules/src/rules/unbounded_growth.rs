@@ -175,6 +175,7 @@ fn scan_file<'a>(a: &Analysis<'a>, mut uses: Table<'a>, file: usize) -> Table<'a
 /// One table of two, the smaller merged into the larger.
 fn merge<'a>(a: Table<'a>, b: Table<'a>) -> Table<'a> {
     let (mut into, from) = if a.len() < b.len() { (b, a) } else { (a, b) };
+    into.reserve(from.len());
     for (k, u) in from {
         let e = into.entry(k).or_default();
         e.grows.extend(u.grows);
@@ -477,19 +478,19 @@ fn scan<'a>(a: &Analysis<'a>, fid: FuncId, uses: &mut FxHashMap<Key<'a>, Uses>) 
     let f = a.func(fid);
     let lang = scope::lang_of(a, fid);
     let key_of = |target| key_of(f, lang, fid, target);
-    for (i, c) in f.calls.iter().enumerate() {
-        // Handed to a project function (`evict(&mut self.cache)`): it may remove.
-        if let Some(arg) = f.arg0(i as u32) {
-            if let Some(k) = key_of(arg) {
-                let cid = CallId {
-                    func: fid,
-                    call: i as u32,
-                };
-                if matches!(a.info(cid).target, Target::Project { .. }) {
-                    uses.entry(k).or_default().shrinks = true;
-                }
+    // Handed to a project function (`evict(&mut self.cache)`): it may remove.
+    for (call, arg) in f.arg0s() {
+        if let Some(k) = key_of(arg) {
+            let cid = CallId {
+                func: fid,
+                call: *call,
+            };
+            if matches!(a.info(cid).target, Target::Project { .. }) {
+                uses.entry(k).or_default().shrinks = true;
             }
         }
+    }
+    for c in &f.calls {
         // Only growth, removal and size calls matter; look at nothing else.
         let name = match &c.callee {
             Callee::Method { name, .. } => name.as_str(),
