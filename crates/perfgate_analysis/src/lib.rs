@@ -94,6 +94,31 @@ pub struct Analysis<'p> {
     certain_callers: std::sync::OnceLock<csr::Csr<CallId>>,
 }
 
+/// Every call with a catalogue fact, by kind, in (file, function, call) order.
+fn calls_by_kind(calls: &[resolve::FileCalls]) -> rustc_hash::FxHashMap<Kind, Vec<CallId>> {
+    let mut by_kind: rustc_hash::FxHashMap<Kind, Vec<CallId>> = Default::default();
+    for (fi, funcs) in calls.iter().enumerate() {
+        for func in 0..funcs.functions() {
+            for (call, info) in funcs.of(func as u32) {
+                let id = CallId {
+                    func: FuncId {
+                        file: fi as u32,
+                        func: func as u32,
+                    },
+                    call: *call,
+                };
+                for api in &info.apis {
+                    let v = by_kind.entry(api.kind).or_default();
+                    if v.last() != Some(&id) {
+                        v.push(id);
+                    }
+                }
+            }
+        }
+    }
+    by_kind
+}
+
 impl<'p> Analysis<'p> {
     pub fn new(files: &'p [SourceFile], catalog: &'p Catalog) -> Self {
         let index = resolve::Index::build(files);
@@ -120,28 +145,13 @@ impl<'p> Analysis<'p> {
                 .collect(),
             certain_callers: std::sync::OnceLock::new(),
         };
-        for (fi, funcs) in a.calls.iter().enumerate() {
-            for func in 0..funcs.functions() {
-                for (call, info) in funcs.of(func as u32) {
-                    let id = CallId {
-                        func: FuncId {
-                            file: fi as u32,
-                            func: func as u32,
-                        },
-                        call: *call,
-                    };
-                    for api in &info.apis {
-                        let v = a.by_kind.entry(api.kind).or_default();
-                        if v.last() != Some(&id) {
-                            v.push(id);
-                        }
-                    }
-                }
-            }
-        }
-        // Independent passes over the resolved calls; start-up is serial, so it runs beside
-        // the (parallel) effect summaries.
-        let (effects, startup) = rayon::join(|| effects::compute(&a), || startup::compute(&a));
+        // Independent passes over the resolved calls, side by side: start-up and the calls
+        // by kind are serial, the effect summaries parallel.
+        let ((effects, startup), by_kind) = rayon::join(
+            || rayon::join(|| effects::compute(&a), || startup::compute(&a)),
+            || calls_by_kind(&a.calls),
+        );
+        a.by_kind = by_kind;
         a.effects = effects;
         a.startup = startup;
         perfgate_model::timings::mark("effects");
