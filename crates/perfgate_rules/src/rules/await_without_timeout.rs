@@ -58,8 +58,8 @@ impl crate::Rule for Rule {
         // Call sites of each project function, to tell whether every caller bounds it.
         let mut sites: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
         for fid in cx.functions() {
-            for cid in a.calls_of(fid) {
-                if let Target::Project { func, .. } = a.info(cid).target {
+            for (cid, info) in a.known_calls(fid) {
+                if let Target::Project { func, .. } = info.target {
                     sites.entry(func).or_default().push(cid);
                 }
             }
@@ -75,10 +75,12 @@ impl crate::Rule for Rule {
             if bounded_by_callers {
                 continue;
             }
-            for cid in a.calls_of(fid) {
+            for (cid, info) in a.known_calls(fid) {
+                if !info.has_kind(Kind::Remote) || info.timeout {
+                    continue;
+                }
                 let c = a.call(cid);
-                let info = a.info(cid);
-                if !c.awaited || !info.has_kind(Kind::Remote) || info.timeout {
+                if !c.awaited {
                     continue;
                 }
                 let name = a.callee_name(cid);

@@ -39,12 +39,12 @@ pub(crate) fn check(
             Language::Rust => w.fix_rust,
             Language::Python => w.fix_python,
         };
-        for cid in a.calls_of(fid) {
+        // Calls the analysis knows nothing of block nothing it knows of.
+        for (cid, info) in a.known_calls(fid) {
             if !a.runs_on_executor(cid) {
                 continue;
             }
             let c = a.call(cid);
-            let info = a.info(cid);
             if c.awaited {
                 continue;
             }

@@ -161,8 +161,7 @@ fn touches_gpu(a: &Analysis, fid: FuncId) -> Option<Step> {
             if !seen.insert(g) {
                 continue;
             }
-            for cid in a.calls_of(g) {
-                let info = a.info(cid);
+            for (cid, info) in a.known_calls(g) {
                 if info.has_kind(Kind::Gpu) {
                     return Some(Step {
                         func: g,
