@@ -145,6 +145,11 @@ impl Summaries {
         None
     }
 
+    /// Does `func` reach `effect`? (As `chain(..).is_some()`, without building the chain.)
+    pub fn reaches(&self, func: FuncId, effect: Effect) -> bool {
+        self.hop(func, effect).is_some()
+    }
+
     fn hop(&self, f: FuncId, e: Effect) -> Option<&Hop> {
         self.hops
             .get(f.file as usize)?

@@ -39,21 +39,36 @@ pub(crate) fn check(
             Language::Rust => w.fix_rust,
             Language::Python => w.fix_python,
         };
-        // Calls the analysis knows nothing of block nothing it knows of.
+        // Calls the analysis knows nothing of block nothing it knows of; and what it knows
+        // of a call is read before the call itself, a cache miss.
         for (cid, info) in a.known_calls(fid) {
-            if !a.runs_on_executor(cid) {
+            if info.offloaded {
+                continue;
+            }
+            let direct = info
+                .apis
+                .iter()
+                .find(|x| Effect::of_kind(x.kind) == Some(effect));
+            let helper = match info.target {
+                Target::Project { func: callee, .. }
+                    if direct.is_none()
+                        && !a.is_async(callee)
+                        && a.effects.reaches(callee, effect) =>
+                {
+                    Some(callee)
+                }
+                _ => None,
+            };
+            if direct.is_none() && helper.is_none() {
                 continue;
             }
             let c = a.call(cid);
-            if c.awaited {
+            // Not on the executor (outside async code), or awaited (an async API).
+            if !(f.is_async || c.ctx.async_block) || c.awaited {
                 continue;
             }
             // Directly in async code.
-            if let Some(api) = info
-                .apis
-                .iter()
-                .find(|x| Effect::of_kind(x.kind) == Some(effect))
-            {
+            if let Some(api) = direct {
                 let name = a.callee_text(cid);
                 let fix = api
                     .instead
@@ -85,12 +100,9 @@ pub(crate) fn check(
                 continue;
             }
             // Through a synchronous helper.
-            let Target::Project { func: callee, .. } = info.target else {
+            let Some(callee) = helper else {
                 continue;
             };
-            if a.is_async(callee) {
-                continue;
-            }
             let Some(chain) = a.effects.chain(a, callee, effect) else {
                 continue;
             };
