@@ -243,7 +243,7 @@ fn read_at_most(path: &Path, size: u64, max: u64) -> std::io::Result<Option<Vec<
     // buffer of its own.
     let mut bytes = Vec::with_capacity(size.min(max) as usize + 1);
     std::fs::File::open(path)?
-        .take(max + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
@@ -334,7 +334,13 @@ mod tests {
             size,
         };
         // Found at 10 bytes, 600 now: the limit holds on what is read, not what was found.
-        for (size, max, ok) in [(10, 100, false), (600, 100, false), (10, 600, true)] {
+        // The largest limit a config may set reads the whole file.
+        for (size, max, ok) in [
+            (10, 100, false),
+            (600, 100, false),
+            (10, 600, true),
+            (10, u64::MAX, true),
+        ] {
             let p = load(&found(size), max);
             match p {
                 Parsed::Ok { .. } => assert!(ok, "read past a limit of {max}"),
