@@ -139,8 +139,8 @@ impl Arena {
     ///
     /// Faulting a page in on first touch costs a trap into the kernel per 4 KiB page (tens
     /// of thousands on a large project); asking for a megabyte's worth at once
-    /// (`MADV_POPULATE_WRITE`) costs one. Advice only: where it is refused, pages fault in
-    /// as they are touched.
+    /// (`MADV_POPULATE_WRITE`, Linux 5.14) costs one call (see [`no_huge_pages`] for what it
+    /// measured). Advice only: where it is refused, pages fault in as they are touched.
     #[cold]
     fn grow(&self, to: usize) -> bool {
         let Some(s) = self.slice(self.mode.get()) else {
@@ -151,6 +151,7 @@ impl Arena {
             return false;
         }
         let upto = to.next_multiple_of(POPULATE).min(limit);
+        #[cfg(target_os = "linux")]
         // SAFETY: pages of this thread's own arena, not yet in use.
         unsafe {
             libc::madvise(
