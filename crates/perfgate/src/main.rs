@@ -389,6 +389,21 @@ mod scratch_tests {
             "front end bug front end bug front end bug front end bug"
         );
         assert_eq!(filler, 10_000);
+        // A run past what stays resident hands the pages above back; the next run that
+        // reaches that far has them faulted in again, zeroed where it asks for zeros.
+        for round in 0..2u8 {
+            let seen = scratch::run(
+                || {
+                    let mut v = vec![0u8; 80 << 20];
+                    let ends = [0, v.len() / 2, v.len() - 1];
+                    let zeroed = ends.iter().all(|&i| v[i] == 0);
+                    ends.iter().for_each(|&i| v[i] = round + 1);
+                    (zeroed, ends.iter().map(|&i| v[i]).sum::<u8>())
+                },
+                |r| *r,
+            );
+            assert_eq!(seen, (true, 3 * (round + 1)));
+        }
         // Outside runs, memory is the usual heap's: it lives on.
         let after: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
         assert_eq!(after[999], "999");
