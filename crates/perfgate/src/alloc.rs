@@ -13,6 +13,9 @@
 //!   never walked to build free lists or to free a tree node by node;
 //! - in the binary, a second arena per thread for the models copied out of scratch runs:
 //!   packed end to end and never freed (see [`ArenaScratch`]).
+//!
+//! Pages are small ones, never transparent huge pages (see [`no_huge_pages`]), and arena
+//! pages are faulted in a megabyte at a time as an arena grows (see [`Arena::grow`]).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;

@@ -274,9 +274,12 @@ impl<'p> Analysis<'p> {
     /// included: iterator adapters run inline) or an async block, and not handed to a
     /// blocking pool?
     pub fn runs_on_executor(&self, id: CallId) -> bool {
-        let f = self.func(id.func);
-        let c = self.call(id);
-        let info = self.info(id);
+        Self::on_executor(self.func(id.func), self.call(id), self.info(id))
+    }
+
+    /// [`Analysis::runs_on_executor`] for a caller that already holds the function, the
+    /// call and what is known of it.
+    pub fn on_executor(f: &Function, c: &Call, info: &CallInfo) -> bool {
         (f.is_async || c.ctx.async_block) && !info.offloaded
     }
 

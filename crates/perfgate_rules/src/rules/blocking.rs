@@ -3,7 +3,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::{Effect, Step, Target};
+use perfgate_analysis::{Analysis, Effect, Step, Target};
 use perfgate_model::{Confidence, Finding, FunctionRole, Language};
 
 /// Rule-specific wording.
@@ -42,9 +42,6 @@ pub(crate) fn check(
         // Calls the analysis knows nothing of block nothing it knows of; and what it knows
         // of a call is read before the call itself, a cache miss.
         for (cid, info) in a.known_calls(fid) {
-            if info.offloaded {
-                continue;
-            }
             let direct = info
                 .apis
                 .iter()
@@ -63,8 +60,7 @@ pub(crate) fn check(
                 continue;
             }
             let c = a.call(cid);
-            // Not on the executor (outside async code), or awaited (an async API).
-            if !(f.is_async || c.ctx.async_block) || c.awaited {
+            if c.awaited || !Analysis::on_executor(f, c, info) {
                 continue;
             }
             // Directly in async code.
