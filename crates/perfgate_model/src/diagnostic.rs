@@ -87,6 +87,15 @@ pub enum Confidence {
     Assumed,
 }
 
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Certain => "certain",
+            Confidence::Assumed => "assumed",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TraceStep {
     pub path: String,

@@ -50,11 +50,13 @@ pub(crate) fn document<'a>(r: &'a Report, findings: &'a [Finding]) -> JsonReport
 }
 
 pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use rayon::prelude::*;
     use std::io::Write;
     let doc = document(r, &[]);
-    // The findings are most of a report (9 MB for 7,700 of them): they are rendered in
-    // parallel, a batch at a time, and spliced into the document rendered without them.
-    // The findings key is found by its line: a newline inside a JSON string is escaped.
+    // The findings are most of a report (9 MB for 7,700 of them): they are written by hand
+    // (see `finding`), in parallel, a batch at a time, and spliced into the document
+    // rendered without them. The findings key is found by its line: a newline inside a JSON
+    // string is escaped.
     let frame = serde_json::to_vec_pretty(&doc)?;
     const KEY: &[u8] = b"\n  \"findings\": []";
     let at = memchr::memmem::find(&frame, KEY)
@@ -67,15 +69,21 @@ pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result
     } else {
         buf.write_all(b"[")?;
         for (b, batch) in r.findings.chunks(FINDINGS_PER_BATCH).enumerate() {
-            use rayon::prelude::*;
-            let rendered: Vec<std::io::Result<Vec<u8>>> =
-                batch.par_iter().map(render_finding).collect();
-            for (i, finding) in rendered.into_iter().enumerate() {
-                if b > 0 || i > 0 {
-                    buf.write_all(b",")?;
-                }
-                buf.write_all(b"\n    ")?;
-                buf.write_all(&finding?)?;
+            let rendered: Vec<Vec<u8>> = batch
+                .par_chunks(FINDINGS_PER_TASK)
+                .map(|chunk| {
+                    let mut text = Vec::with_capacity(chunk.len() * 1536);
+                    for f in chunk {
+                        text.extend_from_slice(b",\n    ");
+                        finding(f, &mut text);
+                    }
+                    text
+                })
+                .collect();
+            for (i, text) in rendered.iter().enumerate() {
+                // Every finding is written after a separator; the array's first has none.
+                let skip = usize::from(b == 0 && i == 0);
+                buf.write_all(&text[skip..])?;
             }
         }
         buf.write_all(b"\n  ]")?;
@@ -88,23 +96,195 @@ pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result
 /// Findings rendered at a time: enough to share among threads, few enough that their
 /// text stays in cache.
 const FINDINGS_PER_BATCH: usize = 256;
+/// Findings one thread renders into one buffer.
+const FINDINGS_PER_TASK: usize = 32;
 
-/// One finding as pretty JSON, indented for its place in the report's findings array, two
-/// levels deep: four more spaces on every line after the first.
-fn render_finding(f: &Finding) -> std::io::Result<Vec<u8>> {
-    let alone = serde_json::to_vec_pretty(f)?;
-    let lines = memchr::memchr_iter(b'\n', &alone).count();
-    let mut out = Vec::with_capacity(alone.len() + 4 * lines);
-    let mut from = 0;
-    for nl in memchr::memchr_iter(b'\n', &alone) {
-        out.extend_from_slice(&alone[from..=nl]);
-        out.extend_from_slice(b"    ");
-        from = nl + 1;
+/// One finding, byte for byte as `serde_json::to_vec_pretty` writes its `Serialize` form two
+/// levels deep (a test holds the two together). Written by hand because serde_json escapes
+/// strings a byte at a time through its formatter, which was most of the report's cost, and
+/// its pretty printer cannot start at a depth, so each finding had to be indented again.
+fn finding(f: &Finding, out: &mut Vec<u8>) {
+    let mut o = Object::open(out, b"\n      ");
+    o.str("rule", &f.rule);
+    o.str("category", f.category.as_str());
+    o.str("severity", f.severity.as_str());
+    o.str("path", &f.path);
+    o.num("line", f.line);
+    o.num("column", f.column);
+    o.num("end_line", f.end_line);
+    o.num("end_column", f.end_column);
+    o.str("function", &f.function);
+    o.str("message", &f.message);
+    o.str("impact", &f.impact);
+    o.str("fix", &f.fix);
+    o.key("trace");
+    if f.trace.is_empty() {
+        o.out.extend_from_slice(b"[]");
+    } else {
+        o.out.push(b'[');
+        for (i, step) in f.trace.iter().enumerate() {
+            o.out.extend_from_slice(if i == 0 {
+                b"\n        "
+            } else {
+                b",\n        "
+            });
+            let mut s = Object::open(o.out, b"\n          ");
+            s.str("path", &step.path);
+            s.num("line", step.line);
+            s.str("function", &step.function);
+            s.str("note", &step.note);
+            s.close();
+        }
+        o.out.extend_from_slice(b"\n      ]");
     }
-    out.extend_from_slice(&alone[from..]);
-    Ok(out)
+    o.str("fingerprint", &f.fingerprint);
+    o.str("confidence", f.confidence.as_str());
+    if let Some(root) = &f.root_cause {
+        o.key("root_cause");
+        let mut s = Object::open(o.out, b"\n        ");
+        s.str("fingerprint", &root.fingerprint);
+        s.str("path", &root.path);
+        s.num("line", root.line);
+        s.str("function", &root.function);
+        s.str("note", &root.note);
+        s.close();
+    }
+    o.close();
+}
+
+/// A pretty JSON object being written: `indent` is a newline and the indentation of its keys
+/// (two spaces more than the braces').
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    indent: &'static [u8],
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    fn open(out: &'a mut Vec<u8>, indent: &'static [u8]) -> Self {
+        out.push(b'{');
+        Object {
+            out,
+            indent,
+            empty: true,
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.extend_from_slice(self.indent);
+        string(self.out, key);
+        self.out.extend_from_slice(b": ");
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        string(self.out, value);
+    }
+
+    fn num(&mut self, key: &str, value: u32) {
+        self.key(key);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn close(self) {
+        if !self.empty {
+            self.out
+                .extend_from_slice(&self.indent[..self.indent.len() - 2]);
+        }
+        self.out.push(b'}');
+    }
+}
+
+/// A JSON string as serde_json writes it: `"` and `\\` escaped, control characters as their
+/// short escapes or `\u00XX`, everything else (non-ASCII included) as it is.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // Most texts need no escape: look for one eight bytes at a time.
+    let first = bytes
+        .chunks(8)
+        .position(|block| {
+            let mut word = [b' '; 8];
+            word[..block.len()].copy_from_slice(block);
+            any_escaped(u64::from_le_bytes(word))
+        })
+        .map_or(bytes.len(), |block| block * 8);
+    out.extend_from_slice(&bytes[..first]);
+    let mut from = first;
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if !escaped(b) {
+            continue;
+        }
+        out.extend_from_slice(&bytes[from..i]);
+        from = i + 1;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[from..]);
+    out.push(b'"');
+}
+
+/// Whether any of eight bytes is one JSON escapes (bit tricks for "a byte is zero" and "a byte
+/// is below n", exact as to whether there is one).
+fn any_escaped(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let equal = |c: u8| {
+        let x = word ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    below(0x20) | equal(b'"') | equal(b'\\') != 0
+}
+
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 pub(crate) fn render(r: &Report) -> String {
     crate::in_memory(|out| write(r, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{any_escaped, escaped};
+
+    #[test]
+    fn a_word_needs_escaping_exactly_when_one_of_its_bytes_does() {
+        // Every pair of byte values in every pair of places: the borrows of the bit tricks
+        // cross bytes, so one byte alone would not show a false answer.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for (i, j) in [(0, 1), (1, 0), (3, 7), (6, 7), (7, 0), (2, 5)] {
+                    let mut word = [b'a'; 8];
+                    word[i] = a;
+                    word[j] = b;
+                    assert_eq!(
+                        any_escaped(u64::from_le_bytes(word)),
+                        escaped(a) || escaped(b),
+                        "{word:?}"
+                    );
+                }
+            }
+        }
+    }
 }

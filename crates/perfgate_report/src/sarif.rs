@@ -1,5 +1,11 @@
+//! SARIF 2.1.0, as GitHub code scanning accepts it. Objects are typed structs borrowing from
+//! the report (a report can hold thousands of results; a `serde_json::Value` tree of them
+//! cost more than the whole check), their fields in alphabetical order as SARIF consumers and
+//! earlier perfgate versions wrote them.
+
 use crate::Report;
-use perfgate_model::Severity;
+use perfgate_model::{Confidence, Severity};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 fn level(s: Severity) -> &'static str {
@@ -10,97 +16,311 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-fn location(path: &str, line: u32, col: Option<(u32, u32, u32)>, message: Option<&str>) -> Value {
-    let mut region = json!({ "startLine": line });
-    if let Some((c, el, ec)) = col {
-        region = json!({ "startLine": line, "startColumn": c, "endLine": el, "endColumn": ec });
-    }
-    let mut loc = json!({
-        "physicalLocation": {
-            "artifactLocation": { "uri": path, "uriBaseId": "%SRCROOT%" },
-            "region": region,
-        }
-    });
-    if let Some(m) = message {
-        loc["message"] = json!({ "text": m });
-    }
-    loc
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
 }
 
-/// SARIF 2.1.0, as GitHub code scanning accepts it.
-fn document(r: &Report) -> Value {
-    let mut rules = r.rules.clone();
-    rules.sort_by(|a, b| a.id.cmp(&b.id));
-    let rule_index = |id: &str| rules.iter().position(|x| x.id == id);
-    let rules_json: Vec<Value> = rules
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<u32>,
+    start_line: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation<'a> {
+    uri: &'a str,
+    uri_base_id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation<'a> {
+    artifact_location: ArtifactLocation<'a>,
+    region: Region,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Text<'a>>,
+    physical_location: PhysicalLocation<'a>,
+}
+
+fn location<'a>(path: &'a str, region: Region, message: Option<&'a str>) -> Location<'a> {
+    Location {
+        message: message.map(|text| Text { text }),
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri: path,
+                uri_base_id: "%SRCROOT%",
+            },
+            region,
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct FlowStep<'a> {
+    location: Location<'a>,
+}
+
+#[derive(Serialize)]
+struct ThreadFlow<'a> {
+    locations: Vec<FlowStep<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CodeFlow<'a> {
+    thread_flows: [ThreadFlow<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Fingerprints<'a> {
+    #[serde(rename = "perfgate/v1")]
+    v1: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResultProperties {
+    confidence: Confidence,
+    severity: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_flows: Option<[CodeFlow<'a>; 1]>,
+    level: &'static str,
+    locations: [Location<'a>; 1],
+    message: Text<'a>,
+    partial_fingerprints: Fingerprints<'a>,
+    properties: ResultProperties,
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Level {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct Help<'a> {
+    markdown: &'a str,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    precision: &'static str,
+    tags: [&'static str; 2],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule<'a> {
+    default_configuration: Level,
+    full_description: Text<'a>,
+    help: Help<'a>,
+    id: &'a str,
+    name: &'a str,
+    properties: RuleProperties,
+    short_description: Text<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    rules: Vec<Rule<'a>>,
+    semantic_version: &'a str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+struct Root {
+    description: Text<'static>,
+}
+
+#[derive(Serialize)]
+struct BaseIds {
+    #[serde(rename = "%SRCROOT%")]
+    src_root: Root,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    original_uri_base_ids: BaseIds,
+    /// The response-time table travels in the run's property bag (SARIF §3.8), where
+    /// viewers that know nothing of it ignore it. A `Value`, so that its keys are sorted
+    /// as everywhere else in the document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<Value>,
+    results: Vec<SarifResult<'a>>,
+    tool: Tool<'a>,
+}
+
+#[derive(Serialize)]
+struct Sarif<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [Run<'a>; 1],
+    version: &'static str,
+}
+
+/// Each finding's message, impact and fix as one text (SARIF has one message per result).
+fn messages(r: &Report) -> Vec<String> {
+    r.findings
         .iter()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "name": x.id,
-                "shortDescription": { "text": x.summary },
-                "fullDescription": { "text": x.summary },
-                "help": { "text": x.doc, "markdown": x.doc },
-                "defaultConfiguration": { "level": level(x.severity) },
-                "properties": { "tags": ["performance", x.category.as_str()], "precision": "high" },
-            })
-        })
-        .collect();
-    let results: Vec<Value> = r
-        .findings
+        .map(|f| format!("{} Impact: {}. Fix: {}.", f.message, f.impact, f.fix))
+        .collect()
+}
+
+/// Each trace step's function and note, for the code flow's location messages.
+fn step_notes(r: &Report) -> Vec<Vec<String>> {
+    r.findings
         .iter()
         .map(|f| {
-            let mut res = json!({
-                "ruleId": f.rule,
-                "level": level(f.severity),
-                "message": { "text": format!("{} Impact: {}. Fix: {}.", f.message, f.impact, f.fix) },
-                "locations": [location(&f.path, f.line, Some((f.column, f.end_line, f.end_column.max(f.column + 1))), None)],
-                "partialFingerprints": { "perfgate/v1": f.fingerprint },
-                "properties": { "severity": f.severity.as_str(), "confidence": f.confidence },
-            });
-            if let Some(i) = rule_index(&f.rule) {
-                res["ruleIndex"] = json!(i);
-            }
             if f.trace.len() > 1 {
-                let steps: Vec<Value> = f
+                f.trace
+                    .iter()
+                    .map(|t| format!("{}: {}", t.function, t.note))
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>]) -> Sarif<'a> {
+    let mut rules: Vec<&crate::RuleInfo> = r.rules.iter().collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let rule_index = |id: &str| rules.binary_search_by(|x| x.id.as_str().cmp(id)).ok();
+    let results = r
+        .findings
+        .iter()
+        .zip(messages)
+        .zip(notes)
+        .map(|((f, message), notes)| SarifResult {
+            code_flows: (f.trace.len() > 1).then(|| {
+                let locations = f
                     .trace
                     .iter()
-                    .map(|t| json!({ "location": location(&t.path, t.line, None, Some(&format!("{}: {}", t.function, t.note))) }))
+                    .zip(notes)
+                    .map(|(t, note)| FlowStep {
+                        location: location(
+                            &t.path,
+                            Region {
+                                end_column: None,
+                                end_line: None,
+                                start_column: None,
+                                start_line: t.line,
+                            },
+                            Some(note),
+                        ),
+                    })
                     .collect();
-                res["codeFlows"] = json!([{ "threadFlows": [{ "locations": steps }] }]);
-            }
-            res
+                [CodeFlow {
+                    thread_flows: [ThreadFlow { locations }],
+                }]
+            }),
+            level: level(f.severity),
+            locations: [location(
+                &f.path,
+                Region {
+                    end_column: Some(f.end_column.max(f.column + 1)),
+                    end_line: Some(f.end_line),
+                    start_column: Some(f.column),
+                    start_line: f.line,
+                },
+                None,
+            )],
+            message: Text { text: message },
+            partial_fingerprints: Fingerprints { v1: &f.fingerprint },
+            properties: ResultProperties {
+                confidence: f.confidence,
+                severity: f.severity.as_str(),
+            },
+            rule_id: &f.rule,
+            rule_index: rule_index(&f.rule),
         })
         .collect();
-    let mut doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "perfgate",
-                "version": r.version,
-                "semanticVersion": r.version,
-                "rules": rules_json,
-            }},
-            "originalUriBaseIds": { "%SRCROOT%": { "description": { "text": "the checked root" } } },
-            "results": results,
-        }],
-    });
-    // The response-time table travels in the run's property bag (SARIF §3.8), where
-    // viewers that know nothing of it ignore it.
-    if !r.measured.is_empty() {
-        doc["runs"][0]["properties"] = json!({
+    let rules = rules
+        .iter()
+        .map(|x| Rule {
+            default_configuration: Level {
+                level: level(x.severity),
+            },
+            full_description: Text { text: &x.summary },
+            help: Help {
+                markdown: &x.doc,
+                text: &x.doc,
+            },
+            id: &x.id,
+            name: &x.id,
+            properties: RuleProperties {
+                precision: "high",
+                tags: ["performance", x.category.as_str()],
+            },
+            short_description: Text { text: &x.summary },
+        })
+        .collect();
+    let properties = (!r.measured.is_empty()).then(|| {
+        json!({
             "benchmarks": r.measured.benchmarks,
             "targets": r.measured.targets,
             "baseline": r.measured.baseline,
             "benchmarkRun": r.measured.current,
-        });
+        })
+    });
+    Sarif {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        runs: [Run {
+            original_uri_base_ids: BaseIds {
+                src_root: Root {
+                    description: Text {
+                        text: "the checked root",
+                    },
+                },
+            },
+            properties,
+            results,
+            tool: Tool {
+                driver: Driver {
+                    name: "perfgate",
+                    rules,
+                    semantic_version: &r.version,
+                    version: &r.version,
+                },
+            },
+        }],
+        version: "2.1.0",
     }
-    doc
 }
 
 pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    crate::write_pretty_json(&document(r), out)
+    let messages = messages(r);
+    let notes = step_notes(r);
+    crate::write_pretty_json(&document(r, &messages, &notes), out)
 }
 
 pub(crate) fn render(r: &Report) -> String {

@@ -137,7 +137,8 @@ fn in_one_go(r: &Report) -> String {
 #[test]
 fn json_findings_rendered_apart_read_as_the_whole_document_would() {
     // Many findings (several batches), texts with newlines, quotes and the findings key
-    // itself, a root cause on some: spliced, the report is the document serde would write.
+    // itself, a root cause on some, no trace on others: spliced, the report is the
+    // document serde would write.
     let mut r = report();
     let one = r.findings[0].clone();
     r.findings = (0..600)
@@ -145,6 +146,15 @@ fn json_findings_rendered_apart_read_as_the_whole_document_would() {
             let mut f = one.clone();
             f.line = i;
             f.message = format!("line {i}\n  \"findings\": []\n\t`quoted` \"text\"");
+            // Every character JSON escapes, in a long text and a short one, and some it
+            // does not (non-ASCII, DEL): the hand-written findings must escape as serde does.
+            if i % 5 == 1 {
+                let controls: String = (0u8..0x20).map(char::from).collect();
+                f.impact = format!("{}{controls}\\ \u{7f} é 😀 {i}", "x".repeat(i as usize));
+                f.fix = "\\".into();
+                f.function = String::new();
+                f.trace.clear();
+            }
             if i % 3 == 0 {
                 f.root_cause = Some(Box::new(perfgate_model::RootCause {
                     fingerprint: format!("{i:016x}"),

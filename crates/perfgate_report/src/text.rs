@@ -4,42 +4,66 @@ use std::fmt::Write;
 
 struct Paint(bool);
 
-impl Paint {
-    fn sev(&self, s: Severity, text: &str) -> String {
-        if !self.0 {
-            return text.to_owned();
+/// Text in an ANSI style, or plain when colour is off; written straight into the report.
+struct Painted<'a> {
+    code: Option<&'static str>,
+    text: &'a str,
+}
+
+impl std::fmt::Display for Painted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "\x1b[{code}m{}\x1b[0m", self.text),
+            None => f.write_str(self.text),
         }
+    }
+}
+
+impl Paint {
+    fn paint<'a>(&self, code: &'static str, text: &'a str) -> Painted<'a> {
+        Painted {
+            code: self.0.then_some(code),
+            text,
+        }
+    }
+    fn sev<'a>(&self, s: Severity, text: &'a str) -> Painted<'a> {
         let code = match s {
             Severity::Critical | Severity::High => "1;31",
             Severity::Medium => "1;33",
             Severity::Low => "1;36",
             Severity::Info => "1;37",
         };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        self.paint(code, text)
     }
-    fn bold(&self, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[1m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+    fn bold<'a>(&self, text: &'a str) -> Painted<'a> {
+        self.paint("1", text)
     }
-    fn dim(&self, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[2m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+    fn dim<'a>(&self, text: &'a str) -> Painted<'a> {
+        self.paint("2", text)
     }
 }
 
 /// Compiler-style: `path:line:col: severity[rule] message`, the source line with a caret,
 /// then the trace, impact and fix.
 pub(crate) fn render(r: &Report, color: bool) -> String {
+    use rayon::prelude::*;
     let p = Paint(color);
-    let mut out = String::new();
-    for f in &r.findings {
-        finding(&mut out, f, &p);
+    // Findings are most of a report (4.7 MB for 7,700 of them): rendered in parallel, in
+    // order, on the current rayon pool.
+    let chunks: Vec<String> = r
+        .findings
+        .par_chunks(64)
+        .map(|chunk| {
+            let mut out = String::with_capacity(chunk.len() * 640);
+            for f in chunk {
+                finding(&mut out, f, &p);
+            }
+            out
+        })
+        .collect();
+    let mut out = String::with_capacity(chunks.iter().map(String::len).sum::<usize>() + 4096);
+    for chunk in &chunks {
+        out.push_str(chunk);
     }
     for prob in &r.problems {
         let kind = if prob.parse_error {
@@ -79,8 +103,8 @@ fn finding(out: &mut String, f: &Finding, p: &Paint) {
         p.bold(&f.message)
     );
     let first = f.snippet.lines().next().unwrap_or("");
-    let gutter = f.line.to_string().len();
-    let pad = " ".repeat(gutter);
+    let gutter = f.line.checked_ilog10().unwrap_or(0) as usize + 1;
+    let pad = &"                    "[..gutter];
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{} | {}", f.line, first);
     let width = first.chars().count() as u32;
@@ -93,9 +117,10 @@ fn finding(out: &mut String, f: &Finding, p: &Paint) {
     let carets = end.saturating_sub(start).max(1) as usize;
     let _ = writeln!(
         out,
-        "{pad} | {}{}",
-        " ".repeat(start as usize),
-        p.sev(f.severity, &"^".repeat(carets))
+        "{pad} | {:start$}{}",
+        "",
+        p.sev(f.severity, &"^".repeat(carets)),
+        start = start as usize
     );
     if f.trace.len() > 1 {
         for (i, t) in f.trace.iter().enumerate() {
