@@ -186,11 +186,16 @@ pub(crate) fn root_of<'f>(f: &'f Function, recv: &'f Receiver, at: u32) -> &'f R
         };
         let Some(c) = call else { return cur };
         match &f.calls[c as usize].callee {
-            Callee::Method { recv, name } if PASS_THROUGH.contains(&name.as_str()) => cur = recv,
+            Callee::Method { recv, .. } if passes_through(&f.calls[c as usize]) => cur = recv,
             _ => return cur,
         }
     }
     cur
+}
+
+/// A method call that hands back (a view of) its receiver: `root_of` looks through it.
+pub(crate) fn passes_through(c: &perfgate_model::Call) -> bool {
+    matches!(&c.callee, Callee::Method { name, .. } if PASS_THROUGH.contains(&name.as_str()))
 }
 
 /// The method name and root receiver of a method call.

@@ -105,19 +105,41 @@ const SHRINK: &[&str] = &[
 const MEASURE: &[&str] = &["len", "is_empty", "__len__"];
 
 /// The three lists as one map: looked up for every method call in the project.
-static OPS: std::sync::LazyLock<FxHashMap<&'static str, MutOp>> = std::sync::LazyLock::new(|| {
-    let mut m = FxHashMap::default();
+static OPS: std::sync::LazyLock<Ops> = std::sync::LazyLock::new(|| {
+    let mut ops = Ops {
+        map: FxHashMap::default(),
+        lengths: [0; 256],
+    };
     for (names, op) in [
         (MEASURE, MutOp::Measure),
         (SHRINK, MutOp::Remove),
         (GROW, MutOp::Insert),
     ] {
         for n in names {
-            m.insert(*n, op);
+            ops.map.insert(*n, op);
+            ops.lengths[usize::from(n.as_bytes()[0])] |= 1 << n.len();
         }
     }
-    m
+    ops
 });
+
+struct Ops {
+    map: FxHashMap<&'static str, MutOp>,
+    /// Per first byte, the lengths (bit n: length n) of the names starting with it: most
+    /// method names are ruled out without hashing them.
+    lengths: [u64; 256],
+}
+
+impl Ops {
+    fn get(&self, name: &str) -> Option<MutOp> {
+        let first = *name.as_bytes().first()?;
+        if name.len() >= 64 || self.lengths[usize::from(first)] & (1 << name.len()) == 0 {
+            return None;
+        }
+        self.map.get(name).copied()
+    }
+}
+
 /// Owners that live as long as the process and hold data that arrives with traffic.
 /// (Clients, routers and handlers also live long, but what they keep is usually keyed by
 /// endpoint or route: bounded by the code, not by traffic.)
@@ -197,8 +219,15 @@ impl crate::Rule for Rule {
         // standard library that was a third of this rule's time, in fresh pages). What is
         // reported does not depend on the order the tables merge in: growth sites are
         // ordered below, the rest are flags and sets.
+        // A few runs per thread: each run's table is merged (rehashed) into another.
+        let run = a
+            .files
+            .len()
+            .div_ceil(4 * rayon::current_num_threads())
+            .max(1);
         let uses: Table = (0..a.files.len())
             .into_par_iter()
+            .with_min_len(run)
             .fold(Table::default, |uses, file| scan_file(a, uses, file))
             .reduce(Table::default, merge);
         let mut keys: Vec<&Key> = uses.keys().collect();
@@ -490,6 +519,10 @@ fn scan<'a>(a: &Analysis<'a>, fid: FuncId, uses: &mut FxHashMap<Key<'a>, Uses>) 
             }
         }
     }
+    let locals_pass_through = f.locals.iter().any(|b| {
+        b.init_call
+            .is_some_and(|c| scope::passes_through(&f.calls[c as usize]))
+    });
     for c in &f.calls {
         // Only growth, removal and size calls matter; look at nothing else.
         let name = match &c.callee {
@@ -497,10 +530,16 @@ fn scan<'a>(a: &Analysis<'a>, fid: FuncId, uses: &mut FxHashMap<Key<'a>, Uses>) 
             Callee::Path(p) if p.len() == 2 => p[1].as_str(),
             _ => continue,
         };
-        let Some(&op) = OPS.get(name) else {
+        let Some(op) = OPS.get(name) else {
             continue;
         };
         let k = match &c.callee {
+            // A local that no pass-through call made (`x = self.items.lock()`) is its own
+            // root, and no collection this rule tracks: skip the search for its binding.
+            Callee::Method {
+                recv: Receiver::Local(_),
+                ..
+            } if !locals_pass_through => continue,
             Callee::Method { recv, .. } => key_of(scope::root_of(f, recv, c.span.start)),
             // `_CACHE.append(x)` on a module global.
             Callee::Path(p) if lang == Language::Python => Some((fid.file, None, p[0].as_str())),
