@@ -1,12 +1,13 @@
 //! Throughput of `perfgate check` phases on a generated corpus (see `corpus.rs`): parsing
 //! and lowering per language, the whole-project analysis (call graph and effect fixpoint),
-//! the rules, and everything together.
+//! the rules, the reports of their findings (JSON, SARIF, text), and everything together.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use perfgate_analysis::Analysis;
 use perfgate_catalog::Catalog;
 use perfgate_check::{parse_source, Parsed};
 use perfgate_model::SourceFile;
+use perfgate_report::{Format, Report};
 use perfgate_rules::Checker;
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -29,6 +30,32 @@ fn parse_all(files: &[(String, String)]) -> Vec<SourceFile> {
             _ => None,
         })
         .collect()
+}
+
+/// A report of these findings, as `perfgate check` would make it (sorted, default gate).
+fn report_of(mut findings: Vec<perfgate_model::Finding>) -> Report {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
+    });
+    let counts = perfgate_report::Counts::of(&findings);
+    let weights = [20, 10, 3, 1, 0];
+    let score = perfgate_check::score(&counts, weights);
+    Report {
+        version: perfgate_check::version().to_owned(),
+        decision: perfgate_check::decide(&counts, score, 50, 80),
+        score,
+        counts,
+        files: Default::default(),
+        findings,
+        problems: Vec::new(),
+        gate: perfgate_report::Gate {
+            weights,
+            fail_below: 50,
+            warn_below: 80,
+        },
+        rules: Vec::new(),
+        measured: Default::default(),
+    }
 }
 
 fn bytes(files: &[(String, String)]) -> u64 {
@@ -74,6 +101,22 @@ fn bench(c: &mut Criterion) {
                 black_box(out.len())
             })
         });
+        // The reports of the corpus's findings (7,700 of them in the Python half: every
+        // generated module repeats the defects of the reference reports).
+        let report = report_of(perfgate_check::analyse_sources(parsed.clone(), &catalog));
+        for (name, format) in [
+            ("report/json", Format::Json),
+            ("report/sarif", Format::Sarif),
+            ("report/text", Format::Text),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(16 << 20);
+                    perfgate_report::write(&report, format, false, &mut out).expect("in memory");
+                    black_box(out.len())
+                })
+            });
+        }
         g.bench_function("check", |b| {
             b.iter_batched(
                 || files.clone(),

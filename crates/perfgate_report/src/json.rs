@@ -206,15 +206,14 @@ fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Most texts need no escape: look for one eight bytes at a time.
-    let first = bytes
-        .chunks(8)
-        .position(|block| {
-            let mut word = [b' '; 8];
-            word[..block.len()].copy_from_slice(block);
-            any_escaped(u64::from_le_bytes(word))
-        })
-        .map_or(bytes.len(), |block| block * 8);
+    // Most texts need no escape: look for one eight bytes at a time (the tail, shorter than
+    // eight, byte by byte below).
+    let words = bytes.chunks_exact(8);
+    let tail = bytes.len() - words.remainder().len();
+    let first = words
+        .map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))
+        .position(any_escaped)
+        .map_or(tail, |word| word * 8);
     out.extend_from_slice(&bytes[..first]);
     let mut from = first;
     for (i, &b) in bytes.iter().enumerate().skip(first) {
