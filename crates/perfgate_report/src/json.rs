@@ -68,19 +68,24 @@ pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result
         buf.write_all(b"[]")?;
     } else {
         buf.write_all(b"[")?;
+        // One buffer per task, reused batch after batch: their memory stays warm.
+        let mut texts: Vec<Vec<u8>> = Vec::new();
         for (b, batch) in r.findings.chunks(FINDINGS_PER_BATCH).enumerate() {
-            let rendered: Vec<Vec<u8>> = batch
-                .par_chunks(FINDINGS_PER_TASK)
-                .map(|chunk| {
-                    let mut text = Vec::with_capacity(chunk.len() * 1536);
+            let tasks = batch.len().div_ceil(FINDINGS_PER_TASK);
+            if texts.len() < tasks {
+                texts.resize_with(tasks, Vec::new);
+            }
+            texts[..tasks]
+                .par_iter_mut()
+                .zip(batch.par_chunks(FINDINGS_PER_TASK))
+                .for_each(|(text, chunk)| {
+                    text.clear();
                     for f in chunk {
                         text.extend_from_slice(b",\n    ");
-                        finding(f, &mut text);
+                        finding(f, text);
                     }
-                    text
-                })
-                .collect();
-            for (i, text) in rendered.iter().enumerate() {
+                });
+            for (i, text) in texts[..tasks].iter().enumerate() {
                 // Every finding is written after a separator; the array's first has none.
                 let skip = usize::from(b == 0 && i == 0);
                 buf.write_all(&text[skip..])?;
