@@ -32,17 +32,20 @@ fn parse_all(files: &[(String, String)]) -> Vec<SourceFile> {
         .collect()
 }
 
-/// A report of these findings, as `perfgate check` would make it (sorted, default gate).
+/// A report of these findings as `perfgate check` would make it: sorted, scored and decided
+/// by the default gate.
 fn report_of(mut findings: Vec<perfgate_model::Finding>) -> Report {
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
     });
     let counts = perfgate_report::Counts::of(&findings);
-    let weights = [20, 10, 3, 1, 0];
+    let gate = perfgate_config::Gate::default();
+    let w = &gate.weights;
+    let weights = [w.critical, w.high, w.medium, w.low, w.info];
     let score = perfgate_check::score(&counts, weights);
     Report {
         version: perfgate_check::version().to_owned(),
-        decision: perfgate_check::decide(&counts, score, 50, 80),
+        decision: perfgate_check::decide(&counts, score, gate.fail_below, gate.warn_below),
         score,
         counts,
         files: Default::default(),
@@ -50,8 +53,8 @@ fn report_of(mut findings: Vec<perfgate_model::Finding>) -> Report {
         problems: Vec::new(),
         gate: perfgate_report::Gate {
             weights,
-            fail_below: 50,
-            warn_below: 80,
+            fail_below: gate.fail_below,
+            warn_below: gate.warn_below,
         },
         rules: Vec::new(),
         measured: Default::default(),

@@ -7,6 +7,7 @@ use crate::Report;
 use perfgate_model::{Confidence, Severity};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -16,9 +17,14 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// A message: borrowed from the report, or composed from its parts.
 #[derive(Serialize)]
 struct Text<'a> {
-    text: &'a str,
+    text: Cow<'a, str>,
+}
+
+fn text<'a>(text: impl Into<Cow<'a, str>>) -> Text<'a> {
+    Text { text: text.into() }
 }
 
 #[derive(Serialize)]
@@ -55,9 +61,9 @@ struct Location<'a> {
     physical_location: PhysicalLocation<'a>,
 }
 
-fn location<'a>(path: &'a str, region: Region, message: Option<&'a str>) -> Location<'a> {
+fn location<'a>(path: &'a str, region: Region, message: Option<String>) -> Location<'a> {
     Location {
-        message: message.map(|text| Text { text }),
+        message: message.map(text),
         physical_location: PhysicalLocation {
             artifact_location: ArtifactLocation {
                 uri: path,
@@ -186,47 +192,19 @@ struct Sarif<'a> {
     version: &'static str,
 }
 
-/// Each finding's message, impact and fix as one text (SARIF has one message per result).
-fn messages(r: &Report) -> Vec<String> {
-    r.findings
-        .iter()
-        .map(|f| format!("{} Impact: {}. Fix: {}.", f.message, f.impact, f.fix))
-        .collect()
-}
-
-/// Each trace step's function and note, for the code flow's location messages.
-fn step_notes(r: &Report) -> Vec<Vec<String>> {
-    r.findings
-        .iter()
-        .map(|f| {
-            if f.trace.len() > 1 {
-                f.trace
-                    .iter()
-                    .map(|t| format!("{}: {}", t.function, t.note))
-                    .collect()
-            } else {
-                Vec::new()
-            }
-        })
-        .collect()
-}
-
-fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>]) -> Sarif<'a> {
+fn document(r: &Report) -> Sarif<'_> {
     let mut rules: Vec<&crate::RuleInfo> = r.rules.iter().collect();
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     let rule_index = |id: &str| rules.binary_search_by(|x| x.id.as_str().cmp(id)).ok();
     let results = r
         .findings
         .iter()
-        .zip(messages)
-        .zip(notes)
-        .map(|((f, message), notes)| SarifResult {
+        .map(|f| SarifResult {
             code_flows: (f.trace.len() > 1).then(|| {
                 let locations = f
                     .trace
                     .iter()
-                    .zip(notes)
-                    .map(|(t, note)| FlowStep {
+                    .map(|t| FlowStep {
                         location: location(
                             &t.path,
                             Region {
@@ -235,7 +213,7 @@ fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>])
                                 start_column: None,
                                 start_line: t.line,
                             },
-                            Some(note),
+                            Some(format!("{}: {}", t.function, t.note)),
                         ),
                     })
                     .collect();
@@ -254,7 +232,11 @@ fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>])
                 },
                 None,
             )],
-            message: Text { text: message },
+            // SARIF has one message per result: the problem, its impact and its fix.
+            message: text(format!(
+                "{} Impact: {}. Fix: {}.",
+                f.message, f.impact, f.fix
+            )),
             partial_fingerprints: Fingerprints { v1: &f.fingerprint },
             properties: ResultProperties {
                 confidence: f.confidence,
@@ -270,7 +252,7 @@ fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>])
             default_configuration: Level {
                 level: level(x.severity),
             },
-            full_description: Text { text: &x.summary },
+            full_description: text(x.summary.as_str()),
             help: Help {
                 markdown: &x.doc,
                 text: &x.doc,
@@ -281,7 +263,7 @@ fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>])
                 precision: "high",
                 tags: ["performance", x.category.as_str()],
             },
-            short_description: Text { text: &x.summary },
+            short_description: text(x.summary.as_str()),
         })
         .collect();
     let properties = (!r.measured.is_empty()).then(|| {
@@ -297,9 +279,7 @@ fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>])
         runs: [Run {
             original_uri_base_ids: BaseIds {
                 src_root: Root {
-                    description: Text {
-                        text: "the checked root",
-                    },
+                    description: text("the checked root"),
                 },
             },
             properties,
@@ -318,9 +298,7 @@ fn document<'a>(r: &'a Report, messages: &'a [String], notes: &'a [Vec<String>])
 }
 
 pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let messages = messages(r);
-    let notes = step_notes(r);
-    crate::write_pretty_json(&document(r, &messages, &notes), out)
+    crate::write_pretty_json(&document(r), out)
 }
 
 pub(crate) fn render(r: &Report) -> String {

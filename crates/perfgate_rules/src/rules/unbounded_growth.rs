@@ -105,41 +105,19 @@ const SHRINK: &[&str] = &[
 const MEASURE: &[&str] = &["len", "is_empty", "__len__"];
 
 /// The three lists as one map: looked up for every method call in the project.
-static OPS: std::sync::LazyLock<Ops> = std::sync::LazyLock::new(|| {
-    let mut ops = Ops {
-        map: FxHashMap::default(),
-        lengths: [0; 256],
-    };
+static OPS: std::sync::LazyLock<FxHashMap<&'static str, MutOp>> = std::sync::LazyLock::new(|| {
+    let mut m = FxHashMap::default();
     for (names, op) in [
         (MEASURE, MutOp::Measure),
         (SHRINK, MutOp::Remove),
         (GROW, MutOp::Insert),
     ] {
         for n in names {
-            ops.map.insert(*n, op);
-            ops.lengths[usize::from(n.as_bytes()[0])] |= 1 << n.len();
+            m.insert(*n, op);
         }
     }
-    ops
+    m
 });
-
-struct Ops {
-    map: FxHashMap<&'static str, MutOp>,
-    /// Per first byte, the lengths (bit n: length n) of the names starting with it: most
-    /// method names are ruled out without hashing them.
-    lengths: [u64; 256],
-}
-
-impl Ops {
-    fn get(&self, name: &str) -> Option<MutOp> {
-        let first = *name.as_bytes().first()?;
-        if name.len() >= 64 || self.lengths[usize::from(first)] & (1 << name.len()) == 0 {
-            return None;
-        }
-        self.map.get(name).copied()
-    }
-}
-
 /// Owners that live as long as the process and hold data that arrives with traffic.
 /// (Clients, routers and handlers also live long, but what they keep is usually keyed by
 /// endpoint or route: bounded by the code, not by traffic.)
@@ -530,7 +508,7 @@ fn scan<'a>(a: &Analysis<'a>, fid: FuncId, uses: &mut FxHashMap<Key<'a>, Uses>) 
             Callee::Path(p) if p.len() == 2 => p[1].as_str(),
             _ => continue,
         };
-        let Some(op) = OPS.get(name) else {
+        let Some(&op) = OPS.get(name) else {
             continue;
         };
         let k = match &c.callee {
