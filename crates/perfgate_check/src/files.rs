@@ -72,10 +72,14 @@ fn is_source(p: &Path) -> bool {
 }
 
 /// Walk the paths, gitignore-aware, without following symlinks (no loops), skipping
-/// excluded globs. Sorted by relative path for deterministic output.
-pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Error> {
+/// excluded globs, on `threads` threads (0: one per core). Sorted by relative path for
+/// deterministic output.
+pub fn discover(
+    paths: &[PathBuf],
+    exclude: &[String],
+    threads: usize,
+) -> Result<Vec<Found>, Error> {
     let mut out = Vec::new();
-    let mut crates = std::collections::HashMap::new();
     for root in paths {
         if root.is_file() {
             let rel = root
@@ -83,14 +87,10 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if is_source(root) {
-                let crate_name = rel
-                    .ends_with(".rs")
-                    .then(|| crate_name_of(root, Path::new("/"), &mut crates))
-                    .flatten();
                 out.push(Found {
                     abs: root.clone(),
                     rel,
-                    crate_name,
+                    crate_name: None,
                     size: root.metadata().map_or(0, |m| m.len()),
                 });
             }
@@ -104,49 +104,100 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<Found>, Err
         let overrides = ov
             .build()
             .map_err(|e| Error::Usage(format!("bad exclude patterns: {e}")))?;
+        // In parallel: on a large tree the walk is mostly system calls (reading
+        // directories, a `stat` per source file for its size), and the parse waits for it.
         let walker = ignore::WalkBuilder::new(root)
             .hidden(true)
             .follow_links(false)
             .require_git(false)
             .overrides(overrides)
-            .build();
-        for entry in walker {
-            let Ok(entry) = entry else { continue };
-            let p = entry.path();
-            if !entry.file_type().is_some_and(|t| t.is_file()) || !is_source(p) {
-                continue;
-            }
-            let rel = p
-                .strip_prefix(root)
-                .unwrap_or(p)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            // Always-skipped build outputs and virtual environments.
-            if rel.split('/').any(|c| {
-                matches!(
-                    c,
-                    "target" | "node_modules" | "__pycache__" | ".venv" | "venv" | "site-packages"
-                )
-            }) {
-                continue;
-            }
-            let crate_name = rel
-                .ends_with(".rs")
-                .then(|| crate_name_of(p, root, &mut crates))
-                .flatten();
-            out.push(Found {
-                abs: p.to_path_buf(),
-                rel,
-                crate_name,
-                size: entry.metadata().map_or(0, |m| m.len()),
-            });
-        }
+            .threads(threads)
+            .build_parallel();
+        let found = std::sync::Mutex::new(Vec::new());
+        walker.visit(&mut Collectors {
+            root,
+            found: &found,
+        });
+        out.extend(found.into_inner().unwrap_or_else(|e| e.into_inner()));
     }
     out.sort_by(|a, b| a.rel.cmp(&b.rel));
     out.dedup_by(|a, b| a.abs == b.abs);
+    // Crate names after the walk, in path order, so that each directory is asked once.
+    let mut crates = std::collections::HashMap::new();
+    for f in out.iter_mut().filter(|f| f.rel.ends_with(".rs")) {
+        let root = paths
+            .iter()
+            .filter(|r| f.abs.starts_with(r) && r.as_path() != f.abs.as_path())
+            .max_by_key(|r| r.as_os_str().len())
+            .map_or(Path::new("/"), |r| r.as_path());
+        f.crate_name = crate_name_of(&f.abs, root, &mut crates);
+    }
     Ok(out)
+}
+
+/// Makes a [`Collect`] per walker thread.
+struct Collectors<'a> {
+    root: &'a Path,
+    found: &'a std::sync::Mutex<Vec<Found>>,
+}
+
+impl<'a> ignore::ParallelVisitorBuilder<'a> for Collectors<'a> {
+    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 'a> {
+        Box::new(Collect {
+            root: self.root,
+            found: self.found,
+            mine: Vec::new(),
+        })
+    }
+}
+
+/// One walker thread's finds, handed over when the thread is done with them.
+struct Collect<'a> {
+    root: &'a Path,
+    found: &'a std::sync::Mutex<Vec<Found>>,
+    mine: Vec<Found>,
+}
+
+impl Drop for Collect<'_> {
+    fn drop(&mut self) {
+        let mut all = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        all.append(&mut self.mine);
+    }
+}
+
+impl ignore::ParallelVisitor for Collect<'_> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
+        let Ok(entry) = entry else {
+            return ignore::WalkState::Continue;
+        };
+        let p = entry.path();
+        if !entry.file_type().is_some_and(|t| t.is_file()) || !is_source(p) {
+            return ignore::WalkState::Continue;
+        }
+        let rel = p
+            .strip_prefix(self.root)
+            .unwrap_or(p)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        // Always-skipped build outputs and virtual environments.
+        if rel.split('/').any(|c| {
+            matches!(
+                c,
+                "target" | "node_modules" | "__pycache__" | ".venv" | "venv" | "site-packages"
+            )
+        }) {
+            return ignore::WalkState::Continue;
+        }
+        self.mine.push(Found {
+            abs: p.to_path_buf(),
+            rel,
+            crate_name: None,
+            size: entry.metadata().map_or(0, |m| m.len()),
+        });
+        ignore::WalkState::Continue
+    }
 }
 
 /// Read, parse and lower one file. A bug in a front end costs that file, reported as a

@@ -103,7 +103,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
 
     perfgate_model::timings::mark("start");
-    let mut found = files::discover(&paths, &cfg.exclude)?;
+    let mut found = files::discover(&paths, &cfg.exclude, pool.current_num_threads())?;
     // Largest first, so that no large file is left to one thread at the end while the
     // others idle. Results are sorted by path below, whatever order they come in.
     found.sort_by_key(|f| std::cmp::Reverse(f.size));
