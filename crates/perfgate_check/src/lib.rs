@@ -202,16 +202,16 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .any(|x| x == invalid || x == "config");
     suppress::apply(&sources, &mut findings, report_invalid);
     for f in &mut findings {
-        if let Some(s) = severities.get(f.rule.as_str()) {
+        if let Some(s) = severities.get(&*f.rule) {
             f.severity = *s;
         }
     }
     findings.sort_by(|a, b| {
-        (a.path.as_str(), a.line, a.column, a.rule.as_str()).cmp(&(
+        (a.path.as_str(), a.line, a.column, &*a.rule).cmp(&(
             b.path.as_str(),
             b.line,
             b.column,
-            b.rule.as_str(),
+            &*b.rule,
         ))
     });
     findings.dedup_by(|a, b| {

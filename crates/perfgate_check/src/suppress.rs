@@ -78,7 +78,7 @@ pub fn apply(files: &[SourceFile], findings: &mut Vec<Finding>, report_invalid: 
                 }
                 let text = file.line_text(s.line).to_owned();
                 findings.push(Finding {
-                    rule: INVALID_SUPPRESSION.id.to_owned(),
+                    rule: INVALID_SUPPRESSION.id.into(),
                     category: INVALID_SUPPRESSION.category,
                     severity: INVALID_SUPPRESSION.severity,
                     path: file.path.clone(),

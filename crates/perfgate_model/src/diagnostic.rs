@@ -1,4 +1,5 @@
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,7 +118,8 @@ pub struct RootCause {
 /// One reported defect, located and explained; what every reporter renders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: String,
+    /// The rule's id: a constant of the rule's, not copied per finding.
+    pub rule: Cow<'static, str>,
     pub category: Category,
     pub severity: Severity,
     pub path: String,
@@ -127,8 +129,9 @@ pub struct Finding {
     pub end_column: u32,
     pub function: String,
     pub message: String,
-    pub impact: String,
-    pub fix: String,
+    /// Usually a constant of the rule's (borrowed, not copied per finding).
+    pub impact: Cow<'static, str>,
+    pub fix: Cow<'static, str>,
     pub trace: Vec<TraceStep>,
     pub fingerprint: String,
     pub confidence: Confidence,

@@ -150,7 +150,7 @@ fn json_findings_rendered_apart_read_as_the_whole_document_would() {
             // does not (non-ASCII, DEL): the hand-written findings must escape as serde does.
             if i % 5 == 1 {
                 let controls: String = (0u8..0x20).map(char::from).collect();
-                f.impact = format!("{}{controls}\\ \u{7f} é 😀 {i}", "x".repeat(i as usize));
+                f.impact = format!("{}{controls}\\ \u{7f} é 😀 {i}", "x".repeat(i as usize)).into();
                 f.fix = "\\".into();
                 f.function = String::new();
                 f.trace.clear();

@@ -1,6 +1,7 @@
 use crate::RuleMeta;
 use perfgate_analysis::{Analysis, FuncId, Step};
 use perfgate_model::{Confidence, Finding, RootCause, Span, TraceStep};
+use std::borrow::Cow;
 
 /// What rules get: the analysis, the project's non-code facts, and how to turn a location
 /// into a [`Finding`].
@@ -18,8 +19,8 @@ pub struct Draft<'m> {
     pub func: FuncId,
     pub span: Span,
     pub message: String,
-    pub impact: String,
-    pub fix: String,
+    pub impact: Cow<'static, str>,
+    pub fix: Cow<'static, str>,
     /// Evidence, outermost first; empty for findings that are their own evidence.
     pub trace: Vec<Step>,
     pub confidence: Confidence,
@@ -40,8 +41,8 @@ impl<'m> Draft<'m> {
             func: id.func,
             span,
             message: String::new(),
-            impact: String::new(),
-            fix: String::new(),
+            impact: Cow::Borrowed(""),
+            fix: Cow::Borrowed(""),
             trace: vec![Step {
                 func: id.func,
                 span,
@@ -80,7 +81,7 @@ impl<'a> Checker<'a> {
     ) {
         let line = place.line.max(1);
         out.push(Finding {
-            rule: meta.id.to_owned(),
+            rule: Cow::Borrowed(meta.id),
             category: meta.category,
             severity: meta.severity,
             path: place.path.clone(),
@@ -90,8 +91,8 @@ impl<'a> Checker<'a> {
             end_column: place.text.chars().count() as u32 + 1,
             function: String::new(),
             message,
-            impact,
-            fix,
+            impact: impact.into(),
+            fix: fix.into(),
             trace: Vec::new(),
             fingerprint: fingerprint(&[meta.id, &place.path, subject]),
             confidence: Confidence::Certain,
@@ -134,12 +135,15 @@ impl<'a> Checker<'a> {
             None
         };
         let trace: Vec<TraceStep> = d.trace.into_iter().map(|s| self.trace_step(s)).collect();
-        let snippet = (line..=end_line.min(line + 3))
-            .map(|l| file.line_text(l))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let mut snippet = String::new();
+        for l in line..=end_line.min(line + 3) {
+            if l > line {
+                snippet.push('\n');
+            }
+            snippet.push_str(file.line_text(l));
+        }
         out.push(Finding {
-            rule: d.meta.id.to_owned(),
+            rule: Cow::Borrowed(d.meta.id),
             category: d.meta.category,
             severity: d.meta.severity,
             path: file.path.clone(),
@@ -182,5 +186,38 @@ pub fn fingerprint(parts: &[&str]) -> String {
         h ^= 0xff;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{h:016x}")
+    // Sixteen lowercase hex digits, as `format!("{h:016x}")` writes them, without the
+    // formatting machinery: every finding computes one or two.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits: Vec<u8> = (0..16)
+        .rev()
+        .map(|i| HEX[(h >> (i * 4)) as usize & 0xf])
+        .collect();
+    String::from_utf8(digits).expect("hex digits are ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    /// Baselines and suppressions hold fingerprints from earlier versions: the hash, its
+    /// whitespace rule and its spelling (16 lowercase hex digits) must never change.
+    #[test]
+    fn fingerprints_are_those_earlier_versions_wrote() {
+        let parts = [
+            "blocking-io-in-async",
+            "svc/m0.py",
+            "fetch_remote_0",
+            "requests.get(url)",
+        ];
+        assert_eq!(fingerprint(&parts), "0c4d6ebc2368ff65");
+        let spaced = [
+            "blocking-io-in-async",
+            "svc/m0.py",
+            "fetch_remote_0",
+            "requests.get( url )\n",
+        ];
+        assert_eq!(fingerprint(&spaced), "0c4d6ebc2368ff65");
+        assert_eq!(fingerprint(&[""]), "af64724c8602eb6e");
+    }
 }

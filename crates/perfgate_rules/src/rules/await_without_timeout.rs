@@ -99,7 +99,7 @@ impl crate::Rule for Rule {
                         span: c.span,
                         message: format!("`{name}` is awaited with no timeout or deadline"),
                         impact: "a peer that never answers holds this task, its connection and anything it has locked, forever".into(),
-                        fix,
+                        fix: fix.into(),
                         trace: vec![Step {
                             func: fid,
                             span: c.span,

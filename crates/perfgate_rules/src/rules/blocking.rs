@@ -86,8 +86,8 @@ pub(crate) fn check(
                         func: fid,
                         span: c.span,
                         message: format!("{} `{name}` runs on the async executor", w.what),
-                        impact: w.impact.to_owned(),
-                        fix,
+                        impact: w.impact.into(),
+                        fix: fix.into(),
                         trace: vec![step],
                         confidence: Confidence::Certain,
                     },
@@ -127,8 +127,8 @@ pub(crate) fn check(
                         "`{helper}` reaches {} on the async executor: {}{assumed}",
                         w.what, root.note
                     ),
-                    impact: w.impact.to_owned(),
-                    fix: generic_fix.replace("{}", &helper),
+                    impact: w.impact.into(),
+                    fix: generic_fix.replace("{}", &helper).into(),
                     trace,
                     confidence,
                 },
@@ -149,10 +149,11 @@ pub(crate) fn check(
                         func: fid,
                         span: header_span,
                         message: format!("{} runs on the async executor: {note}", w.what),
-                        impact: w.impact.to_owned(),
+                        impact: w.impact.into(),
                         fix: generic_fix
                             .replace("`{}`", "the loop")
-                            .replace("{}", "the loop"),
+                            .replace("{}", "the loop")
+                            .into(),
                         trace: vec![Step {
                             func: fid,
                             span: l.span,

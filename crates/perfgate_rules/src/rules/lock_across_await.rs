@@ -95,7 +95,7 @@ impl crate::Rule for Rule {
                             "guard of `{target}` is held across the await on line {await_line}"
                         ),
                         impact: "the thread lock stays held while the task is suspended; other tasks that take it block their executor thread, and can deadlock the holder".into(),
-                        fix,
+                        fix: fix.into(),
                         trace: vec![
                             Step { func: fid, span: lock.span, call: None, note: format!("locks `{target}`") },
                             Step { func: fid, span: aw.span, call: aw.call, note: "awaits while the guard is alive".into() },

@@ -6,6 +6,7 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_catalog::Kind;
 use perfgate_model::{CallFlags, Category, Finding, Language, Severity};
+use std::borrow::Cow;
 
 pub struct Rule;
 
@@ -88,7 +89,7 @@ impl crate::Rule for Rule {
                     fix: api
                         .instead
                         .clone()
-                        .unwrap_or_else(|| "compute it once and reuse it".into()),
+                        .map_or(Cow::Borrowed("compute it once and reuse it"), Cow::Owned),
                     ..Draft::at_call(&META, a, cid, format!("`{name}`: {note}"))
                 },
                 out,

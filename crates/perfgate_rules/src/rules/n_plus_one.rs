@@ -144,7 +144,7 @@ impl crate::Rule for Rule {
                             l.header
                         ),
                         impact: "N elements cost N sequential round trips: N times the network latency and per-request overhead, where one batched call costs about one".into(),
-                        fix,
+                        fix: fix.into(),
                         trace,
                         confidence,
                     },

@@ -173,8 +173,8 @@ fn emit(
             func: fid,
             span,
             message: message.clone(),
-            impact,
-            fix,
+            impact: impact.into(),
+            fix: fix.into(),
             trace: vec![Step {
                 func: fid,
                 span,

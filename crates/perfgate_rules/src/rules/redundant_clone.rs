@@ -159,7 +159,8 @@ impl crate::Rule for Rule {
                         fix: match lang {
                             Language::Rust => format!("borrow it (`&self.{field}` / a slice), share it with `Arc`, or reuse a caller-provided buffer"),
                             Language::Python => format!("return or pass a view of `self.{field}` (or write into an `out=` buffer) instead of a copy"),
-                        },
+                        }
+                        .into(),
                         ..Draft::at_call(&META, a, cid, format!("`{name}`"))
                     },
                     out,

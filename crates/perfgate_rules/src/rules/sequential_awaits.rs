@@ -228,7 +228,7 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
             impact:
                 "the total latency is the sum of the awaited operations instead of the slowest one"
                     .into(),
-            fix,
+            fix: fix.into(),
             trace,
             confidence: Confidence::Certain,
         },
