@@ -206,13 +206,16 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
             f.severity = *s;
         }
     }
-    findings.sort_by(|a, b| {
-        (a.path.as_str(), a.line, a.column, &*a.rule).cmp(&(
-            b.path.as_str(),
-            b.line,
-            b.column,
-            &*b.rule,
-        ))
+    // Stable, and in parallel: a defect-dense project has thousands of findings.
+    pool.install(|| {
+        findings.par_sort_by(|a, b| {
+            (a.path.as_str(), a.line, a.column, &*a.rule).cmp(&(
+                b.path.as_str(),
+                b.line,
+                b.column,
+                &*b.rule,
+            ))
+        })
     });
     findings.dedup_by(|a, b| {
         a.fingerprint == b.fingerprint && a.line == b.line && a.column == b.column
@@ -283,13 +286,21 @@ fn rule_info(
 /// The same statement flagged twice by one rule in one function (e.g. two identical
 /// calls) would share a fingerprint: later ones get the occurrence mixed in.
 fn unique_fingerprints(findings: &mut [Finding]) {
-    let mut seen: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
-    for f in findings.iter_mut() {
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+    // Repeats are found first, with the fingerprints borrowed (usually there are none),
+    // then renamed.
+    let mut seen: rustc_hash::FxHashMap<&str, u32> = rustc_hash::FxHashMap::default();
+    let mut repeats = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let n = seen.entry(f.fingerprint.as_str()).or_insert(0);
         if *n > 0 {
-            f.fingerprint = perfgate_rules::fingerprint(&[&f.fingerprint, &n.to_string()]);
+            repeats.push((i, *n));
         }
         *n += 1;
+    }
+    drop(seen);
+    for (i, n) in repeats {
+        let f = &mut findings[i];
+        f.fingerprint = perfgate_rules::fingerprint(&[&f.fingerprint, &n.to_string()]);
     }
 }
 
