@@ -4,6 +4,9 @@
     cargo build --release
     python3 scripts/vs-ruff.py DIR [ROUNDS] [PAUSE]
 
+PERFGATE names another perfgate binary to time (default target/release/perfgate), such as
+the one scripts/pgo-build.sh leaves at target/pgo/perfgate.
+
 Each round runs every command once, in turn, so that a machine whose speed drifts (a
 shared VM) slows them alike; medians and best runs are printed. PAUSE (seconds, default 0)
 is slept before each run: a check is usually one run on a machine that was doing something
@@ -53,9 +56,9 @@ def main():
     target = sys.argv[1]
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 30
     pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
-    perfgate = os.path.join(ROOT, "target", "release", "perfgate")
+    perfgate = os.environ.get("PERFGATE") or os.path.join(ROOT, "target", "release", "perfgate")
     if not os.path.exists(perfgate):
-        sys.exit("build perfgate first: cargo build --release")
+        sys.exit(f"{perfgate} does not exist: build perfgate first (cargo build --release)")
     ruff = ruff_binary()
     commands = {
         "perfgate check": [perfgate, "check", target, "--fail-on", "never", "--format", "json", "--quiet"],
