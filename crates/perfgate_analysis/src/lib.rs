@@ -89,9 +89,50 @@ pub struct Analysis<'p> {
     first_func: Vec<usize>,
     /// By project-wide function number: the function is async. Passes over call edges ask
     /// it of every callee, and reading the callee's model for it is a cache miss each.
-    async_fns: Vec<bool>,
+    /// By project-wide function number: its [`Shape`] bits.
+    shapes: Vec<u16>,
     /// See [`Analysis::certain_callers`]; made on first use.
     certain_callers: std::sync::OnceLock<csr::Csr<CallId>>,
+}
+
+/// Bits of what a function holds, one `u16` per function in a flat table (see
+/// [`Analysis::functions_shaped`]).
+pub struct Shape;
+
+impl Shape {
+    pub const ASYNC: u16 = 1;
+    /// Holds an `async { }` block or an async closure.
+    pub const ASYNC_BLOCKS: u16 = 2;
+    pub const LOOPS: u16 = 4;
+    pub const HANDLERS: u16 = 8;
+    pub const LOCKS: u16 = 16;
+    /// Two awaits or more.
+    pub const AWAITS: u16 = 32;
+    /// A method (has an owner type).
+    pub const METHOD: u16 = 64;
+    /// A test or benchmark ([`perfgate_model::FunctionRole::Test`]).
+    pub const TEST: u16 = 128;
+    /// Any function: every function has this bit.
+    pub const ANY: u16 = 256;
+
+    fn of(f: &Function) -> u16 {
+        let mut s = Shape::ANY;
+        for (holds, bit) in [
+            (f.is_async, Shape::ASYNC),
+            (f.async_blocks, Shape::ASYNC_BLOCKS),
+            (!f.loops.is_empty(), Shape::LOOPS),
+            (!f.handlers.is_empty(), Shape::HANDLERS),
+            (!f.locks.is_empty(), Shape::LOCKS),
+            (f.awaits.len() >= 2, Shape::AWAITS),
+            (f.owner.is_some(), Shape::METHOD),
+            (f.role == perfgate_model::FunctionRole::Test, Shape::TEST),
+        ] {
+            if holds {
+                s |= bit;
+            }
+        }
+        s
+    }
 }
 
 /// Every call with a catalogue fact, by kind, in (file, function, call) order.
@@ -139,10 +180,13 @@ impl<'p> Analysis<'p> {
                     Some(*n)
                 }))
                 .collect(),
-            async_fns: files
-                .iter()
-                .flat_map(|f| f.module.functions.iter().map(|f| f.is_async))
-                .collect(),
+            shapes: {
+                use rayon::prelude::*;
+                files
+                    .par_iter()
+                    .flat_map_iter(|f| f.module.functions.iter().map(Shape::of))
+                    .collect()
+            },
             certain_callers: std::sync::OnceLock::new(),
         };
         // Independent passes over the resolved calls, side by side: start-up and the calls
@@ -173,7 +217,25 @@ impl<'p> Analysis<'p> {
 
     /// Is the function async? (As `func(id).is_async`, without reading the function.)
     pub fn is_async(&self, id: FuncId) -> bool {
-        self.async_fns[self.flat(id)]
+        self.shapes[self.flat(id)] & Shape::ASYNC != 0
+    }
+
+    /// The functions with any of the [`Shape`] bits in `any` and none of those in `none`,
+    /// in (file, function) order, found without reading their models: a rule about loops
+    /// or handlers passes over most functions of a project.
+    pub fn functions_shaped(&self, any: u16, none: u16) -> impl Iterator<Item = FuncId> + '_ {
+        self.files.iter().enumerate().flat_map(move |(fi, f)| {
+            let first = self.first_func[fi];
+            let shapes = &self.shapes[first..first + f.module.functions.len()];
+            shapes
+                .iter()
+                .enumerate()
+                .filter(move |(_, &s)| s & any != 0 && s & none == 0)
+                .map(move |(i, _)| FuncId {
+                    file: fi as u32,
+                    func: i as u32,
+                })
+        })
     }
 
     pub(crate) fn function_count(&self) -> usize {

@@ -1,5 +1,5 @@
 use crate::RuleMeta;
-use perfgate_analysis::{Analysis, FuncId, Step};
+use perfgate_analysis::{Analysis, FuncId, Shape, Step};
 use perfgate_model::{Confidence, Finding, RootCause, Span, TraceStep};
 use std::borrow::Cow;
 
@@ -103,9 +103,13 @@ impl<'a> Checker<'a> {
 
     /// The functions rules check: tests are not production paths and are left out.
     pub fn functions(&self) -> impl Iterator<Item = FuncId> + '_ {
-        self.a
-            .functions()
-            .filter(|f| self.a.func(*f).role != perfgate_model::FunctionRole::Test)
+        self.a.functions_shaped(Shape::ANY, Shape::TEST)
+    }
+
+    /// The functions rules check that hold any of the [`Shape`] bits in `any` (loops,
+    /// handlers, ...), found without reading the others.
+    pub fn functions_with(&self, any: u16) -> impl Iterator<Item = FuncId> + '_ {
+        self.a.functions_shaped(any, Shape::TEST)
     }
 
     pub fn emit(&self, d: Draft, out: &mut Vec<Finding>) {

@@ -2,6 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{CallId, FuncId, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Category, Confidence, Finding, Language, Severity};
@@ -64,7 +65,7 @@ impl crate::Rule for Rule {
                 }
             }
         }
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::ASYNC) {
             let f = a.func(fid);
             if !f.is_async {
                 continue;

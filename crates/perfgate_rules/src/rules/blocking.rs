@@ -3,6 +3,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{Analysis, Effect, Step, Target};
 use perfgate_model::{Confidence, Finding, FunctionRole, Language};
 
@@ -23,7 +24,7 @@ pub(crate) fn check(
     out: &mut Vec<Finding>,
 ) {
     let a = cx.a;
-    for fid in cx.functions() {
+    for fid in cx.functions_with(Shape::ASYNC | Shape::ASYNC_BLOCKS) {
         let f = a.func(fid);
         // Start-up code and tests run once, before or outside serving: blocking there is
         // not latency anybody waits on.

@@ -2,6 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{CallId, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Callee, Category, Confidence, Finding, Language, LoopKind, Severity};
@@ -105,7 +106,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
             for (li, l) in f.loops.iter().enumerate() {
                 if !matches!(l.kind, LoopKind::While | LoopKind::Loop) || !l.has_exit {

@@ -3,6 +3,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{Analysis, FuncId, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Callee, Category, Confidence, Finding, HandlerKind, Language, Severity};
@@ -77,7 +78,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::HANDLERS) {
             let f = a.func(fid);
             if f.handlers.is_empty() {
                 continue;

@@ -3,6 +3,7 @@
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::resolve::TypeRef;
+use perfgate_analysis::Shape;
 use perfgate_analysis::Step;
 use perfgate_catalog::Kind;
 use perfgate_model::{Category, Confidence, Finding, Language, LockKind, Receiver, Severity, Span};
@@ -54,7 +55,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::LOCKS) {
             let f = a.func(fid);
             let lang = a.file(fid).module.language;
             for lock in &f.locks {

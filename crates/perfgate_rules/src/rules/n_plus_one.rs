@@ -4,6 +4,7 @@
 use super::scope::{self, Reach};
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{CallId, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
@@ -69,7 +70,7 @@ impl crate::Rule for Rule {
             return;
         }
         let helpers = Reach::compute(a, trips.iter().copied(), |_| true);
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
             if f.loops.is_empty() || f.role == perfgate_model::FunctionRole::Test {
                 continue;

@@ -4,6 +4,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{Analysis, FuncId, Step};
 use perfgate_model::{
     CallFlags, Category, Confidence, Finding, Function, Language, Receiver, Severity, Span,
@@ -77,7 +78,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
             if f.loops.is_empty() {
                 continue;

@@ -4,6 +4,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{CallId, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{CallFlags, Callee, Category, Finding, Language, Receiver, Severity};
@@ -91,7 +92,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::METHOD) {
             let f = a.func(fid);
             let Some(owner) = f.owner.as_deref() else {
                 continue;

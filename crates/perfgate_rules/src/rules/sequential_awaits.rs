@@ -2,6 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::Shape;
 use perfgate_analysis::{CallId, FuncId, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
@@ -55,7 +56,7 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        for fid in cx.functions() {
+        for fid in cx.functions_with(Shape::AWAITS) {
             let f = a.func(fid);
             if !f.is_async || f.awaits.len() < 2 {
                 continue;
