@@ -188,8 +188,7 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                         file: file as u32,
                         func: func as u32,
                     };
-                    let f = a.func(id);
-                    if !f.is_async {
+                    if !a.is_async(id) {
                         for (cid, info) in a.known_calls(id) {
                             // What is known of the call first: reading the call itself is
                             // a cache miss.
@@ -251,12 +250,15 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
 
 /// Effects in a function's own body: blocking catalogue APIs and CPU-heavy loop nests.
 fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
-    let f = a.func(id);
     let mut out = Vec::new();
-    // Loop nests first: when a helper both resizes and loops, the loop is the story.
-    for (li, note) in heavy_loops(a, id) {
-        let span = f.loops[li as usize].span;
-        out.push((Effect::Cpu, Root::Loop { span, note }));
+    // Loop nests first: when a helper both resizes and loops, the loop is the story. (A
+    // function without loops is not read for them: most are not.)
+    if a.shape(id) & crate::Shape::LOOPS != 0 {
+        let f = a.func(id);
+        for (li, note) in heavy_loops(a, id) {
+            let span = f.loops[li as usize].span;
+            out.push((Effect::Cpu, Root::Loop { span, note }));
+        }
     }
     for (cid, info) in a.known_calls(id) {
         // What is known of the call first: reading the call itself is a cache miss.
@@ -269,7 +271,7 @@ fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
             continue;
         }
         let c = a.call(cid);
-        if c.awaited || (c.ctx.async_block && !f.is_async) {
+        if c.awaited || (c.ctx.async_block && !a.is_async(id)) {
             continue;
         }
         for (i, api) in info.apis.iter().enumerate() {

@@ -114,6 +114,9 @@ impl Shape {
     pub const TEST: u16 = 128;
     /// Any function: every function has this bit.
     pub const ANY: u16 = 256;
+    /// An entry point ([`perfgate_model::FunctionRole::Entry`]: `main`, module-level code)
+    /// other than a constructor.
+    pub const ENTRY: u16 = 512;
 
     fn of(f: &Function) -> u16 {
         let mut s = Shape::ANY;
@@ -126,6 +129,10 @@ impl Shape {
             (f.awaits.len() >= 2, Shape::AWAITS),
             (f.owner.is_some(), Shape::METHOD),
             (f.role == perfgate_model::FunctionRole::Test, Shape::TEST),
+            (
+                f.role == perfgate_model::FunctionRole::Entry && f.name != "__init__",
+                Shape::ENTRY,
+            ),
         ] {
             if holds {
                 s |= bit;
@@ -218,6 +225,11 @@ impl<'p> Analysis<'p> {
     /// Is the function async? (As `func(id).is_async`, without reading the function.)
     pub fn is_async(&self, id: FuncId) -> bool {
         self.shapes[self.flat(id)] & Shape::ASYNC != 0
+    }
+
+    /// A function's [`Shape`] bits.
+    pub fn shape(&self, id: FuncId) -> u16 {
+        self.shapes[self.flat(id)]
     }
 
     /// The functions with any of the [`Shape`] bits in `any` and none of those in `none`,

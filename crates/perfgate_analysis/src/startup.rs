@@ -1,7 +1,6 @@
 //! Which functions run only at start-up: reached solely from entry points.
 
-use crate::{Analysis, FuncId, Target};
-use perfgate_model::FunctionRole;
+use crate::{Analysis, FuncId, Shape, Target};
 
 /// A function is start-up code when it is an entry point (`main`, `#[tokio::main]`,
 /// module-level code, a test) or when it has callers, every one of them is start-up code,
@@ -37,14 +36,9 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
         }
     }
     let mut work: Vec<usize> = Vec::new();
-    for f in a.functions() {
-        let func = a.func(f);
-        if matches!(func.role, FunctionRole::Test)
-            || (func.role == FunctionRole::Entry && func.name != "__init__")
-        {
-            startup[flat(f)] = true;
-            work.push(flat(f));
-        }
+    for f in a.functions_shaped(Shape::TEST | Shape::ENTRY, 0) {
+        startup[flat(f)] = true;
+        work.push(flat(f));
     }
     while let Some(f) = work.pop() {
         let out = edges.of(f);
