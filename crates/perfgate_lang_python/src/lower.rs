@@ -321,8 +321,13 @@ struct FnLower<'m, 's> {
     parent_call: Option<u32>,
     in_closure: bool,
     handler: Option<u32>,
-    /// Names bound by the statement being lowered (for `Await::binds`).
-    stmt_defs: List<Name>,
+    /// The statement most recently entered, in an async function: what an await in it
+    /// binds is read from it (`Await::binds`).
+    cur_stmt: Option<&'m Stmt>,
+    /// An async function's statements by block, in order: their facts (the names each
+    /// defines and reads) are worked out at the end, and only if the function has two
+    /// awaits or more, which is when a dependency check between awaits reads them.
+    stmts: Vec<(u32, &'m Stmt)>,
     nested: Vec<Nested<'m>>,
     consts: Rc<FxHashMap<String, f64>>,
     qual_prefix: String,
@@ -362,7 +367,8 @@ impl<'m, 's> FnLower<'m, 's> {
             parent_call: None,
             in_closure: false,
             handler: None,
-            stmt_defs: List::new(),
+            cur_stmt: None,
+            stmts: Vec::new(),
             nested: Vec::new(),
             consts: cx.consts.clone(),
             varying: Vec::new(),
@@ -378,6 +384,13 @@ impl<'m, 's> FnLower<'m, 's> {
     }
 
     fn finish(mut self) -> (Function, Vec<Nested<'m>>) {
+        if self.func.awaits.len() >= 2 {
+            for &(block, stmt) in &self.stmts {
+                self.func.blocks[block as usize]
+                    .stmts
+                    .push(stmt_facts(stmt));
+            }
+        }
         let module_level = self.func.role == FunctionRole::Entry && self.func.name == "<module>";
         for b in &self.func.locals {
             let Some(c) = b.init_call else { continue };
@@ -542,9 +555,8 @@ impl<'m, 's> FnLower<'m, 's> {
             self.stmt = i as u32;
             // Only awaits need the names statements define and use: sync code skips it.
             if self.func.is_async {
-                let facts = stmt_facts(stmt);
-                self.stmt_defs = facts.defs.clone();
-                self.func.blocks[idx as usize].stmts.push(facts);
+                self.cur_stmt = Some(stmt);
+                self.stmts.push((idx, stmt));
             }
             self.lower_stmt(stmt);
         }
@@ -894,7 +906,7 @@ impl<'a> Visitor<'a> for ExprLower<'_, 'a, '_> {
                     span,
                     ctx,
                     call: None,
-                    binds: self.fl.stmt_defs.clone(),
+                    binds: self.fl.cur_stmt.map(stmt_defs).unwrap_or_default(),
                     uses: names_in(&aw.value),
                 });
                 self.last_call = None;
@@ -1439,6 +1451,19 @@ fn contains_exit(body: &[Stmt]) -> bool {
         Stmt::Match(m) => m.cases.iter().any(|c| contains_exit(&c.body)),
         _ => false,
     })
+}
+
+/// The names a statement defines, as [`stmt_facts`] has them.
+fn stmt_defs(stmt: &Stmt) -> List<Name> {
+    let mut defs = NameCollector::default();
+    match stmt {
+        Stmt::Assign(a) => a.targets.iter().for_each(|t| defs.visit_expr(t)),
+        Stmt::AnnAssign(a) => defs.visit_expr(&a.target),
+        Stmt::AugAssign(a) => defs.visit_expr(&a.target),
+        Stmt::Expr(_) | Stmt::Return(_) => {}
+        other => defs.visit_stmt(other),
+    }
+    defs.stores
 }
 
 fn stmt_facts(stmt: &Stmt) -> StmtFacts {

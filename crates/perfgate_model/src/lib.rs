@@ -453,7 +453,8 @@ pub struct Handler {
 }
 
 /// A statement list; statements record the names they define and read, which is what the
-/// dependency checks between awaits need.
+/// dependency checks between awaits need (front ends may leave `stmts` empty in functions
+/// with fewer than two awaits, where nothing reads them).
 #[derive(Clone, Debug, Default)]
 pub struct Block {
     pub parent: Option<u32>,
