@@ -80,10 +80,10 @@ pub(crate) fn write(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result
                 .zip(batch.par_chunks(FINDINGS_PER_TASK))
                 .for_each(|(text, chunk)| {
                     text.clear();
-                    for f in chunk {
+                    crate::prefetch::each(chunk, |f| {
                         text.extend_from_slice(b",\n    ");
                         finding(f, text);
-                    }
+                    });
                 });
             for (i, text) in texts[..tasks].iter().enumerate() {
                 // Every finding is written after a separator; the array's first has none.

@@ -6,6 +6,7 @@ pub use measured::Measured;
 mod html;
 mod json;
 mod markdown;
+mod prefetch;
 mod sarif;
 mod text;
 

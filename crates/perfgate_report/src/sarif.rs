@@ -199,6 +199,11 @@ fn document(r: &Report) -> Sarif<'_> {
     let results = r
         .findings
         .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            crate::prefetch::ahead(&r.findings, i);
+            f
+        })
         .map(|f| SarifResult {
             code_flows: (f.trace.len() > 1).then(|| {
                 let locations = f

@@ -55,9 +55,7 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
         .par_chunks(64)
         .map(|chunk| {
             let mut out = String::with_capacity(chunk.len() * 640);
-            for f in chunk {
-                finding(&mut out, f, &p);
-            }
+            crate::prefetch::each(chunk, |f| finding(&mut out, f, &p));
             out
         })
         .collect();
