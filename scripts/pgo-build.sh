@@ -16,6 +16,11 @@ cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/^host: //p')
 profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
 if [ ! -x "$profdata" ]; then
+    if ! command -v rustup >/dev/null; then
+        echo "pgo: llvm-profdata is not at $profdata, and there is no rustup to install it" >&2
+        echo "pgo: (rustup component add llvm-tools), so no PGO build here" >&2
+        exit 2
+    fi
     rustup component add llvm-tools
 fi
 
