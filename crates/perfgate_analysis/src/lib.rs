@@ -87,9 +87,9 @@ pub struct Analysis<'p> {
     /// Per file: the number of the file's first function when functions are numbered
     /// across the project (see [`Analysis::flat`]); one more entry holds the total.
     first_func: Vec<usize>,
-    /// By project-wide function number: the function is async. Passes over call edges ask
-    /// it of every callee, and reading the callee's model for it is a cache miss each.
-    /// By project-wide function number: its [`Shape`] bits.
+    /// By project-wide function number: its [`Shape`] bits. Passes over call edges ask
+    /// whether every callee is async, and rules look for functions with loops or handlers:
+    /// reading each function's model for that is a cache miss each.
     shapes: Vec<u16>,
     /// See [`Analysis::certain_callers`]; made on first use.
     certain_callers: std::sync::OnceLock<csr::Csr<CallId>>,

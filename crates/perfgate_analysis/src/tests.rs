@@ -149,3 +149,46 @@ fn known_calls_copied_out_share_each_library_path() {
     assert!(std::sync::Arc::ptr_eq(&gets[0].1, &gets[1].1));
     assert!(paths.iter().any(|(n, _)| n == "requests.post"));
 }
+
+#[test]
+fn functions_are_found_by_shape_as_their_models_have_it() {
+    let files = project(&[
+        (
+            "svc/a.py",
+            "import asyncio\n\ndef plain(x):\n    return x\n\ndef loops(xs):\n    for x in xs:\n        print(x)\n\nclass Worker:\n    async def run(self):\n        await asyncio.sleep(1)\n        await asyncio.sleep(2)\n\n    def guarded(self):\n        try:\n            return 1\n        except ValueError:\n            raise\n",
+        ),
+        (
+            "tests/test_a.py",
+            "def test_loops():\n    for i in range(3):\n        assert i < 3\n",
+        ),
+    ]);
+    let cat = Catalog::bundled();
+    let a = Analysis::new(&files, &cat);
+    let names = |any, none| -> Vec<String> {
+        a.functions_shaped(any, none)
+            .map(|f| a.func(f).qualname.clone())
+            .collect()
+    };
+    // The shape table agrees with the models it was made from, function by function.
+    for f in a.functions() {
+        let func = a.func(f);
+        let s = a.shape(f);
+        assert_eq!(s & Shape::ASYNC != 0, func.is_async);
+        assert_eq!(s & Shape::LOOPS != 0, !func.loops.is_empty());
+        assert_eq!(s & Shape::HANDLERS != 0, !func.handlers.is_empty());
+        assert_eq!(s & Shape::AWAITS != 0, func.awaits.len() >= 2);
+        assert_eq!(s & Shape::METHOD != 0, func.owner.is_some());
+        assert_ne!(s & Shape::ANY, 0);
+    }
+    assert_eq!(names(Shape::LOOPS, 0), ["loops", "test_loops"]);
+    assert_eq!(names(Shape::LOOPS, Shape::TEST), ["loops"]);
+    assert_eq!(
+        names(Shape::ASYNC | Shape::HANDLERS, 0),
+        ["Worker.guarded", "Worker.run"]
+    );
+    assert_eq!(names(Shape::AWAITS, 0), ["Worker.run"]);
+    assert_eq!(names(Shape::METHOD, 0), ["Worker.guarded", "Worker.run"]);
+    // Module-level code is an entry point; `plain` is not.
+    assert!(names(Shape::ENTRY, 0).iter().all(|n| n == "<module>"));
+    assert_eq!(names(Shape::ANY, 0).len(), a.functions().count());
+}

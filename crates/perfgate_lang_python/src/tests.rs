@@ -146,3 +146,28 @@ fn nesting_and_operator_limits_hold_for_small_and_large_files() {
     assert!(lower(fine, "x.py").is_ok());
     assert!(lower(&format!("{filler}{fine}"), "x.py").is_ok());
 }
+
+#[test]
+fn statement_facts_are_kept_where_two_awaits_may_depend_on_each_other() {
+    let src = "async def one(c):\n    x = 1\n    y = await c.get(x)\n    return y\n\nasync def two(c):\n    a = await c.get(1)\n    b = a + 1\n    if b:\n        d = await c.get(b)\n    return d\n";
+    let m = lower(src, "svc/deps.py").unwrap();
+    let f = |name: &str| m.functions.iter().find(|f| f.name == name).unwrap();
+    // One await: nothing compares it with another, so no statement is described.
+    let one = f("one");
+    assert_eq!(one.awaits[0].binds, vec!["y"]);
+    assert!(one.blocks.iter().all(|b| b.stmts.is_empty()));
+    // Two: every statement of every block, in order, with what it defines and reads.
+    let two = f("two");
+    assert_eq!(two.awaits[0].binds, vec!["a"]);
+    assert_eq!(two.awaits[1].binds, vec!["d"]);
+    let body = &two.blocks[0].stmts;
+    assert_eq!(body.len(), 4);
+    assert_eq!(body[1].defs, vec!["b"]);
+    assert!(body[1].uses.iter().any(|u| u == "a"));
+    // The `if` statement defines what its branch does and reads what its test reads.
+    assert!(body[2].defs.iter().any(|d| d == "d"));
+    assert!(body[2].uses.iter().any(|u| u == "b"));
+    let branch = two.blocks.iter().find(|b| b.conditional).unwrap();
+    assert_eq!(branch.stmts.len(), 1);
+    assert_eq!(branch.stmts[0].defs, vec!["d"]);
+}
