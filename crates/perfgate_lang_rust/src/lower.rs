@@ -9,6 +9,55 @@ use perfgate_model::{
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::{Node, Parser};
 
+/// The grammar's field ids, looked up once. `child_by_field_name` finds a field's id by
+/// comparing its name with every field name of the grammar (`strncmp`), on every call: a
+/// few percent of checking a Rust project.
+macro_rules! fields {
+    ($($field:ident: $name:literal),* $(,)?) => {
+        struct Fields {
+            $($field: u16,)*
+        }
+
+        /// Every field name looked up (a test holds the grammar to having them all).
+        #[cfg(test)]
+        pub(crate) const FIELD_NAMES: &[&str] = &[$($name),*];
+
+        static FIELDS: std::sync::LazyLock<Fields> = std::sync::LazyLock::new(|| {
+            let lang: tree_sitter::Language = tree_sitter_rust::LANGUAGE.into();
+            // A name the grammar lacks gets an id no node has: its lookups find nothing.
+            let id = |name: &str| lang.field_id_for_name(name).map_or(u16::MAX, |f| f.get());
+            Fields {
+                $($field: id($name),)*
+            }
+        });
+    };
+}
+
+fields! {
+    alias: "alias",
+    alternative: "alternative",
+    argument: "argument",
+    arguments: "arguments",
+    body: "body",
+    condition: "condition",
+    consequence: "consequence",
+    field: "field",
+    function: "function",
+    left: "left",
+    list: "list",
+    mac: "macro",
+    name: "name",
+    operator: "operator",
+    parameters: "parameters",
+    path: "path",
+    pattern: "pattern",
+    right: "right",
+    tr: "trait",
+    ty: "type",
+    type_arguments: "type_arguments",
+    value: "value",
+}
+
 /// Recursion guard for expression walks: deeper trees are truncated, not overflowed.
 const MAX_DEPTH: u32 = 256;
 /// Macro bodies re-parsed inside macro bodies, at most this deep.
@@ -122,9 +171,9 @@ impl FileLower {
         while let Some(n) = stack.pop() {
             match n.kind() {
                 "const_item" | "static_item" => {
-                    let name = n.child_by_field_name("name").map(|x| s.of(x).to_owned());
-                    let value = n.child_by_field_name("value").and_then(|v| number(v, s));
-                    let ty = n.child_by_field_name("type").and_then(|t| type_path(t, s));
+                    let name = n.child_by_field_id(FIELDS.name).map(|x| s.of(x).to_owned());
+                    let value = n.child_by_field_id(FIELDS.value).and_then(|v| number(v, s));
+                    let ty = n.child_by_field_id(FIELDS.ty).and_then(|t| type_path(t, s));
                     if let Some(name) = name {
                         if let Some(v) = value {
                             self.consts.insert(name.clone(), v);
@@ -168,15 +217,15 @@ impl FileLower {
                 }
                 "impl_item" => {
                     let owner = item
-                        .child_by_field_name("type")
+                        .child_by_field_id(FIELDS.ty)
                         .and_then(|t| type_path(t, s))
                         .and_then(|p| p.last().cloned());
-                    if let (Some(owner), Some(tr)) = (&owner, item.child_by_field_name("trait")) {
+                    if let (Some(owner), Some(tr)) = (&owner, item.child_by_field_id(FIELDS.tr)) {
                         if let Some(tp) = type_path(tr, s) {
                             self.add_base(owner, tp, s.span(*item));
                         }
                     }
-                    if let Some(body) = item.child_by_field_name("body") {
+                    if let Some(body) = item.child_by_field_id(FIELDS.body) {
                         let inner = ItemScope {
                             mod_prefix: scope.mod_prefix.clone(),
                             owner,
@@ -187,9 +236,9 @@ impl FileLower {
                 }
                 "trait_item" => {
                     let owner = item
-                        .child_by_field_name("name")
+                        .child_by_field_id(FIELDS.name)
                         .map(|n| Name::from(s.of(n)));
-                    if let Some(body) = item.child_by_field_name("body") {
+                    if let Some(body) = item.child_by_field_id(FIELDS.body) {
                         let inner = ItemScope {
                             mod_prefix: scope.mod_prefix.clone(),
                             owner,
@@ -201,8 +250,8 @@ impl FileLower {
                 "struct_item" | "enum_item" | "union_item" => self.lower_type(*item, s),
                 "mod_item" => {
                     if let (Some(body), Some(name)) = (
-                        item.child_by_field_name("body"),
-                        item.child_by_field_name("name"),
+                        item.child_by_field_id(FIELDS.body),
+                        item.child_by_field_id(FIELDS.name),
                     ) {
                         let mut prefix = scope.mod_prefix.clone();
                         prefix.push(s.of(name).into());
@@ -217,7 +266,7 @@ impl FileLower {
                     }
                 }
                 "use_declaration" => {
-                    if let Some(arg) = item.child_by_field_name("argument") {
+                    if let Some(arg) = item.child_by_field_id(FIELDS.argument) {
                         let mut out = Vec::new();
                         use_tree(arg, s, Path::new(), &mut out);
                         for (alias, path) in out {
@@ -246,17 +295,20 @@ impl FileLower {
     }
 
     fn lower_type(&mut self, item: Node, s: Src) {
-        let Some(name) = item.child_by_field_name("name").map(|n| s.of(n).to_owned()) else {
+        let Some(name) = item
+            .child_by_field_id(FIELDS.name)
+            .map(|n| s.of(n).to_owned())
+        else {
             return;
         };
         let mut fields = Vec::new();
         let mut inner_types = Vec::new();
-        if let Some(body) = item.child_by_field_name("body") {
+        if let Some(body) = item.child_by_field_id(FIELDS.body) {
             let mut c = body.walk();
             for f in body.named_children(&mut c) {
                 if f.kind() == "field_declaration" {
-                    if let Some(fname) = f.child_by_field_name("name") {
-                        let ty_node = f.child_by_field_name("type");
+                    if let Some(fname) = f.child_by_field_id(FIELDS.name) {
+                        let ty_node = f.child_by_field_id(FIELDS.ty);
                         let ty = ty_node.and_then(|t| type_path(t, s));
                         if let Some(inner) = ty_node
                             .and_then(|t| inner_type_path(t, s))
@@ -316,7 +368,7 @@ impl FileLower {
     }
 
     fn lower_function(&mut self, item: Node, s: Src, scope: &ItemScope, role: FunctionRole) {
-        let Some(name_node) = item.child_by_field_name("name") else {
+        let Some(name_node) = item.child_by_field_id(FIELDS.name) else {
             return;
         };
         let name: Name = s.of(name_node).into();
@@ -342,14 +394,14 @@ impl FileLower {
             role,
             ..Function::default()
         };
-        if let Some(params) = item.child_by_field_name("parameters") {
+        if let Some(params) = item.child_by_field_id(FIELDS.parameters) {
             let mut c = params.walk();
             for p in params.named_children(&mut c) {
                 if p.kind() == "parameter" {
-                    if let Some(pat) = p.child_by_field_name("pattern") {
+                    if let Some(pat) = p.child_by_field_id(FIELDS.pattern) {
                         func.params.push(Binding {
                             name: s.of(pat).trim_start_matches("mut ").into(),
-                            ty: p.child_by_field_name("type").and_then(|t| type_path(t, s)),
+                            ty: p.child_by_field_id(FIELDS.ty).and_then(|t| type_path(t, s)),
                             span: s.span(p),
                             ..Binding::default()
                         });
@@ -383,14 +435,14 @@ impl FileLower {
             returned_names: FxHashSet::default(),
             stored_names: FxHashSet::default(),
         };
-        if let Some(body) = item.child_by_field_name("body") {
+        if let Some(body) = item.child_by_field_id(FIELDS.body) {
             fl.returned(body, s, 0);
             fl.lower_block(body, s);
         }
         let func = fl.finish();
         self.module.functions.push(func);
         // Functions nested in the body are their own functions.
-        if let Some(body) = item.child_by_field_name("body") {
+        if let Some(body) = item.child_by_field_id(FIELDS.body) {
             let mut stack = vec![body];
             while let Some(n) = stack.pop() {
                 let mut c = n.walk();
@@ -443,7 +495,7 @@ fn preceding_attributes(before: &[Node], s: Src) -> Vec<String> {
 
 fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionRole {
     let name = item
-        .child_by_field_name("name")
+        .child_by_field_id(FIELDS.name)
         .map(|n| s.of(n))
         .unwrap_or("");
     if test_scope
@@ -474,8 +526,8 @@ fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(Name, Path)>) {
         }
         "use_as_clause" => {
             if let (Some(p), Some(a)) = (
-                n.child_by_field_name("path"),
-                n.child_by_field_name("alias"),
+                n.child_by_field_id(FIELDS.path),
+                n.child_by_field_id(FIELDS.alias),
             ) {
                 let mut path = prefix;
                 path.extend(path_segments(s.of(p)));
@@ -484,10 +536,10 @@ fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(Name, Path)>) {
         }
         "scoped_use_list" => {
             let mut base = prefix;
-            if let Some(p) = n.child_by_field_name("path") {
+            if let Some(p) = n.child_by_field_id(FIELDS.path) {
                 base.extend(path_segments(s.of(p)));
             }
-            if let Some(list) = n.child_by_field_name("list") {
+            if let Some(list) = n.child_by_field_id(FIELDS.list) {
                 use_tree(list, s, base, out);
             }
         }
@@ -527,18 +579,18 @@ fn type_path(n: Node, s: Src) -> Option<Path> {
         }
         "scoped_type_identifier" | "scoped_identifier" => Some(path_segments(s.of(n))),
         "reference_type" | "pointer_type" => {
-            n.child_by_field_name("type").and_then(|t| type_path(t, s))
+            n.child_by_field_id(FIELDS.ty).and_then(|t| type_path(t, s))
         }
         // `[T]` and `[T; N]`: one name, so rules can tell a slice from a set.
         "array_type" => Some(perfgate_model::thin_vec!["[]".into()]),
         "generic_type" => {
-            let outer = type_path(n.child_by_field_name("type")?, s)?;
+            let outer = type_path(n.child_by_field_id(FIELDS.ty)?, s)?;
             let last = outer.last()?.as_str();
             if matches!(
                 last,
                 "Arc" | "Rc" | "Box" | "Option" | "Cow" | "Pin" | "RefCell"
             ) {
-                let args = n.child_by_field_name("type_arguments")?;
+                let args = n.child_by_field_id(FIELDS.type_arguments)?;
                 let mut c = args.walk();
                 let first = args.named_children(&mut c).next()?;
                 type_path(first, s)
@@ -576,9 +628,9 @@ fn number_at(n: Node, s: Src, depth: u32) -> Option<f64> {
         }
         "parenthesized_expression" => n.named_child(0).and_then(|c| number_at(c, s, depth + 1)),
         "binary_expression" => {
-            let l = number_at(n.child_by_field_name("left")?, s, depth + 1)?;
-            let r = number_at(n.child_by_field_name("right")?, s, depth + 1)?;
-            match s.of(n.child_by_field_name("operator")?) {
+            let l = number_at(n.child_by_field_id(FIELDS.left)?, s, depth + 1)?;
+            let r = number_at(n.child_by_field_id(FIELDS.right)?, s, depth + 1)?;
+            match s.of(n.child_by_field_id(FIELDS.operator)?) {
                 "*" => Some(l * r),
                 "+" => Some(l + r),
                 "-" => Some(l - r),
@@ -686,8 +738,8 @@ impl FnLower<'_> {
                 }
             }
             "if_expression" => {
-                for f in ["consequence", "alternative"] {
-                    if let Some(b) = n.child_by_field_name(f) {
+                for f in [FIELDS.consequence, FIELDS.alternative] {
+                    if let Some(b) = n.child_by_field_id(f) {
                         self.returned(b, s, depth + 1);
                     }
                 }
@@ -703,24 +755,24 @@ impl FnLower<'_> {
                 }
             }
             "match_expression" => {
-                if let Some(body) = n.child_by_field_name("body") {
+                if let Some(body) = n.child_by_field_id(FIELDS.body) {
                     let mut c = body.walk();
                     let arms: Vec<Node> = body.named_children(&mut c).collect();
                     for arm in arms {
-                        if let Some(v) = arm.child_by_field_name("value") {
+                        if let Some(v) = arm.child_by_field_id(FIELDS.value) {
                             self.returned(v, s, depth + 1);
                         }
                     }
                 }
             }
             "struct_expression" => {
-                if let Some(body) = n.child_by_field_name("body") {
+                if let Some(body) = n.child_by_field_id(FIELDS.body) {
                     let mut c = body.walk();
                     let fields: Vec<Node> = body.named_children(&mut c).collect();
                     for f in fields {
                         match f.kind() {
                             "field_initializer" => {
-                                if let Some(v) = f.child_by_field_name("value") {
+                                if let Some(v) = f.child_by_field_id(FIELDS.value) {
                                     self.returned(v, s, depth + 1);
                                 }
                             }
@@ -735,10 +787,10 @@ impl FnLower<'_> {
             "call_expression" => {
                 self.returned_spans.insert(s.span(n));
                 let wrapper = n
-                    .child_by_field_name("function")
+                    .child_by_field_id(FIELDS.function)
                     .map(|f| s.of(f).rsplit("::").next().unwrap_or("").to_owned())
                     .is_some_and(|last| WRAPPERS.contains(&last.as_str()));
-                if let Some(args) = n.child_by_field_name("arguments") {
+                if let Some(args) = n.child_by_field_id(FIELDS.arguments) {
                     // `Self::new(model)`: what the returned value is built from leaves with it.
                     let mut c = args.walk();
                     for k in args.named_children(&mut c) {
@@ -748,7 +800,7 @@ impl FnLower<'_> {
                     }
                 }
                 if wrapper {
-                    if let Some(args) = n.child_by_field_name("arguments") {
+                    if let Some(args) = n.child_by_field_id(FIELDS.arguments) {
                         let mut c = args.walk();
                         let kids: Vec<Node> = args.named_children(&mut c).collect();
                         for k in kids {
@@ -879,10 +931,10 @@ impl FnLower<'_> {
         let mut uses = List::new();
         match st.kind() {
             "let_declaration" => {
-                if let Some(p) = st.child_by_field_name("pattern") {
+                if let Some(p) = st.child_by_field_id(FIELDS.pattern) {
                     identifiers(p, s, &mut defs);
                 }
-                if let Some(v) = st.child_by_field_name("value") {
+                if let Some(v) = st.child_by_field_id(FIELDS.value) {
                     identifiers(v, s, &mut uses);
                 }
             }
@@ -896,7 +948,7 @@ impl FnLower<'_> {
                     inner.kind(),
                     "assignment_expression" | "compound_assignment_expr"
                 ) {
-                    if let Some(l) = inner.child_by_field_name("left") {
+                    if let Some(l) = inner.child_by_field_id(FIELDS.left) {
                         if l.kind() == "field_expression" {
                             // `self.state = ..`: a write to object state, kept with its dot.
                             defs.push(s.of(l).split_whitespace().collect::<String>().into());
@@ -904,7 +956,7 @@ impl FnLower<'_> {
                             identifiers(l, s, &mut defs);
                         }
                     }
-                    if let Some(r) = inner.child_by_field_name("right") {
+                    if let Some(r) = inner.child_by_field_id(FIELDS.right) {
                         identifiers(r, s, &mut uses);
                     }
                 } else {
@@ -922,16 +974,18 @@ impl FnLower<'_> {
     fn lower_stmt(&mut self, st: Node, s: Src) {
         match st.kind() {
             "let_declaration" => {
-                let value = st.child_by_field_name("value");
+                let value = st.child_by_field_id(FIELDS.value);
                 let call = value.and_then(|v| self.expr(v, s));
-                if let Some(p) = st.child_by_field_name("pattern") {
+                if let Some(p) = st.child_by_field_id(FIELDS.pattern) {
                     self.bind_varying(p, s);
                 }
-                if let Some(alt) = st.child_by_field_name("alternative") {
+                if let Some(alt) = st.child_by_field_id(FIELDS.alternative) {
                     self.lower_block(alt, s);
                 }
-                let ty = st.child_by_field_name("type").and_then(|t| type_path(t, s));
-                if let Some(pat) = st.child_by_field_name("pattern") {
+                let ty = st
+                    .child_by_field_id(FIELDS.ty)
+                    .and_then(|t| type_path(t, s));
+                if let Some(pat) = st.child_by_field_id(FIELDS.pattern) {
                     if pat.kind() == "identifier" || s.of(pat).starts_with("mut ") {
                         let name = s.of(pat).trim_start_matches("mut ").trim().to_owned();
                         let ty = ty.or_else(|| value.and_then(|v| self.constructed_type(v, s)));
@@ -967,9 +1021,9 @@ impl FnLower<'_> {
                     n = n.named_child(0)?;
                 }
                 "call_expression" => {
-                    let f = n.child_by_field_name("function")?;
+                    let f = n.child_by_field_id(FIELDS.function)?;
                     match f.kind() {
-                        "field_expression" => n = f.child_by_field_name("value")?,
+                        "field_expression" => n = f.child_by_field_id(FIELDS.value)?,
                         "scoped_identifier" | "generic_function" => {
                             let mut p = path_segments(s.of(f));
                             p.pop();
@@ -1061,7 +1115,7 @@ impl FnLower<'_> {
                     self.async_block = true;
                     self.func.async_blocks = true;
                 }
-                if let Some(b) = n.child_by_field_name("body") {
+                if let Some(b) = n.child_by_field_id(FIELDS.body) {
                     self.expr(b, s);
                 }
                 (self.in_closure, self.async_block) = saved;
@@ -1087,19 +1141,19 @@ impl FnLower<'_> {
                 None
             }
             "for_expression" => {
-                let value = n.child_by_field_name("value")?;
+                let value = n.child_by_field_id(FIELDS.value)?;
                 self.expr(value, s);
                 let trip = self.trip(value, s);
                 let mut vars = List::new();
-                if let Some(p) = n.child_by_field_name("pattern") {
+                if let Some(p) = n.child_by_field_id(FIELDS.pattern) {
                     identifiers(p, s, &mut vars);
                 }
                 let header = Span::new(
                     s.pos(n.start_byte()) as usize,
                     s.pos(value.end_byte()) as usize,
                 );
-                let body = n.child_by_field_name("body")?;
-                let vary = self.loop_varying(n.child_by_field_name("pattern"), s);
+                let body = n.child_by_field_id(FIELDS.body)?;
+                let vary = self.loop_varying(n.child_by_field_id(FIELDS.pattern), s);
                 self.varying.push(vary);
                 self.lower_loop(
                     LoopKind::For,
@@ -1117,12 +1171,12 @@ impl FnLower<'_> {
                 None
             }
             "while_expression" => {
-                let cond = n.child_by_field_name("condition");
-                let body = n.child_by_field_name("body")?;
+                let cond = n.child_by_field_id(FIELDS.condition);
+                let body = n.child_by_field_id(FIELDS.body)?;
                 // `while let Ok(batch) = rx.recv()`: the pattern is new every iteration.
                 let pattern = cond
                     .filter(|c| c.kind() == "let_condition")
-                    .and_then(|c| c.child_by_field_name("pattern"));
+                    .and_then(|c| c.child_by_field_id(FIELDS.pattern));
                 let vary = self.loop_varying(pattern, s);
                 self.varying.push(vary);
                 let header_end = cond.map_or(n.start_byte(), |c| c.end_byte());
@@ -1143,7 +1197,7 @@ impl FnLower<'_> {
                 None
             }
             "loop_expression" => {
-                let body = n.child_by_field_name("body")?;
+                let body = n.child_by_field_id(FIELDS.body)?;
                 let vary = self.loop_varying(None, s);
                 self.varying.push(vary);
                 let header = Span::new(
@@ -1173,8 +1227,8 @@ impl FnLower<'_> {
                 None
             }
             "assignment_expression" => {
-                let left = n.child_by_field_name("left")?;
-                let right = n.child_by_field_name("right")?;
+                let left = n.child_by_field_id(FIELDS.left)?;
+                let right = n.child_by_field_id(FIELDS.right)?;
                 self.bind_varying(left, s);
                 let call = self.expr(right, s);
                 let field = self_field(left, s);
@@ -1197,7 +1251,7 @@ impl FnLower<'_> {
                 None
             }
             "compound_assignment_expr" => {
-                if let Some(l) = n.child_by_field_name("left") {
+                if let Some(l) = n.child_by_field_id(FIELDS.left) {
                     self.bind_varying(l, s);
                 }
                 let mut c = n.walk();
@@ -1208,7 +1262,7 @@ impl FnLower<'_> {
                 None
             }
             "field_initializer" => {
-                let v = n.child_by_field_name("value")?;
+                let v = n.child_by_field_id(FIELDS.value)?;
                 let call = self.expr(v, s);
                 if let Some(c) = call {
                     if !self.returned_spans.contains(&s.span(v)) {
@@ -1218,7 +1272,7 @@ impl FnLower<'_> {
                 None
             }
             "match_expression" => {
-                let value = n.child_by_field_name("value");
+                let value = n.child_by_field_id(FIELDS.value);
                 let timeout_match = value.is_some_and(|v| {
                     let t = s.of(v);
                     t.contains("timeout(") || t.contains("timeout_at(")
@@ -1226,7 +1280,7 @@ impl FnLower<'_> {
                 if let Some(v) = value {
                     self.expr(v, s);
                 }
-                let body = n.child_by_field_name("body")?;
+                let body = n.child_by_field_id(FIELDS.body)?;
                 let mut c = body.walk();
                 let arms: Vec<Node> = body.named_children(&mut c).collect();
                 for arm in arms {
@@ -1234,12 +1288,12 @@ impl FnLower<'_> {
                         continue;
                     }
                     let pat = arm
-                        .child_by_field_name("pattern")
+                        .child_by_field_id(FIELDS.pattern)
                         .map(|p| s.of(p))
                         .unwrap_or("");
                     let handler = if timeout_match && pat.trim_start().starts_with("Err") {
                         let idx = self.func.handlers.len() as u32;
-                        let v = arm.child_by_field_name("value");
+                        let v = arm.child_by_field_id(FIELDS.value);
                         self.func.handlers.push(Handler {
                             kind: HandlerKind::Timeout,
                             span: s.span(arm),
@@ -1256,7 +1310,7 @@ impl FnLower<'_> {
                     if handler.is_some() {
                         self.handler = handler;
                     }
-                    if let Some(v) = arm.child_by_field_name("value") {
+                    if let Some(v) = arm.child_by_field_id(FIELDS.value) {
                         self.expr(v, s);
                     }
                     self.handler = saved;
@@ -1361,7 +1415,7 @@ impl FnLower<'_> {
                 TripCount::Const(n as u64)
             }
             "reference_expression" => value
-                .child_by_field_name("value")
+                .child_by_field_id(FIELDS.value)
                 .map_or(TripCount::Dynamic, |v| self.trip(v, s)),
             _ => TripCount::Dynamic,
         }
@@ -1377,16 +1431,16 @@ impl FnLower<'_> {
                 Callee::Path(self.resolve_self(path_segments(s.of(f)))),
                 false,
             ),
-            "generic_function" => match f.child_by_field_name("function") {
+            "generic_function" => match f.child_by_field_id(FIELDS.function) {
                 Some(inner) => self.classify(inner, s),
                 None => (Callee::Unknown, false),
             },
             "field_expression" => {
                 let name = f
-                    .child_by_field_name("field")
+                    .child_by_field_id(FIELDS.field)
                     .map(|x| s.of(x).to_owned())
                     .unwrap_or_default();
-                let Some(value) = f.child_by_field_name("value") else {
+                let Some(value) = f.child_by_field_id(FIELDS.value) else {
                     return (Callee::Unknown, false);
                 };
                 let recv = match value.kind() {
@@ -1394,12 +1448,12 @@ impl FnLower<'_> {
                     "identifier" => Receiver::Local(s.of(value).into()),
                     "field_expression"
                         if value
-                            .child_by_field_name("value")
+                            .child_by_field_id(FIELDS.value)
                             .is_some_and(|v| v.kind() == "self") =>
                     {
                         Receiver::SelfField(
                             value
-                                .child_by_field_name("field")
+                                .child_by_field_id(FIELDS.field)
                                 .map(|x| s.of(x).to_owned())
                                 .unwrap_or_default()
                                 .into(),
@@ -1424,12 +1478,12 @@ impl FnLower<'_> {
     fn lower_call(&mut self, n: Node, s: Src) -> u32 {
         let idx = self.func.calls.len() as u32;
         let span = s.span(n);
-        let func_node = n.child_by_field_name("function");
+        let func_node = n.child_by_field_id(FIELDS.function);
         let (callee, walk) = match func_node {
             Some(f) => self.classify(f, s),
             None => (Callee::Unknown, false),
         };
-        let args = n.child_by_field_name("arguments");
+        let args = n.child_by_field_id(FIELDS.arguments);
         let mut arg_nodes = Vec::new();
         if let Some(a) = args {
             let mut c = a.walk();
@@ -1488,7 +1542,7 @@ impl FnLower<'_> {
         // Receiver first: it is evaluated before this call.
         if let (Some(f), true) = (func_node, walk) {
             let recv_node = if f.kind() == "field_expression" {
-                f.child_by_field_name("value")
+                f.child_by_field_id(FIELDS.value)
             } else {
                 Some(f)
             };
@@ -1534,7 +1588,7 @@ impl FnLower<'_> {
                         break;
                     };
                     let m = p
-                        .child_by_field_name("field")
+                        .child_by_field_id(FIELDS.field)
                         .map(|f| s.of(f))
                         .unwrap_or("");
                     if matches!(m, "unwrap" | "expect" | "unwrap_or_else") {
@@ -1563,7 +1617,7 @@ impl FnLower<'_> {
         let (guard, live_until) = match parent {
             Some(p) if p.kind() == "let_declaration" => {
                 let guard = p
-                    .child_by_field_name("pattern")
+                    .child_by_field_id(FIELDS.pattern)
                     .map(|x| s.of(x).trim_start_matches("mut ").trim().to_owned());
                 let block = p.parent();
                 let mut end = block.map_or(p.end_byte(), |b| b.end_byte());
@@ -1595,8 +1649,8 @@ impl FnLower<'_> {
             }
         };
         let target = call
-            .child_by_field_name("function")
-            .and_then(|f| f.child_by_field_name("value"))
+            .child_by_field_id(FIELDS.function)
+            .and_then(|f| f.child_by_field_id(FIELDS.value))
             .map(|v| normalize_ws(s.of(v), 80))
             .unwrap_or_default();
         self.func.locks.push(Lock {
@@ -1613,7 +1667,7 @@ impl FnLower<'_> {
     fn lower_macro(&mut self, n: Node, s: Src) -> u32 {
         let idx = self.func.calls.len() as u32;
         let path = n
-            .child_by_field_name("macro")
+            .child_by_field_id(FIELDS.mac)
             .map(|m| self.resolve_self(path_segments(s.of(m))))
             .unwrap_or_default();
         let name = path.last().cloned().unwrap_or_default();
@@ -1661,7 +1715,7 @@ impl FnLower<'_> {
         let Some(block) = root
             .named_child(0)
             .filter(|f| f.kind() == "function_item")
-            .and_then(|f| f.child_by_field_name("body"))
+            .and_then(|f| f.child_by_field_id(FIELDS.body))
         else {
             return idx;
         };
@@ -1678,7 +1732,7 @@ impl FnLower<'_> {
             .named_child(0)
             .and_then(|st| st.named_child(0))
             .filter(|c| c.kind() == "call_expression")
-            .and_then(|c| c.child_by_field_name("arguments"))
+            .and_then(|c| c.child_by_field_id(FIELDS.arguments))
         {
             let mut c = args.walk();
             let kids: Vec<Node> = args.named_children(&mut c).collect();
@@ -1729,9 +1783,12 @@ fn self_field(n: Node, s: Src) -> Option<String> {
                 cur = cur.named_children(&mut cur.walk()).last()?;
             }
             "field_expression" => {
-                let v = cur.child_by_field_name("value")?;
+                let v = cur.child_by_field_id(FIELDS.value)?;
                 return (v.kind() == "self")
-                    .then(|| cur.child_by_field_name("field").map(|f| s.of(f).to_owned()))
+                    .then(|| {
+                        cur.child_by_field_id(FIELDS.field)
+                            .map(|f| s.of(f).to_owned())
+                    })
                     .flatten();
             }
             _ => return None,
@@ -1768,7 +1825,7 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
     for _ in 0..8 {
         match cur.kind() {
             "generic_type" => {
-                let outer = type_path(cur.child_by_field_name("type")?, s)?;
+                let outer = type_path(cur.child_by_field_id(FIELDS.ty)?, s)?;
                 let last = outer.last()?.as_str();
                 if !matches!(
                     last,
@@ -1787,10 +1844,10 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
                 ) {
                     return Some(outer);
                 }
-                let args = cur.child_by_field_name("type_arguments")?;
+                let args = cur.child_by_field_id(FIELDS.type_arguments)?;
                 cur = args.named_children(&mut args.walk()).next()?;
             }
-            "reference_type" | "pointer_type" => cur = cur.child_by_field_name("type")?,
+            "reference_type" | "pointer_type" => cur = cur.child_by_field_id(FIELDS.ty)?,
             _ => return type_path(cur, s),
         }
     }
@@ -1843,21 +1900,23 @@ fn root_ident(n: Node, s: Src) -> Option<String> {
         match cur.kind() {
             "identifier" => return Some(s.of(cur).to_owned()),
             "field_expression" => {
-                let v = cur.child_by_field_name("value")?;
+                let v = cur.child_by_field_id(FIELDS.value)?;
                 if v.kind() == "self" {
-                    return cur.child_by_field_name("field").map(|f| s.of(f).to_owned());
+                    return cur
+                        .child_by_field_id(FIELDS.field)
+                        .map(|f| s.of(f).to_owned());
                 }
                 cur = v;
             }
             "call_expression" => {
-                let f = cur.child_by_field_name("function")?;
+                let f = cur.child_by_field_id(FIELDS.function)?;
                 if f.kind() == "field_expression" {
                     cur = f;
                 } else {
                     return None;
                 }
             }
-            "reference_expression" => cur = cur.child_by_field_name("value")?,
+            "reference_expression" => cur = cur.child_by_field_id(FIELDS.value)?,
             "index_expression" | "try_expression" | "parenthesized_expression" => {
                 cur = cur.named_child(0)?
             }
@@ -1897,7 +1956,7 @@ fn scan_body(body: Node, s: Src) -> (bool, bool) {
     while let Some(x) = stack.pop() {
         match x.kind() {
             "binary_expression" => {
-                if let Some(op) = x.child_by_field_name("operator") {
+                if let Some(op) = x.child_by_field_id(FIELDS.operator) {
                     if matches!(s.of(op), "+" | "-" | "*" | "/" | "%") {
                         arith = true;
                     }

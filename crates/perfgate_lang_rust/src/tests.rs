@@ -165,3 +165,13 @@ fn broken_and_pathological_input_does_not_panic() {
     let long = format!("fn f() {{ let x = {}1; }}", "1 + ".repeat(200_000));
     let _ = lower(&long, "src/x.rs");
 }
+
+#[test]
+fn every_field_the_lowering_reads_is_in_the_grammar() {
+    // A field name the grammar lacks (a typo, a renamed field in a grammar update) would
+    // find no child anywhere, silently.
+    let lang: tree_sitter::Language = tree_sitter_rust::LANGUAGE.into();
+    for name in crate::lower::FIELD_NAMES {
+        assert!(lang.field_id_for_name(name).is_some(), "no field `{name}`");
+    }
+}
