@@ -58,6 +58,33 @@ fields! {
     value: "value",
 }
 
+/// Kind names by kind id, looked up once. `Node::kind` measures and UTF-8-validates the
+/// grammar's C string on every call (1% of checking a Rust project); the lowering asks it
+/// of nearly every node. A fixed array, not a vector: first made inside a scratch run, a
+/// heap allocation would be freed with it.
+static KINDS: std::sync::LazyLock<[&'static str; 1024]> = std::sync::LazyLock::new(|| {
+    let lang: tree_sitter::Language = tree_sitter_rust::LANGUAGE.into();
+    let mut kinds = [""; 1024];
+    for (id, kind) in kinds.iter_mut().enumerate().take(lang.node_kind_count()) {
+        *kind = lang.node_kind_for_id(id as u16).unwrap_or("");
+    }
+    kinds
+});
+
+pub(crate) trait KindName {
+    /// As `Node::kind`, from [`KINDS`].
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindName for Node<'_> {
+    fn kind_name(&self) -> &'static str {
+        match KINDS.get(usize::from(self.kind_id())) {
+            Some(k) if !k.is_empty() => k,
+            _ => self.kind(),
+        }
+    }
+}
+
 /// Recursion guard for expression walks: deeper trees are truncated, not overflowed.
 const MAX_DEPTH: u32 = 256;
 /// Macro bodies re-parsed inside macro bodies, at most this deep.
@@ -142,7 +169,7 @@ fn directive_comments(root: Node, src: &str) -> Vec<Span> {
         };
         let text = src.get(node.byte_range()).unwrap_or("");
         let is_doc = text.starts_with("///") || text.starts_with("//!") || text.starts_with("/**");
-        if matches!(node.kind(), "line_comment" | "block_comment") && !is_doc {
+        if matches!(node.kind_name(), "line_comment" | "block_comment") && !is_doc {
             let sp = Span::new(node.start_byte(), node.end_byte());
             if out.last() != Some(&sp) {
                 out.push(sp);
@@ -169,7 +196,7 @@ impl FileLower {
     fn collect_consts(&mut self, root: Node, s: Src) {
         let mut stack = vec![root];
         while let Some(n) = stack.pop() {
-            match n.kind() {
+            match n.kind_name() {
                 "const_item" | "static_item" => {
                     let name = n.child_by_field_id(FIELDS.name).map(|x| s.of(x).to_owned());
                     let value = n.child_by_field_id(FIELDS.value).and_then(|v| number(v, s));
@@ -201,7 +228,7 @@ impl FileLower {
         let children: Vec<Node> = parent.named_children(&mut cursor).collect();
         for (i, item) in children.iter().enumerate() {
             let attrs = preceding_attributes(&children[..i], s);
-            match item.kind() {
+            match item.kind_name() {
                 "function_item" => {
                     let role = role_of(item, s, &attrs, scope.test);
                     self.lower_function(*item, s, scope, role);
@@ -306,7 +333,7 @@ impl FileLower {
         if let Some(body) = item.child_by_field_id(FIELDS.body) {
             let mut c = body.walk();
             for f in body.named_children(&mut c) {
-                if f.kind() == "field_declaration" {
+                if f.kind_name() == "field_declaration" {
                     if let Some(fname) = f.child_by_field_id(FIELDS.name) {
                         let ty_node = f.child_by_field_id(FIELDS.ty);
                         let ty = ty_node.and_then(|t| type_path(t, s));
@@ -381,7 +408,7 @@ impl FileLower {
             let mut c = item.walk();
             let found = item
                 .children(&mut c)
-                .any(|ch| ch.kind() == "function_modifiers" && s.of(ch).contains("async"));
+                .any(|ch| ch.kind_name() == "function_modifiers" && s.of(ch).contains("async"));
             found
         };
         let mut func = Function {
@@ -397,7 +424,7 @@ impl FileLower {
         if let Some(params) = item.child_by_field_id(FIELDS.parameters) {
             let mut c = params.walk();
             for p in params.named_children(&mut c) {
-                if p.kind() == "parameter" {
+                if p.kind_name() == "parameter" {
                     if let Some(pat) = p.child_by_field_id(FIELDS.pattern) {
                         func.params.push(Binding {
                             name: s.of(pat).trim_start_matches("mut ").into(),
@@ -447,7 +474,7 @@ impl FileLower {
             while let Some(n) = stack.pop() {
                 let mut c = n.walk();
                 for ch in n.named_children(&mut c) {
-                    match ch.kind() {
+                    match ch.kind_name() {
                         "function_item" => {
                             let inner = ItemScope {
                                 mod_prefix: scope.mod_prefix.clone(),
@@ -484,11 +511,11 @@ fn preceding_attributes(before: &[Node], s: Src) -> Vec<String> {
         .rev()
         .take_while(|n| {
             matches!(
-                n.kind(),
+                n.kind_name(),
                 "attribute_item" | "line_comment" | "block_comment"
             )
         })
-        .filter(|n| n.kind() == "attribute_item")
+        .filter(|n| n.kind_name() == "attribute_item")
         .map(|n| s.of(*n).replace(' ', ""))
         .collect()
 }
@@ -513,7 +540,7 @@ fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionR
 
 /// Flatten a `use` tree into `(alias, path)` pairs.
 fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(Name, Path)>) {
-    match n.kind() {
+    match n.kind_name() {
         "identifier" | "scoped_identifier" | "crate" | "self" | "super" => {
             let mut path = prefix;
             path.extend(path_segments(s.of(n)));
@@ -573,7 +600,7 @@ fn path_segments(text: &str) -> Path {
 
 /// The nominal type of a type expression, looking through references and smart pointers.
 fn type_path(n: Node, s: Src) -> Option<Path> {
-    match n.kind() {
+    match n.kind_name() {
         "type_identifier" | "primitive_type" | "identifier" => {
             Some(perfgate_model::thin_vec![s.of(n).into()])
         }
@@ -610,7 +637,7 @@ fn number_at(n: Node, s: Src, depth: u32) -> Option<f64> {
     if depth > 16 {
         return None;
     }
-    match n.kind() {
+    match n.kind_name() {
         "integer_literal" | "float_literal" => {
             let t: String = s.of(n).chars().filter(|c| *c != '_').collect::<String>();
             let t = t.trim_end_matches(|c: char| c.is_ascii_alphabetic() && c != 'e');
@@ -717,18 +744,19 @@ impl FnLower<'_> {
         if depth > 64 {
             return;
         }
-        match n.kind() {
+        match n.kind_name() {
             "block" => {
                 let mut c = n.walk();
                 let last = n
                     .named_children(&mut c)
-                    .filter(|x| !x.kind().ends_with("comment"))
+                    .filter(|x| !x.kind_name().ends_with("comment"))
                     .last();
                 if let Some(l) = last {
                     // A tail expression has no `;` and is not wrapped in a statement.
-                    if l.kind() != "expression_statement" && l.kind() != "let_declaration" {
+                    if l.kind_name() != "expression_statement" && l.kind_name() != "let_declaration"
+                    {
                         self.returned(l, s, depth + 1);
-                    } else if l.kind() == "expression_statement"
+                    } else if l.kind_name() == "expression_statement"
                         && !s.of(l).trim_end().ends_with(';')
                     {
                         if let Some(e) = l.named_child(0) {
@@ -770,7 +798,7 @@ impl FnLower<'_> {
                     let mut c = body.walk();
                     let fields: Vec<Node> = body.named_children(&mut c).collect();
                     for f in fields {
-                        match f.kind() {
+                        match f.kind_name() {
                             "field_initializer" => {
                                 if let Some(v) = f.child_by_field_id(FIELDS.value) {
                                     self.returned(v, s, depth + 1);
@@ -794,7 +822,7 @@ impl FnLower<'_> {
                     // `Self::new(model)`: what the returned value is built from leaves with it.
                     let mut c = args.walk();
                     for k in args.named_children(&mut c) {
-                        if k.kind() == "identifier" {
+                        if k.kind_name() == "identifier" {
                             self.returned_names.insert(s.of(k).to_owned());
                         }
                     }
@@ -853,7 +881,7 @@ impl FnLower<'_> {
             for a in args {
                 ident_hashes(*a, s, &mut names);
                 // `format!("{base}/{id}")`: inline captures live inside the string.
-                if a.kind() == "macro_invocation" || a.kind() == "string_literal" {
+                if a.kind_name() == "macro_invocation" || a.kind_name() == "string_literal" {
                     format_captures(s.of(*a), &mut names);
                 }
             }
@@ -893,7 +921,7 @@ impl FnLower<'_> {
         // A branch, a match arm or a `let ... else`: runs only when a condition holds.
         let conditional = block.parent().is_some_and(|p| {
             matches!(
-                p.kind(),
+                p.kind_name(),
                 "if_expression" | "else_clause" | "match_arm" | "let_declaration"
             )
         });
@@ -906,7 +934,7 @@ impl FnLower<'_> {
             .named_children(&mut c)
             .filter(|n| {
                 !matches!(
-                    n.kind(),
+                    n.kind_name(),
                     "line_comment" | "block_comment" | "attribute_item"
                 )
             })
@@ -929,7 +957,7 @@ impl FnLower<'_> {
     fn stmt_facts(&self, st: Node, s: Src) -> StmtFacts {
         let mut defs = List::new();
         let mut uses = List::new();
-        match st.kind() {
+        match st.kind_name() {
             "let_declaration" => {
                 if let Some(p) = st.child_by_field_id(FIELDS.pattern) {
                     identifiers(p, s, &mut defs);
@@ -939,17 +967,17 @@ impl FnLower<'_> {
                 }
             }
             _ => {
-                let inner = if st.kind() == "expression_statement" {
+                let inner = if st.kind_name() == "expression_statement" {
                     st.named_child(0).unwrap_or(st)
                 } else {
                     st
                 };
                 if matches!(
-                    inner.kind(),
+                    inner.kind_name(),
                     "assignment_expression" | "compound_assignment_expr"
                 ) {
                     if let Some(l) = inner.child_by_field_id(FIELDS.left) {
-                        if l.kind() == "field_expression" {
+                        if l.kind_name() == "field_expression" {
                             // `self.state = ..`: a write to object state, kept with its dot.
                             defs.push(s.of(l).split_whitespace().collect::<String>().into());
                         } else {
@@ -972,7 +1000,7 @@ impl FnLower<'_> {
     }
 
     fn lower_stmt(&mut self, st: Node, s: Src) {
-        match st.kind() {
+        match st.kind_name() {
             "let_declaration" => {
                 let value = st.child_by_field_id(FIELDS.value);
                 let call = value.and_then(|v| self.expr(v, s));
@@ -986,7 +1014,7 @@ impl FnLower<'_> {
                     .child_by_field_id(FIELDS.ty)
                     .and_then(|t| type_path(t, s));
                 if let Some(pat) = st.child_by_field_id(FIELDS.pattern) {
-                    if pat.kind() == "identifier" || s.of(pat).starts_with("mut ") {
+                    if pat.kind_name() == "identifier" || s.of(pat).starts_with("mut ") {
                         let name = s.of(pat).trim_start_matches("mut ").trim().to_owned();
                         let ty = ty.or_else(|| value.and_then(|v| self.constructed_type(v, s)));
                         self.func.locals.push(Binding {
@@ -1016,13 +1044,13 @@ impl FnLower<'_> {
     fn constructed_type(&self, v: Node, s: Src) -> Option<Path> {
         let mut n = v;
         loop {
-            match n.kind() {
+            match n.kind_name() {
                 "try_expression" | "await_expression" | "parenthesized_expression" => {
                     n = n.named_child(0)?;
                 }
                 "call_expression" => {
                     let f = n.child_by_field_id(FIELDS.function)?;
-                    match f.kind() {
+                    match f.kind_name() {
                         "field_expression" => n = f.child_by_field_id(FIELDS.value)?,
                         "scoped_identifier" | "generic_function" => {
                             let mut p = path_segments(s.of(f));
@@ -1082,7 +1110,7 @@ impl FnLower<'_> {
     }
 
     fn expr_inner(&mut self, n: Node, s: Src) -> Option<u32> {
-        match n.kind() {
+        match n.kind_name() {
             "call_expression" => Some(self.lower_call(n, s)),
             "macro_invocation" => Some(self.lower_macro(n, s)),
             "await_expression" => {
@@ -1132,7 +1160,7 @@ impl FnLower<'_> {
                 None
             }
             "block" | "unsafe_block" | "const_block" => {
-                let b = if n.kind() == "block" {
+                let b = if n.kind_name() == "block" {
                     n
                 } else {
                     n.named_child(0)?
@@ -1175,7 +1203,7 @@ impl FnLower<'_> {
                 let body = n.child_by_field_id(FIELDS.body)?;
                 // `while let Ok(batch) = rx.recv()`: the pattern is new every iteration.
                 let pattern = cond
-                    .filter(|c| c.kind() == "let_condition")
+                    .filter(|c| c.kind_name() == "let_condition")
                     .and_then(|c| c.child_by_field_id(FIELDS.pattern));
                 let vary = self.loop_varying(pattern, s);
                 self.varying.push(vary);
@@ -1236,7 +1264,7 @@ impl FnLower<'_> {
                     if let Some(c) = call {
                         self.func.calls[c as usize].flags |= CallFlags::STORED;
                     }
-                    if right.kind() == "identifier" {
+                    if right.kind_name() == "identifier" {
                         self.stored_names.insert(s.of(right).to_owned());
                     }
                     if self.func.name != "new" && self.func.name != "default" {
@@ -1284,7 +1312,7 @@ impl FnLower<'_> {
                 let mut c = body.walk();
                 let arms: Vec<Node> = body.named_children(&mut c).collect();
                 for arm in arms {
-                    if arm.kind() != "match_arm" {
+                    if arm.kind_name() != "match_arm" {
                         continue;
                     }
                     let pat = arm
@@ -1386,7 +1414,7 @@ impl FnLower<'_> {
     }
 
     fn trip(&self, value: Node, s: Src) -> TripCount {
-        match value.kind() {
+        match value.kind_name() {
             "range_expression" => {
                 let mut c = value.walk();
                 let kids: Vec<Node> = value.children(&mut c).collect();
@@ -1422,7 +1450,7 @@ impl FnLower<'_> {
     }
 
     fn classify(&self, f: Node, s: Src) -> (Callee, bool) {
-        match f.kind() {
+        match f.kind_name() {
             "identifier" => (
                 Callee::Path(perfgate_model::thin_vec![s.of(f).into()]),
                 false,
@@ -1443,13 +1471,13 @@ impl FnLower<'_> {
                 let Some(value) = f.child_by_field_id(FIELDS.value) else {
                     return (Callee::Unknown, false);
                 };
-                let recv = match value.kind() {
+                let recv = match value.kind_name() {
                     "self" => Receiver::SelfValue,
                     "identifier" => Receiver::Local(s.of(value).into()),
                     "field_expression"
                         if value
                             .child_by_field_id(FIELDS.value)
-                            .is_some_and(|v| v.kind() == "self") =>
+                            .is_some_and(|v| v.kind_name() == "self") =>
                     {
                         Receiver::SelfField(
                             value
@@ -1489,7 +1517,7 @@ impl FnLower<'_> {
             let mut c = a.walk();
             arg_nodes.extend(a.named_children(&mut c).filter(|x| {
                 !matches!(
-                    x.kind(),
+                    x.kind_name(),
                     "line_comment" | "block_comment" | "attribute_item"
                 )
             }));
@@ -1506,7 +1534,7 @@ impl FnLower<'_> {
         if let Callee::Method { name, .. } = &callee {
             if RETAINING.contains(&name.as_str()) {
                 for a in &arg_nodes {
-                    if a.kind() == "identifier" {
+                    if a.kind_name() == "identifier" {
                         self.stored_names.insert(s.of(*a).to_owned());
                     }
                 }
@@ -1541,7 +1569,7 @@ impl FnLower<'_> {
         }
         // Receiver first: it is evaluated before this call.
         if let (Some(f), true) = (func_node, walk) {
-            let recv_node = if f.kind() == "field_expression" {
+            let recv_node = if f.kind_name() == "field_expression" {
                 f.child_by_field_id(FIELDS.value)
             } else {
                 Some(f)
@@ -1582,9 +1610,9 @@ impl FnLower<'_> {
         let mut unwrapped = false;
         let mut top = call;
         while let Some(p) = top.parent() {
-            match p.kind() {
+            match p.kind_name() {
                 "field_expression" => {
-                    let Some(gp) = p.parent().filter(|g| g.kind() == "call_expression") else {
+                    let Some(gp) = p.parent().filter(|g| g.kind_name() == "call_expression") else {
                         break;
                     };
                     let m = p
@@ -1615,7 +1643,7 @@ impl FnLower<'_> {
         }
         let parent = top.parent();
         let (guard, live_until) = match parent {
-            Some(p) if p.kind() == "let_declaration" => {
+            Some(p) if p.kind_name() == "let_declaration" => {
                 let guard = p
                     .child_by_field_id(FIELDS.pattern)
                     .map(|x| s.of(x).trim_start_matches("mut ").trim().to_owned());
@@ -1640,7 +1668,7 @@ impl FnLower<'_> {
                 // A temporary guard lives to the end of its statement.
                 let mut st = top;
                 while let Some(p) = st.parent() {
-                    if matches!(p.kind(), "block" | "source_file") {
+                    if matches!(p.kind_name(), "block" | "source_file") {
                         break;
                     }
                     st = p;
@@ -1687,7 +1715,7 @@ impl FnLower<'_> {
         });
         let Some(tt) = n
             .named_children(&mut n.walk())
-            .find(|c| c.kind() == "token_tree")
+            .find(|c| c.kind_name() == "token_tree")
         else {
             return idx;
         };
@@ -1714,7 +1742,7 @@ impl FnLower<'_> {
         let root = tree.root_node();
         let Some(block) = root
             .named_child(0)
-            .filter(|f| f.kind() == "function_item")
+            .filter(|f| f.kind_name() == "function_item")
             .and_then(|f| f.child_by_field_id(FIELDS.body))
         else {
             return idx;
@@ -1731,7 +1759,7 @@ impl FnLower<'_> {
         } else if let Some(args) = block
             .named_child(0)
             .and_then(|st| st.named_child(0))
-            .filter(|c| c.kind() == "call_expression")
+            .filter(|c| c.kind_name() == "call_expression")
             .and_then(|c| c.child_by_field_id(FIELDS.arguments))
         {
             let mut c = args.walk();
@@ -1778,13 +1806,13 @@ fn format_captures(text: &str, out: &mut FxHashSet<u64>) {
 fn self_field(n: Node, s: Src) -> Option<String> {
     let mut cur = n;
     for _ in 0..8 {
-        match cur.kind() {
+        match cur.kind_name() {
             "reference_expression" | "unary_expression" | "parenthesized_expression" => {
                 cur = cur.named_children(&mut cur.walk()).last()?;
             }
             "field_expression" => {
                 let v = cur.child_by_field_id(FIELDS.value)?;
-                return (v.kind() == "self")
+                return (v.kind_name() == "self")
                     .then(|| {
                         cur.child_by_field_id(FIELDS.field)
                             .map(|f| s.of(f).to_owned())
@@ -1799,7 +1827,7 @@ fn self_field(n: Node, s: Src) -> Option<String> {
 
 /// A literal, or a constant by naming convention (`PATTERN`, `config::MAX_LEN`).
 fn is_const_node(n: Node, s: Src) -> bool {
-    match n.kind() {
+    match n.kind_name() {
         "string_literal" | "raw_string_literal" | "integer_literal" | "float_literal"
         | "boolean_literal" | "char_literal" => true,
         "reference_expression" => n
@@ -1823,7 +1851,7 @@ fn is_const_node(n: Node, s: Src) -> bool {
 fn inner_type_path(n: Node, s: Src) -> Option<Path> {
     let mut cur = n;
     for _ in 0..8 {
-        match cur.kind() {
+        match cur.kind_name() {
             "generic_type" => {
                 let outer = type_path(cur.child_by_field_id(FIELDS.ty)?, s)?;
                 let last = outer.last()?.as_str();
@@ -1865,7 +1893,7 @@ fn name_hash(name: &str) -> u64 {
 fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
     let mut stack = vec![n];
     while let Some(x) = stack.pop() {
-        if x.kind() == "identifier" {
+        if x.kind_name() == "identifier" {
             out.insert(name_hash(s.of(x)));
             continue;
         }
@@ -1881,7 +1909,7 @@ fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
 fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
     let mut stack = vec![n];
     while let Some(x) = stack.pop() {
-        if x.kind() == "identifier" {
+        if x.kind_name() == "identifier" {
             out.push(s.of(x).into());
             continue;
         }
@@ -1897,11 +1925,11 @@ fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
 fn root_ident(n: Node, s: Src) -> Option<String> {
     let mut cur = n;
     for _ in 0..32 {
-        match cur.kind() {
+        match cur.kind_name() {
             "identifier" => return Some(s.of(cur).to_owned()),
             "field_expression" => {
                 let v = cur.child_by_field_id(FIELDS.value)?;
-                if v.kind() == "self" {
+                if v.kind_name() == "self" {
                     return cur
                         .child_by_field_id(FIELDS.field)
                         .map(|f| s.of(f).to_owned());
@@ -1910,7 +1938,7 @@ fn root_ident(n: Node, s: Src) -> Option<String> {
             }
             "call_expression" => {
                 let f = cur.child_by_field_id(FIELDS.function)?;
-                if f.kind() == "field_expression" {
+                if f.kind_name() == "field_expression" {
                     cur = f;
                 } else {
                     return None;
@@ -1930,7 +1958,7 @@ fn root_ident(n: Node, s: Src) -> Option<String> {
 fn has_exit(body: Node) -> bool {
     let mut stack = vec![body];
     while let Some(x) = stack.pop() {
-        match x.kind() {
+        match x.kind_name() {
             "break_expression" | "return_expression" | "try_expression" => return true,
             "closure_expression" | "for_expression" | "while_expression" | "loop_expression"
             | "function_item" | "async_block"
@@ -1954,7 +1982,7 @@ fn scan_body(body: Node, s: Src) -> (bool, bool) {
     let (mut arith, mut index) = (false, false);
     let mut stack = vec![body];
     while let Some(x) = stack.pop() {
-        match x.kind() {
+        match x.kind_name() {
             "binary_expression" => {
                 if let Some(op) = x.child_by_field_id(FIELDS.operator) {
                     if matches!(s.of(op), "+" | "-" | "*" | "/" | "%") {

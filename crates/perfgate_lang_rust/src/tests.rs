@@ -175,3 +175,33 @@ fn every_field_the_lowering_reads_is_in_the_grammar() {
         assert!(lang.field_id_for_name(name).is_some(), "no field `{name}`");
     }
 }
+
+#[test]
+fn kind_names_from_the_table_are_those_tree_sitter_gives() {
+    use crate::lower::KindName;
+    let lang: tree_sitter::Language = tree_sitter_rust::LANGUAGE.into();
+    assert!(
+        lang.node_kind_count() <= 1024,
+        "the kind table is too small"
+    );
+    let src = "use std::sync::Mutex;\n\nimpl Engine {\n    async fn run(&self, xs: &[u8]) -> Result<u32, E> {\n        let g = self.m.lock().unwrap();\n        for x in xs.iter() { if *x > 3 { return Ok(1); } else { continue } }\n        match self.f(xs).await? { Some(v) => v as u32, None => 0 };\n        macro_rules! m { () => {} }\n        Ok(r#\"raw\"#.len() as u32)\n    }\n}\n";
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&lang).unwrap();
+    let tree = parser.parse(src, None).unwrap();
+    let mut cursor = tree.walk();
+    let mut seen = 0;
+    loop {
+        let n = cursor.node();
+        assert_eq!(n.kind_name(), n.kind());
+        seen += 1;
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                assert!(seen > 100, "{seen} nodes");
+                return;
+            }
+        }
+    }
+}
