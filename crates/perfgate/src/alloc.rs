@@ -290,6 +290,7 @@ pub fn init() {
 pub fn init_reusable() {
     no_huge_pages();
     keep_freed_memory();
+    tree_sitter_on_mimalloc();
     reserve_arenas();
     perfgate_model::scratch::install(&ArenaScratch);
 }
@@ -345,6 +346,23 @@ fn no_huge_pages() {
     // refused (an old kernel), nothing changes.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+/// tree-sitter's C heap (its parse stacks, subtrees and trees, allocated and freed node by
+/// node) on mimalloc rather than the C library's malloc, which was 4.5% of checking a Rust
+/// project. Not on the arenas: a thread's parser, and its buffers, outlive each file.
+fn tree_sitter_on_mimalloc() {
+    use libmimalloc_sys::{mi_calloc, mi_free, mi_malloc, mi_realloc};
+    // SAFETY: set once, before any tree-sitter object exists; mimalloc's functions have the
+    // C allocator's contracts, and every block tree-sitter frees it allocated through them.
+    unsafe {
+        tree_sitter::set_allocator(
+            Some(mi_malloc),
+            Some(mi_calloc),
+            Some(mi_realloc),
+            Some(mi_free),
+        );
     }
 }
 
