@@ -446,6 +446,7 @@ impl FileLower {
             async_block: false,
             handler: None,
             stmt_defs: List::new(),
+            conditional_block: 0,
             depth: 0,
             macro_depth: 0,
             consts: &self.consts,
@@ -679,6 +680,11 @@ struct FnLower<'c> {
     async_block: bool,
     handler: Option<u32>,
     stmt_defs: List<Name>,
+    /// The id of the block about to be lowered when its parent is a branch, a match arm or
+    /// a `let` (`if_expression`, `else_clause`, `match_arm`, `let_declaration`), else 0.
+    /// Set by the parent, taken by `lower_block`: asking a block for its parent walks the
+    /// tree down from its root.
+    conditional_block: usize,
     depth: u32,
     macro_depth: u32,
     consts: &'c FxHashMap<String, f64>,
@@ -918,13 +924,9 @@ impl FnLower<'_> {
     }
 
     fn lower_block(&mut self, block: Node, s: Src) {
-        // A branch, a match arm or a `let ... else`: runs only when a condition holds.
-        let conditional = block.parent().is_some_and(|p| {
-            matches!(
-                p.kind_name(),
-                "if_expression" | "else_clause" | "match_arm" | "let_declaration"
-            )
-        });
+        // A branch, a match arm or a `let ... else`: runs only when a condition holds. Its
+        // parent marked it (see `conditional_block`).
+        let conditional = std::mem::take(&mut self.conditional_block) == block.id();
         let idx = self.func.open_block(self.block, s.span(block), conditional);
         let (saved_block, saved_stmt, saved_defs) =
             (self.block, self.stmt, std::mem::take(&mut self.stmt_defs));
@@ -1003,12 +1005,14 @@ impl FnLower<'_> {
         match st.kind_name() {
             "let_declaration" => {
                 let value = st.child_by_field_id(FIELDS.value);
-                let call = value.and_then(|v| self.expr(v, s));
+                let call = value.and_then(|v| self.conditional_expr(v, s));
                 if let Some(p) = st.child_by_field_id(FIELDS.pattern) {
                     self.bind_varying(p, s);
                 }
                 if let Some(alt) = st.child_by_field_id(FIELDS.alternative) {
+                    self.conditional_block = alt.id();
                     self.lower_block(alt, s);
+                    self.conditional_block = 0;
                 }
                 let ty = st
                     .child_by_field_id(FIELDS.ty)
@@ -1339,7 +1343,7 @@ impl FnLower<'_> {
                         self.handler = handler;
                     }
                     if let Some(v) = arm.child_by_field_id(FIELDS.value) {
-                        self.expr(v, s);
+                        self.conditional_expr(v, s);
                     }
                     self.handler = saved;
                 }
@@ -1353,15 +1357,31 @@ impl FnLower<'_> {
                 None
             }
             "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item" => None,
-            _ => {
+            kind => {
                 let mut c = n.walk();
                 let children: Vec<Node> = n.named_children(&mut c).collect();
+                let branch = matches!(kind, "if_expression" | "else_clause");
                 for ch in children {
-                    self.expr(ch, s);
+                    if branch {
+                        self.conditional_expr(ch, s);
+                    } else {
+                        self.expr(ch, s);
+                    }
                 }
                 None
             }
         }
+    }
+
+    /// Lower a child of a branch, a match arm or a `let`: a block there runs only when a
+    /// condition holds (see `conditional_block`).
+    fn conditional_expr(&mut self, n: Node, s: Src) -> Option<u32> {
+        if n.kind_name() == "block" {
+            self.conditional_block = n.id();
+        }
+        let r = self.expr(n, s);
+        self.conditional_block = 0;
+        r
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -205,3 +205,59 @@ fn kind_names_from_the_table_are_those_tree_sitter_gives() {
         }
     }
 }
+
+#[test]
+fn blocks_under_branches_arms_and_lets_are_conditional() {
+    let src = r#"
+fn f(xs: &[u32], o: Option<u32>) -> u32 {
+    let mut n = 0;
+    for x in xs {
+        n += 1;
+    }
+    if n > 3 {
+        n += 2;
+    } else if n > 1 {
+        n += 3;
+    } else {
+        n += 4;
+    }
+    match o {
+        Some(v) => { n += v; }
+        None => n += 5,
+    }
+    let Some(k) = o else { return 0; };
+    let j = { k + 1 };
+    unsafe { n += j; }
+    let c = |y: u32| { y * 2 };
+    n + c(k)
+}
+"#;
+    let m = lower(src, "src/lib.rs").unwrap();
+    let f = m.functions.iter().find(|f| f.name == "f").unwrap();
+    let text = |b: &perfgate_model::Block| {
+        src[b.span.start as usize..b.span.end as usize]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut blocks: Vec<(String, bool)> =
+        f.blocks.iter().map(|b| (text(b), b.conditional)).collect();
+    blocks.sort();
+    let expect = [
+        ("{ k + 1 }", true), // a `let` value: its parent is the `let` (as the model has it)
+        ("{ n += 1; }", false), // a loop body
+        ("{ n += 2; }", true),
+        ("{ n += 3; }", true),
+        ("{ n += 4; }", true),
+        ("{ n += j; }", false),  // `unsafe`
+        ("{ n += v; }", true),   // a match arm
+        ("{ return 0; }", true), // `let ... else`
+        ("{ y * 2 }", false),    // a closure body
+    ];
+    for (t, conditional) in expect {
+        let found = blocks.iter().find(|(b, _)| b == t);
+        assert_eq!(found.map(|b| b.1), Some(conditional), "{t}: {blocks:?}");
+    }
+    // The function body itself is not conditional.
+    assert!(!f.blocks[0].conditional);
+}
