@@ -1928,9 +1928,6 @@ fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
 /// All identifiers under a node (iteratively; no recursion on deep trees).
 fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
     let mut stack = vec![n];
-    // One cursor for the whole walk (`named_children` resets it): making one per node was
-    // an allocation and a free each.
-    let mut c = n.walk();
     while let Some(x) = stack.pop() {
         if x.kind_name() == "identifier" {
             out.push(s.of(x).into());
@@ -1939,6 +1936,7 @@ fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
         if out.len() > 256 || stack.len() > 4096 {
             break;
         }
+        let mut c = x.walk();
         stack.extend(x.named_children(&mut c));
     }
 }
