@@ -906,7 +906,11 @@ impl<'a> Visitor<'a> for ExprLower<'_, 'a, '_> {
                     span,
                     ctx,
                     call: None,
-                    binds: self.fl.cur_stmt.map(stmt_defs).unwrap_or_default(),
+                    binds: self
+                        .fl
+                        .cur_stmt
+                        .map(|s| stmt_facts(s).defs)
+                        .unwrap_or_default(),
                     uses: names_in(&aw.value),
                 });
                 self.last_call = None;
@@ -1451,19 +1455,6 @@ fn contains_exit(body: &[Stmt]) -> bool {
         Stmt::Match(m) => m.cases.iter().any(|c| contains_exit(&c.body)),
         _ => false,
     })
-}
-
-/// The names a statement defines, as [`stmt_facts`] has them.
-fn stmt_defs(stmt: &Stmt) -> List<Name> {
-    let mut defs = NameCollector::default();
-    match stmt {
-        Stmt::Assign(a) => a.targets.iter().for_each(|t| defs.visit_expr(t)),
-        Stmt::AnnAssign(a) => defs.visit_expr(&a.target),
-        Stmt::AugAssign(a) => defs.visit_expr(&a.target),
-        Stmt::Expr(_) | Stmt::Return(_) => {}
-        other => defs.visit_stmt(other),
-    }
-    defs.stores
 }
 
 fn stmt_facts(stmt: &Stmt) -> StmtFacts {

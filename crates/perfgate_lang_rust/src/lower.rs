@@ -1010,9 +1010,9 @@ impl FnLower<'_> {
                     self.bind_varying(p, s);
                 }
                 if let Some(alt) = st.child_by_field_id(FIELDS.alternative) {
+                    // `lower_block` takes the mark.
                     self.conditional_block = alt.id();
                     self.lower_block(alt, s);
-                    self.conditional_block = 0;
                 }
                 let ty = st
                     .child_by_field_id(FIELDS.ty)

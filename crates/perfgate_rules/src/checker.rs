@@ -193,11 +193,10 @@ pub fn fingerprint(parts: &[&str]) -> String {
     // Sixteen lowercase hex digits, as `format!("{h:016x}")` writes them, without the
     // formatting machinery: every finding computes one or two.
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digits: Vec<u8> = (0..16)
+    (0..16)
         .rev()
-        .map(|i| HEX[(h >> (i * 4)) as usize & 0xf])
-        .collect();
-    String::from_utf8(digits).expect("hex digits are ASCII")
+        .map(|i| char::from(HEX[(h >> (i * 4)) as usize & 0xf]))
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{CallId, FuncId, Step, Target};
+use perfgate_analysis::{CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Category, Confidence, Finding, Language, Severity};
 use rustc_hash::FxHashMap;
@@ -66,10 +65,6 @@ impl crate::Rule for Rule {
             }
         }
         for fid in cx.functions_with(Shape::ASYNC) {
-            let f = a.func(fid);
-            if !f.is_async {
-                continue;
-            }
             let bounded_by_callers = sites
                 .get(&fid)
                 .is_some_and(|s| !s.is_empty() && s.iter().all(|c| a.info(*c).timeout));

@@ -3,8 +3,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{Analysis, Effect, Step, Target};
+use perfgate_analysis::{Analysis, Effect, Shape, Step, Target};
 use perfgate_model::{Confidence, Finding, FunctionRole, Language};
 
 /// Rule-specific wording.
@@ -24,15 +23,12 @@ pub(crate) fn check(
     out: &mut Vec<Finding>,
 ) {
     let a = cx.a;
+    // Only async code can block the executor; most functions are sync.
     for fid in cx.functions_with(Shape::ASYNC | Shape::ASYNC_BLOCKS) {
         let f = a.func(fid);
         // Start-up code and tests run once, before or outside serving: blocking there is
         // not latency anybody waits on.
         if f.role != FunctionRole::Normal || a.startup_only(fid) {
-            continue;
-        }
-        // Only async code can block the executor; most functions are sync.
-        if !f.is_async && !f.async_blocks {
             continue;
         }
         let lang = a.file(fid).module.language;

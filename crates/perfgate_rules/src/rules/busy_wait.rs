@@ -2,8 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{CallId, Step, Target};
+use perfgate_analysis::{CallId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Callee, Category, Confidence, Finding, Language, LoopKind, Severity};
 

@@ -3,8 +3,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{Analysis, FuncId, Step, Target};
+use perfgate_analysis::{Analysis, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Callee, Category, Confidence, Finding, HandlerKind, Language, Severity};
 use rustc_hash::FxHashSet;
@@ -80,9 +79,6 @@ impl crate::Rule for Rule {
         let a = cx.a;
         for fid in cx.functions_with(Shape::HANDLERS) {
             let f = a.func(fid);
-            if f.handlers.is_empty() {
-                continue;
-            }
             let mut gpu = None;
             for (hi, h) in f.handlers.iter().enumerate() {
                 if h.kind == HandlerKind::Other || !h.exits {

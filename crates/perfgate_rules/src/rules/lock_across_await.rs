@@ -3,8 +3,7 @@
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::resolve::TypeRef;
-use perfgate_analysis::Shape;
-use perfgate_analysis::Step;
+use perfgate_analysis::{Shape, Step};
 use perfgate_catalog::Kind;
 use perfgate_model::{Category, Confidence, Finding, Language, LockKind, Receiver, Severity, Span};
 

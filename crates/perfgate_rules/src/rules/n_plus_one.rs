@@ -4,8 +4,7 @@
 use super::scope::{self, Reach};
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{CallId, Target};
+use perfgate_analysis::{CallId, Shape, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
     CallFlags, Callee, Category, Confidence, Finding, Language, Receiver, Severity,
@@ -72,9 +71,6 @@ impl crate::Rule for Rule {
         let helpers = Reach::compute(a, trips.iter().copied(), |_| true);
         for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
-            if f.loops.is_empty() || f.role == perfgate_model::FunctionRole::Test {
-                continue;
-            }
             for (cid, _) in a.known_calls(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx() else { continue };

@@ -4,8 +4,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{Analysis, FuncId, Step};
+use perfgate_analysis::{Analysis, FuncId, Shape, Step};
 use perfgate_model::{
     CallFlags, Category, Confidence, Finding, Function, Language, Receiver, Severity, Span,
     TripCount,
@@ -80,9 +79,6 @@ impl crate::Rule for Rule {
         let a = cx.a;
         for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
-            if f.loops.is_empty() {
-                continue;
-            }
             nested_same_collection(cx, fid, out);
             let lang = scope::lang_of(a, fid);
             for cid in a.calls_of(fid) {

@@ -4,8 +4,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{CallId, Target};
+use perfgate_analysis::{CallId, Shape, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{CallFlags, Callee, Category, Finding, Language, Receiver, Severity};
 

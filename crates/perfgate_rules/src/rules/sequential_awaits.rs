@@ -2,8 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::Shape;
-use perfgate_analysis::{CallId, FuncId, Step, Target};
+use perfgate_analysis::{CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
     Await, Category, Confidence, Finding, Function, Language, Name, Severity, Span,
@@ -58,7 +57,7 @@ impl crate::Rule for Rule {
         let a = cx.a;
         for fid in cx.functions_with(Shape::AWAITS) {
             let f = a.func(fid);
-            if !f.is_async || f.awaits.len() < 2 {
+            if !f.is_async {
                 continue;
             }
             let cands: Vec<&Await> = f.awaits.iter().filter(|aw| is_work(cx, fid, aw)).collect();
