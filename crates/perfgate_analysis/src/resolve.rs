@@ -148,8 +148,14 @@ const GENERIC_METHODS: &[&str] = &[
 /// per language and keyed by strings borrowed from the model: building them copies no name,
 /// and lookups by `&str` allocate nothing (the resolver makes several per call).
 pub(crate) struct Index<'p> {
-    /// Per language (Rust, Python): module path (`pkg::engine`) -> file.
-    modules: [FxHashMap<Name, u32>; 2],
+    files: &'p [SourceFile],
+    /// Per language (Rust, Python): module path (`pkg::engine`) -> file, by the hash of its
+    /// segments ([`seg_hash`]), so that a lookup hashes the leading segments of the path it
+    /// tries without joining them into a string. [`CLASH`] where two module paths share a
+    /// hash: those are in `clashes`.
+    modules: [FxHashMap<u64, u32>; 2],
+    /// Per language: module paths whose segment hash another module path shares, joined.
+    clashes: [FxHashMap<String, u32>; 2],
     /// Per file: function index by qualified name as the model writes it (`Engine::infer`,
     /// Python `Engine.infer`); a method nested in another scope also by `Owner<sep>name`.
     qualnames: Vec<FxHashMap<Cow<'p, str>, u32>>,
@@ -180,35 +186,28 @@ impl<'p> hashbrown::Equivalent<(&'p str, &'p str)> for MethodKey<'_> {
     }
 }
 
-/// `s.rfind("::")`, without building a substring searcher for a two-byte needle: this runs
-/// several times for each distinct path called in each module.
-fn rfind_sep(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut i = b.len();
-    while i >= 2 {
-        i -= 1;
-        if b[i] == b':' {
-            if b[i - 1] == b':' {
-                return Some(i - 1);
-            }
-            i -= 1;
-        }
-    }
-    None
-}
-
 fn key(p: &[Name]) -> String {
     p.join("::")
 }
 
-/// A `::`-joined qualified name as the model writes it in this language: Python's
-/// `Engine::infer` is `Engine.infer`.
-fn model_qual(lang: Language, qual: &str) -> Cow<'_, str> {
-    if lang == Language::Python && rfind_sep(qual).is_some() {
-        Cow::Owned(qual.replace("::", "."))
-    } else {
-        Cow::Borrowed(qual)
+/// [`Index`]'s `modules` value for a hash two module paths share.
+const CLASH: u32 = u32::MAX;
+
+/// Adds a segment to a module path's [`seg_hash`].
+fn seg_write(h: &mut rustc_hash::FxHasher, seg: &str) {
+    use std::hash::Hasher;
+    h.write(seg.as_bytes());
+    h.write_u8(0xff);
+}
+
+/// The hash a module path is indexed by: of its segments, in order.
+fn seg_hash(path: &[Name]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for s in path {
+        seg_write(&mut h, s);
     }
+    h.finish()
 }
 
 /// How many functions with an owner (methods) each language has.
@@ -279,7 +278,8 @@ impl<'p> Index<'p> {
                     methods
                 },
                 || {
-                    let mut modules: [FxHashMap<Name, u32>; 2] = Default::default();
+                    let mut modules: [FxHashMap<u64, u32>; 2] = Default::default();
+                    let mut clashes: [FxHashMap<String, u32>; 2] = Default::default();
                     let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
                     let mut method_names: [FxHashMap<&'p str, Option<FuncId>>; 2] =
                         Default::default();
@@ -289,7 +289,25 @@ impl<'p> Index<'p> {
                     for (fi, file) in files.iter().enumerate() {
                         let m = &file.module;
                         let lang = m.language as usize;
-                        modules[lang].insert(key(&m.module_path).into(), fi as u32);
+                        // The last file of a module path wins, as a map insert does.
+                        match modules[lang].entry(seg_hash(&m.module_path)) {
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(fi as u32);
+                            }
+                            std::collections::hash_map::Entry::Occupied(mut e) => {
+                                let had = *e.get();
+                                if had == CLASH {
+                                    clashes[lang].insert(key(&m.module_path), fi as u32);
+                                } else if files[had as usize].module.module_path == m.module_path {
+                                    e.insert(fi as u32);
+                                } else {
+                                    let had_key = key(&files[had as usize].module.module_path);
+                                    clashes[lang].insert(had_key, had);
+                                    clashes[lang].insert(key(&m.module_path), fi as u32);
+                                    e.insert(CLASH);
+                                }
+                            }
+                        }
                         for t in &m.types {
                             let files = types[lang].entry(t.name.as_str()).or_default();
                             if files.last() != Some(&(fi as u32)) {
@@ -310,14 +328,17 @@ impl<'p> Index<'p> {
                                 .or_insert(Some(id));
                         }
                     }
-                    (modules, types, method_names)
+                    (modules, clashes, types, method_names)
                 },
             )
         };
         // Per-file names (parallel) and the two merged halves, side by side.
-        let (qualnames, (methods, (modules, types, method_names))) = rayon::join(qualnames, tables);
+        let (qualnames, (methods, (modules, clashes, types, method_names))) =
+            rayon::join(qualnames, tables);
         Index {
+            files,
             modules,
+            clashes,
             qualnames,
             types,
             methods,
@@ -325,46 +346,113 @@ impl<'p> Index<'p> {
         }
     }
 
-    /// The function at a full path (`pkg::engine::Engine::infer`): some leading segments
-    /// name a module, the rest (one to three segments) a function or method in it.
-    fn symbol(&self, lang: Language, full: &str) -> Option<FuncId> {
-        let modules = &self.modules[lang as usize];
-        let mut end = full.len();
-        for _ in 0..3 {
-            let split = rfind_sep(&full[..end]);
-            let (module, qual) = match split {
-                Some(at) => (&full[..at], &full[at + 2..]),
-                None => ("", full),
-            };
-            if let Some(&file) = modules.get(module) {
-                let qual = model_qual(lang, qual);
-                if let Some(&func) = self.qualnames[file as usize].get(qual.as_ref()) {
-                    return Some(FuncId { file, func });
-                }
+    /// The function at a full path, `prefix` then `path` (`pkg::engine` `Engine::infer`):
+    /// some leading segments name a module, the rest (one to three segments) a function or
+    /// method in it. Nothing is joined or allocated unless a module matches and the rest is
+    /// more than one segment.
+    fn symbol(&self, lang: Language, prefix: &[Name], path: &[Name]) -> Option<FuncId> {
+        use std::hash::Hasher;
+        let n = prefix.len() + path.len();
+        let seg = |i: usize| match prefix.get(i) {
+            Some(s) => s.as_str(),
+            None => path[i - prefix.len()].as_str(),
+        };
+        // The hashes of the first `lo..n` segments (the modules to try), in one pass.
+        let lo = n.saturating_sub(3);
+        let mut hashes = [0u64; 3];
+        let mut h = rustc_hash::FxHasher::default();
+        for i in 0..n {
+            if i >= lo {
+                hashes[i - lo] = h.finish();
             }
-            match split {
-                Some(at) => end = at,
-                None => break,
+            seg_write(&mut h, seg(i));
+        }
+        if n == 0 {
+            return self.in_module(lang, h.finish(), &seg, 0, 0);
+        }
+        (1..=n.min(3)).find_map(|q| self.in_module(lang, hashes[n - q - lo], &seg, n - q, n))
+    }
+
+    /// The function `segs[m..n]` in the module `segs[..m]` (whose hash is `hash`).
+    fn in_module<'s>(
+        &self,
+        lang: Language,
+        hash: u64,
+        seg: &impl Fn(usize) -> &'s str,
+        m: usize,
+        n: usize,
+    ) -> Option<FuncId> {
+        let file = match self.modules[lang as usize].get(&hash).copied()? {
+            CLASH => {
+                let joined = (0..m).map(seg).collect::<Vec<_>>().join("::");
+                *self.clashes[lang as usize].get(&joined)?
+            }
+            file => {
+                let path = &self.files[file as usize].module.module_path;
+                let same = path.len() == m && path.iter().enumerate().all(|(i, s)| s == seg(i));
+                if !same {
+                    return None;
+                }
+                file
+            }
+        };
+        let qualnames = &self.qualnames[file as usize];
+        let func = if n - m == 1 || n == m {
+            qualnames.get(if n == m { "" } else { seg(m) })
+        } else {
+            qualnames.get(
+                (m..n)
+                    .map(seg)
+                    .collect::<Vec<_>>()
+                    .join(lang.path_sep())
+                    .as_str(),
+            )
+        };
+        func.map(|&func| FuncId { file, func })
+    }
+
+    /// Points a module path's hash at `file`, or (`None`) marks it a clash with the path
+    /// kept among the clashes: what a real 64-bit hash clash would leave.
+    #[cfg(test)]
+    pub(crate) fn force_module(&mut self, lang: Language, path: &[Name], file: Option<u32>) {
+        let l = lang as usize;
+        let own = self
+            .files
+            .iter()
+            .rposition(|f| f.module.module_path == path);
+        match file {
+            Some(file) => {
+                self.modules[l].insert(seg_hash(path), file);
+            }
+            None => {
+                self.modules[l].insert(seg_hash(path), CLASH);
+                self.clashes[l].insert(key(path), own.expect("a module of the project") as u32);
             }
         }
-        None
     }
 
     /// A symbol by path: as written, relative to the current module, or (Rust) from the
     /// current crate's root.
-    fn find_symbol(&self, lang: Language, path: &[Name], here: &[Name]) -> Option<FuncId> {
-        let written = key(path);
-        if let Some(f) = self.symbol(lang, &written) {
+    pub(crate) fn find_symbol(
+        &self,
+        lang: Language,
+        path: &[Name],
+        here: &[Name],
+    ) -> Option<FuncId> {
+        if path.is_empty() {
+            return None;
+        }
+        if let Some(f) = self.symbol(lang, &[], path) {
             return Some(f);
         }
         if !here.is_empty() {
-            if let Some(f) = self.symbol(lang, &format!("{}::{written}", key(here))) {
+            if let Some(f) = self.symbol(lang, here, path) {
                 return Some(f);
             }
         }
         if lang == Language::Rust && here.len() > 1 {
             // `crate_name::...` written from the crate root.
-            if let Some(f) = self.symbol(lang, &format!("{}::{written}", here[0])) {
+            if let Some(f) = self.symbol(lang, &here[..1], path) {
                 return Some(f);
             }
         }
@@ -1066,29 +1154,5 @@ impl<'a> Resolver<'a, '_> {
             return None;
         }
         Some(*only)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rfind_sep_agrees_with_rfind() {
-        for s in [
-            "",
-            ":",
-            "::",
-            ":::",
-            "a",
-            "a::b",
-            "a:::b",
-            "a::b:c",
-            "pkg::mod::Type::f",
-            "a:b",
-            "::a",
-            "a::",
-            "é::ü",
-        ] {
-            assert_eq!(super::rfind_sep(s), s.rfind("::"), "{s:?}");
-        }
     }
 }

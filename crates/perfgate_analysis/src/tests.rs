@@ -192,3 +192,49 @@ fn functions_are_found_by_shape_as_their_models_have_it() {
     assert!(names(Shape::ENTRY, 0).iter().all(|n| n == "<module>"));
     assert_eq!(names(Shape::ANY, 0).len(), a.functions().count());
 }
+
+/// Modules are found by the hash of their path's segments; a path whose hash another module
+/// holds is not taken for it, and two module paths sharing a hash are both still found (real
+/// 64-bit clashes are too rare to meet in a test, so the table is given one).
+#[test]
+fn module_table_checks_paths_and_survives_hash_clashes() {
+    let files = project(&[
+        ("pkg/a.py", "def f():\n    pass\n"),
+        (
+            "pkg/b.py",
+            "def g():\n    pass\n\nclass K:\n    def m(self):\n        pass\n",
+        ),
+    ]);
+    let path = |s: &str| -> Vec<Name> { s.split("::").map(Name::from).collect() };
+    let py = perfgate_model::Language::Python;
+    let mut index = resolve::Index::build(&files);
+    let at = |file: u32, qual: &str| {
+        let funcs = &files[file as usize].module.functions;
+        let func = funcs.iter().position(|f| f.qualname == qual).expect(qual) as u32;
+        Some(FuncId { file, func })
+    };
+    assert_eq!(index.find_symbol(py, &path("pkg::a::f"), &[]), at(0, "f"));
+    assert_eq!(
+        index.find_symbol(py, &path("pkg::b::K::m"), &[]),
+        at(1, "K.m")
+    );
+    // From inside `pkg`, relative to it.
+    assert_eq!(
+        index.find_symbol(py, &path("b::g"), &path("pkg")),
+        at(1, "g")
+    );
+    assert_eq!(index.find_symbol(py, &path("pkg::a::g"), &[]), None);
+
+    // `pkg::a`'s hash now leads to `pkg::b`: `pkg::a::f` must not be found in `pkg::b`.
+    index.force_module(py, &path("pkg::a"), Some(1));
+    assert_eq!(index.find_symbol(py, &path("pkg::a::f"), &[]), None);
+    // Both paths under one hash, as a real clash leaves them.
+    index.force_module(py, &path("pkg::a"), None);
+    index.force_module(py, &path("pkg::b"), None);
+    assert_eq!(index.find_symbol(py, &path("pkg::a::f"), &[]), at(0, "f"));
+    assert_eq!(
+        index.find_symbol(py, &path("pkg::b::K::m"), &[]),
+        at(1, "K.m")
+    );
+    assert_eq!(index.find_symbol(py, &path("pkg::c::f"), &[]), None);
+}
