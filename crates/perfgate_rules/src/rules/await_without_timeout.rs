@@ -55,58 +55,71 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
-        // Call sites of each project function, to tell whether every caller bounds it.
-        let mut sites: FxHashMap<FuncId, Vec<CallId>> = FxHashMap::default();
+        // Remote calls awaited in async code with no timeout of their own, found from the
+        // calls of that kind: most projects have few, and then nothing else is read.
+        let unbounded: Vec<CallId> = a
+            .calls_with_kind(Kind::Remote)
+            .iter()
+            .copied()
+            .filter(|&cid| {
+                let shape = a.shape(cid.func);
+                shape & Shape::ASYNC != 0
+                    && shape & Shape::TEST == 0
+                    && !a.info(cid).timeout
+                    && a.call(cid).awaited
+            })
+            .collect();
+        if unbounded.is_empty() {
+            return;
+        }
+        // Call sites of the functions holding them, to tell whether every caller bounds one.
+        let mut sites: FxHashMap<FuncId, Vec<CallId>> =
+            unbounded.iter().map(|c| (c.func, Vec::new())).collect();
         for fid in cx.functions() {
             for (cid, info) in a.known_calls(fid) {
                 if let Target::Project { func, .. } = info.target {
-                    sites.entry(func).or_default().push(cid);
+                    if let Some(s) = sites.get_mut(&func) {
+                        s.push(cid);
+                    }
                 }
             }
         }
-        for fid in cx.functions_with(Shape::ASYNC) {
+        for cid in unbounded {
+            let fid = cid.func;
             let bounded_by_callers = sites
                 .get(&fid)
                 .is_some_and(|s| !s.is_empty() && s.iter().all(|c| a.info(*c).timeout));
             if bounded_by_callers {
                 continue;
             }
-            for (cid, info) in a.known_calls(fid) {
-                if !info.has_kind(Kind::Remote) || info.timeout {
-                    continue;
-                }
-                let c = a.call(cid);
-                if !c.awaited {
-                    continue;
-                }
-                let name = a.callee_name(cid);
-                let lang = a.file(fid).module.language;
-                let fix = match lang {
-                    Language::Rust => format!(
-                        "bound it: `tokio::time::timeout(Duration::from_secs(..), {}).await`, or configure the client with `.timeout(..)`",
-                        a.call_text(cid)
-                    ),
-                    Language::Python => "bound it: `async with asyncio.timeout(...)` or `await asyncio.wait_for(..., timeout=...)`, or give the client a timeout".to_owned(),
-                };
-                cx.emit(
-                    Draft {
-                        meta: &META,
+            let c = a.call(cid);
+            let name = a.callee_name(cid);
+            let lang = a.file(fid).module.language;
+            let fix = match lang {
+                Language::Rust => format!(
+                    "bound it: `tokio::time::timeout(Duration::from_secs(..), {}).await`, or configure the client with `.timeout(..)`",
+                    a.call_text(cid)
+                ),
+                Language::Python => "bound it: `async with asyncio.timeout(...)` or `await asyncio.wait_for(..., timeout=...)`, or give the client a timeout".to_owned(),
+            };
+            cx.emit(
+                Draft {
+                    meta: &META,
+                    func: fid,
+                    span: c.span,
+                    message: format!("`{name}` is awaited with no timeout or deadline"),
+                    impact: "a peer that never answers holds this task, its connection and anything it has locked, forever".into(),
+                    fix: fix.into(),
+                    trace: vec![Step {
                         func: fid,
                         span: c.span,
-                        message: format!("`{name}` is awaited with no timeout or deadline"),
-                        impact: "a peer that never answers holds this task, its connection and anything it has locked, forever".into(),
-                        fix: fix.into(),
-                        trace: vec![Step {
-                            func: fid,
-                            span: c.span,
-                            call: Some(cid.call),
-                            note: format!("awaits {name}: network round trip"),
-                        }],
-                        confidence: Confidence::Certain,
-                    },
-                    out,
-                );
-            }
+                        call: Some(cid.call),
+                        note: format!("awaits {name}: network round trip"),
+                    }],
+                    confidence: Confidence::Certain,
+                },
+                out,
+            );
         }
     }
 }

@@ -77,6 +77,11 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
+        // Only a function that drives GPU work, itself or through a helper, is reported:
+        // with no GPU call in the project there is nothing to find.
+        if a.calls_with_kind(Kind::Gpu).is_empty() {
+            return;
+        }
         for fid in cx.functions_with(Shape::HANDLERS) {
             let f = a.func(fid);
             let mut gpu = None;
