@@ -125,7 +125,7 @@ fn main() {
             add("functions (struct)", size_of::<perfgate_model::Function>());
             add(
                 "function names",
-                n(&f.name) + s(&f.qualname) + f.owner.as_ref().map_or(0, n),
+                n(&f.name) + n(&f.qualname) + f.owner.as_ref().map_or(0, n),
             );
             add(
                 "calls (struct)",

@@ -360,7 +360,7 @@ impl<'p> Analysis<'p> {
     /// A readable name for what a call targets, for messages.
     pub fn callee_name(&self, id: CallId) -> String {
         match &self.info(id).target {
-            Target::Project { func, .. } => self.func(*func).qualname.clone(),
+            Target::Project { func, .. } => self.func(*func).qualname.to_string(),
             Target::External(p) => {
                 let sep = self.file(id.func).module.language.path_sep();
                 p.join(sep)

@@ -166,7 +166,7 @@ fn functions_are_found_by_shape_as_their_models_have_it() {
     let a = Analysis::new(&files, &cat);
     let names = |any, none| -> Vec<String> {
         a.functions_shaped(any, none)
-            .map(|f| a.func(f).qualname.clone())
+            .map(|f| a.func(f).qualname.to_string())
             .collect()
     };
     // The shape table agrees with the models it was made from, function by function.

@@ -327,7 +327,7 @@ fn python_benches(sources: &[SourceFile], facts: &mut ProjectFacts) {
                 } else {
                     BenchKind::Asv
                 });
-                ids.push(f.qualname.clone());
+                ids.push(f.qualname.to_string());
                 first.get_or_insert(f.name_span);
             }
         }

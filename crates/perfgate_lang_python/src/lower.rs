@@ -354,7 +354,7 @@ impl<'m, 's> FnLower<'m, 's> {
             func: Function {
                 name,
                 owner: owner.map(Name::from),
-                qualname: qualname.clone(),
+                qualname: Name::from(qualname.as_str()),
                 is_async,
                 span,
                 name_span: span,

@@ -414,7 +414,7 @@ impl FileLower {
         let mut func = Function {
             name,
             owner: scope.owner.clone(),
-            qualname: qual.join("::"),
+            qualname: qual.join("::").into(),
             is_async,
             span: s.span(item),
             name_span: s.span(name_node),

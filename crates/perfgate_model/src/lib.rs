@@ -142,7 +142,7 @@ pub struct Function {
     /// The type or class that owns this method, if any.
     pub owner: Option<Name>,
     /// `ClipEngine::compute_score` / `Pipeline._generate_audio` / `helpers::load`.
-    pub qualname: String,
+    pub qualname: Name,
     pub is_async: bool,
     /// Holds an `async { }` block or an async closure: code that runs on the executor even
     /// in a sync function (each call there says so in its context).

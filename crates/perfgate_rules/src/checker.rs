@@ -132,7 +132,7 @@ impl<'a> Checker<'a> {
                 ]),
                 path: rf.path.clone(),
                 line: rf.lines().line(root.span.start),
-                function: rfunc.qualname.clone(),
+                function: rfunc.qualname.to_string(),
                 note: root.note.clone(),
             }))
         } else {
@@ -155,7 +155,7 @@ impl<'a> Checker<'a> {
             column,
             end_line,
             end_column,
-            function: func.qualname.clone(),
+            function: func.qualname.to_string(),
             message: d.message,
             impact: d.impact,
             fix: d.fix,
@@ -172,7 +172,7 @@ impl<'a> Checker<'a> {
         TraceStep {
             path: f.path.clone(),
             line: f.lines().line(s.span.start),
-            function: self.a.func(s.func).qualname.clone(),
+            function: self.a.func(s.func).qualname.to_string(),
             note: s.note,
         }
     }

@@ -179,7 +179,7 @@ fn passed_to_project(a: &perfgate_analysis::Analysis, id: CallId) -> Option<Stri
         call: p,
     };
     match a.info(pid).target {
-        Target::Project { func, .. } => Some(a.func(func).qualname.clone()),
+        Target::Project { func, .. } => Some(a.func(func).qualname.to_string()),
         _ => None,
     }
 }
