@@ -95,6 +95,102 @@ pub struct Module {
     pub directive_comments: Vec<Span>,
 }
 
+impl Module {
+    /// A deep copy that allocates list by list across functions (every function's calls,
+    /// then every function's loops, ...) instead of function by function. On memory that is
+    /// handed out in order (perfgate's arenas), a pass over one kind of list of every
+    /// function, which is what the analysis and most rules make, then reads front to back
+    /// instead of hopping over the other lists of each function.
+    pub fn clone_by_list(&self) -> Module {
+        let Module {
+            language,
+            module_path,
+            imports,
+            types,
+            functions,
+            globals,
+            had_syntax_errors,
+            directive_comments,
+        } = self;
+        let mut copy: Vec<Function> = functions
+            .iter()
+            .map(|f| {
+                // Spelled out, not `..`: a field added to `Function` must be copied here too.
+                let Function {
+                    name,
+                    owner,
+                    qualname,
+                    is_async,
+                    async_blocks,
+                    span,
+                    name_span,
+                    role,
+                    params: _,
+                    locals: _,
+                    calls: _,
+                    awaits: _,
+                    loops: _,
+                    locks: _,
+                    handlers: _,
+                    blocks: _,
+                    extra: _,
+                    memoized,
+                } = f;
+                Function {
+                    name: name.clone(),
+                    owner: owner.clone(),
+                    qualname: qualname.clone(),
+                    is_async: *is_async,
+                    async_blocks: *async_blocks,
+                    span: *span,
+                    name_span: *name_span,
+                    role: *role,
+                    memoized: *memoized,
+                    ..Function::default()
+                }
+            })
+            .collect();
+        // Most read first: the calls, end to end, with the paths they call after them all
+        // (a path is a list of its own, and most passes over calls do not read it).
+        for (to, from) in copy.iter_mut().zip(functions) {
+            to.calls = from.calls.iter().map(Call::without_path).collect();
+        }
+        for (to, from) in copy.iter_mut().zip(functions) {
+            for (c, f) in to.calls.iter_mut().zip(&from.calls) {
+                if let Callee::Path(p) = &f.callee {
+                    c.callee = Callee::Path(p.clone());
+                }
+            }
+        }
+        for (to, from) in copy.iter_mut().zip(functions) {
+            to.loops = from.loops.clone();
+            to.awaits = from.awaits.clone();
+            to.locks = from.locks.clone();
+            to.handlers = from.handlers.clone();
+        }
+        for (to, from) in copy.iter_mut().zip(functions) {
+            to.locals = from.locals.clone();
+            to.params = from.params.clone();
+        }
+        for (to, from) in copy.iter_mut().zip(functions) {
+            to.extra = from.extra.clone();
+        }
+        for (to, from) in copy.iter_mut().zip(functions) {
+            to.blocks = from.blocks.clone();
+        }
+        Module {
+            language: *language,
+            module_path: module_path.clone(),
+            imports: imports.clone(),
+            types: types.clone(),
+            functions: copy,
+            globals: globals.clone(),
+            had_syntax_errors: *had_syntax_errors,
+            directive_comments: directive_comments.clone(),
+        }
+    }
+}
+
 /// The marker that starts every perfgate directive comment.
 pub const DIRECTIVE: &str = "perfgate:";
 
@@ -328,6 +424,34 @@ pub struct Call {
     pub is_macro: bool,
     /// [`CallFlags`] bits: what the arguments read and where the result goes.
     pub flags: u8,
+}
+
+impl Call {
+    /// A copy, except that a path callee is left `Unknown` (see [`Module::clone_by_list`]).
+    fn without_path(&self) -> Call {
+        // Spelled out, not `..`: a field added to `Call` must be copied here too.
+        let Call {
+            callee,
+            span,
+            ctx,
+            awaited,
+            n_args,
+            is_macro,
+            flags,
+        } = self;
+        Call {
+            callee: match callee {
+                Callee::Path(_) => Callee::Unknown,
+                other => other.clone(),
+            },
+            span: *span,
+            ctx: *ctx,
+            awaited: *awaited,
+            n_args: *n_args,
+            is_macro: *is_macro,
+            flags: *flags,
+        }
+    }
 }
 
 /// Bits of [`Call::flags`]. Computed by the front ends from syntax alone.
