@@ -3,7 +3,7 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::{Analysis, CallId, FuncId, Step, Target};
+use perfgate_analysis::{Analysis, CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
     Callee, Category, Confidence, Finding, Language, MutOp, Receiver, Severity, Span,
@@ -27,7 +27,8 @@ methods, or named `*Service`, `*Server`, `*Manager`, `*Cache`, `*Engine`, `*Pipe
 or a module-level collection named like a cache (`_cache`, `SEEN`, `history`) and grown
 from async code — that some method adds to
 (`insert`, `push`, `entry`, `append`, `add`, `update`, `self.cache[k] = v`) while no code
-removes from it, clears it, replaces it or checks its size where it grows.
+removes from it, clears it, replaces it or checks its size where it grows. Tests count for
+neither: a collection that only a test clears still grows without end where it serves.
 
 Not reported: bounded types (`lru::LruCache`, `moka`, `cachetools`, `deque(maxlen=...)`,
 `functools.lru_cache`), collections that some method shrinks (`remove`, `pop`, `clear`,
@@ -167,7 +168,11 @@ fn scan_file<'a>(a: &Analysis<'a>, mut uses: Table<'a>, file: usize) -> Table<'a
             file: file as u32,
             func: func as u32,
         };
-        scan(a, fid, &mut uses);
+        // Tests neither grow a collection in production nor bound it: one cleared only by a
+        // test still grows without end where it serves.
+        if a.shape(fid) & Shape::TEST == 0 {
+            scan(a, fid, &mut uses);
+        }
     }
     uses
 }
