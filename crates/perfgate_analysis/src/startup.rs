@@ -13,20 +13,38 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
     let mut startup = vec![false; n];
     let mut repeated = vec![false; n];
     // Callees of each function, as (callee, called again: in a loop, closure or async
-    // block), one per call.
-    let edges = crate::csr::Csr::build(n, || {
-        a.functions().flat_map(move |f| {
-            a.known_calls(f).filter_map(move |(_, info)| {
-                let Target::Project { func: g, .. } = info.target else {
-                    return None;
-                };
-                if g == f {
-                    return None;
+    // block), one per call. Read from the resolved calls once, file by file in parallel,
+    // into compact lists that the grouping then passes over.
+    let per_file: Vec<Vec<(u32, (u32, bool))>> = {
+        use rayon::prelude::*;
+        (0..a.files.len())
+            .into_par_iter()
+            .map(|file| {
+                let mut out = Vec::new();
+                for func in 0..a.files[file].module.functions.len() {
+                    let f = FuncId {
+                        file: file as u32,
+                        func: func as u32,
+                    };
+                    for (_, info) in a.known_calls(f) {
+                        if let Target::Project { func: g, .. } = info.target {
+                            if g != f {
+                                out.push((flat(f) as u32, (flat(g) as u32, info.repeated)));
+                            }
+                        }
+                    }
                 }
-                Some((flat(f), (flat(g) as u32, info.repeated)))
+                out
             })
-        })
+            .collect()
+    };
+    let edges = crate::csr::Csr::build(n, || {
+        per_file
+            .iter()
+            .flatten()
+            .map(|&(f, edge)| (f as usize, edge))
     });
+    drop(per_file);
     // Calls from callers not yet known to be start-up code. Counted per call, not per
     // caller: a caller found to be start-up code settles all its calls at once.
     let mut pending = vec![0u32; n];
