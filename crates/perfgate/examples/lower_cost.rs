@@ -1,5 +1,6 @@
 //! What lowering costs on top of parsing: every Python file under DIR parsed alone, then
-//! parsed and lowered as `perfgate check` does (on scratch memory, the module copied out),
+//! parsed and lowered as `perfgate check` does (on scratch memory, the module copied out
+//! list by list),
 //! on one thread; best of five rounds.
 //! `cargo run --release -p perfgate --example lower_cost -- DIR`
 
@@ -43,7 +44,7 @@ fn main() {
         for (rel, text) in &files {
             let module = perfgate_model::scratch::run(
                 || perfgate_lang_python::lower(text, rel),
-                |m| m.as_ref().ok().cloned(),
+                |m| m.as_ref().ok().map(perfgate_model::Module::clone_by_list),
             );
             kept.push(module);
         }
