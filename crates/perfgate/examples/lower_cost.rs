@@ -1,7 +1,6 @@
 //! What lowering costs on top of parsing: every Python file under DIR parsed alone, then
 //! parsed and lowered as `perfgate check` does (on scratch memory, the module copied out
-//! list by list),
-//! on one thread; best of five rounds.
+//! list by list), on one thread; best of five rounds.
 //! `cargo run --release -p perfgate --example lower_cost -- DIR`
 
 use std::time::Instant;
