@@ -145,8 +145,9 @@ const GENERIC_METHODS: &[&str] = &[
 
 /// The project's symbols. Built per file in parallel; only module, type and method-name
 /// tables are merged across files, so building it stays cheap on large projects. Tables are
-/// per language and keyed by strings borrowed from the model: building them copies no name,
-/// and lookups by `&str` allocate nothing (the resolver makes several per call).
+/// per language and keyed by strings borrowed from the model (modules by the hash of their
+/// path's segments): building them copies no name, and lookups allocate nothing (the
+/// resolver makes several per call).
 pub(crate) struct Index<'p> {
     files: &'p [SourceFile],
     /// Per language (Rust, Python): module path (`pkg::engine`) -> file, by the hash of its
