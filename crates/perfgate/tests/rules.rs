@@ -124,3 +124,30 @@ fn every_rule_finds_its_defects_and_stays_silent_on_correct_idioms() {
     }
     assert_eq!(checked, perfgate_rules::all().len());
 }
+
+/// cancellation-without-cleanup reports only handlers of functions that drive GPU work: in
+/// a project with no GPU call at all it looks no further, and the same handler is silent.
+#[test]
+fn a_cancellation_handler_without_gpu_work_is_silent() {
+    let service = |gpu: bool| {
+        format!(
+            "import asyncio\n{}\n\nasync def render(recipe):\n    return {}\n\n\nasync def run_slot(recipe):\n    try:\n        return await asyncio.wait_for(render(recipe), timeout=12)\n    except asyncio.CancelledError:\n        raise\n",
+            if gpu { "import torch" } else { "import json" },
+            if gpu { "torch.randn(1, 4, device=\"cuda\")" } else { "json.dumps(recipe)" },
+        )
+    };
+    let catalog = perfgate_catalog::Catalog::bundled();
+    let reported = |gpu: bool| {
+        let perfgate_check::Parsed::Ok { file, .. } =
+            perfgate_check::parse_source("svc/slots.py", service(gpu))
+        else {
+            panic!("the service parses");
+        };
+        perfgate_check::analyse_sources(vec![*file], &catalog)
+            .iter()
+            .filter(|f| f.rule == "cancellation-without-cleanup")
+            .count()
+    };
+    assert_eq!(reported(true), 1, "the GPU variant must be reported");
+    assert_eq!(reported(false), 0);
+}

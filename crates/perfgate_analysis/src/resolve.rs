@@ -347,10 +347,10 @@ impl<'p> Index<'p> {
         }
     }
 
-    /// The function at a full path, `prefix` then `path` (`pkg::engine` `Engine::infer`):
-    /// some leading segments name a module, the rest (one to three segments) a function or
-    /// method in it. Nothing is joined or allocated unless a module matches and the rest is
-    /// more than one segment.
+    /// The function at a full path, `prefix` then `path` (`pkg::engine` `Engine::infer`;
+    /// `path` is not empty): some leading segments name a module, the rest (one to three
+    /// segments) a function or method in it. Nothing is joined or allocated unless a module
+    /// matches and the rest is more than one segment.
     fn symbol(&self, lang: Language, prefix: &[Name], path: &[Name]) -> Option<FuncId> {
         use std::hash::Hasher;
         let n = prefix.len() + path.len();
@@ -368,13 +368,10 @@ impl<'p> Index<'p> {
             }
             seg_write(&mut h, seg(i));
         }
-        if n == 0 {
-            return self.in_module(lang, h.finish(), &seg, 0, 0);
-        }
         (1..=n.min(3)).find_map(|q| self.in_module(lang, hashes[n - q - lo], &seg, n - q, n))
     }
 
-    /// The function `segs[m..n]` in the module `segs[..m]` (whose hash is `hash`).
+    /// The function `segs[m..n]` (`m < n`) in the module `segs[..m]`, whose hash is `hash`.
     fn in_module<'s>(
         &self,
         lang: Language,
@@ -398,16 +395,11 @@ impl<'p> Index<'p> {
             }
         };
         let qualnames = &self.qualnames[file as usize];
-        let func = if n - m == 1 || n == m {
-            qualnames.get(if n == m { "" } else { seg(m) })
+        let func = if n - m == 1 {
+            qualnames.get(seg(m))
         } else {
-            qualnames.get(
-                (m..n)
-                    .map(seg)
-                    .collect::<Vec<_>>()
-                    .join(lang.path_sep())
-                    .as_str(),
-            )
+            let qual = (m..n).map(seg).collect::<Vec<_>>().join(lang.path_sep());
+            qualnames.get(qual.as_str())
         };
         func.map(|&func| FuncId { file, func })
     }

@@ -150,8 +150,8 @@ impl Module {
                 }
             })
             .collect();
-        // Most read first: the calls, end to end, with the paths they call after them all
-        // (a path is a list of its own, and most passes over calls do not read it).
+        // Most read first: the calls, end to end, then the paths of the path calls (a path
+        // is a list of its own, and most passes over calls do not read it).
         for (to, from) in copy.iter_mut().zip(functions) {
             to.calls = from.calls.iter().map(Call::without_path).collect();
         }

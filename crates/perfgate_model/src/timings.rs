@@ -1,13 +1,16 @@
 //! Phase timings on stderr, for working on perfgate's own speed: set `PERFGATE_TIMINGS=1`.
 //! Each line gives the time since the first mark, the phase's own time, the CPU time all
-//! threads spent in it (and of that, in the kernel) and the resident memory at its end (the last two on Linux).
+//! live threads spent in it (on Linux), the kernel time the whole process spent in it (on
+//! Unix: page faults, file reads, thread starts) and the resident memory at its end (on
+//! Linux). Kernel time counts threads that have ended, so it can exceed the CPU time, and
+//! some kernels count it in clock ticks: average it over runs.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 struct State {
     start: Instant,
-    /// The previous mark: when, and the process's CPU time then.
+    /// The previous mark: when, and the process's CPU and kernel time then.
     last: std::sync::Mutex<(Instant, u64, u64)>,
 }
 

@@ -119,6 +119,7 @@ static OPS: std::sync::LazyLock<FxHashMap<&'static str, MutOp>> = std::sync::Laz
     }
     m
 });
+
 /// Owners that live as long as the process and hold data that arrives with traffic.
 /// (Clients, routers and handlers also live long, but what they keep is usually keyed by
 /// endpoint or route: bounded by the code, not by traffic.)
