@@ -469,41 +469,73 @@ impl FileLower {
         }
         let func = fl.finish();
         self.module.functions.push(func);
-        // Functions nested in the body are their own functions.
+        // Functions and items nested in the body are their own. Finding them visits every
+        // node of the body, and most bodies have none: look for a keyword first.
         if let Some(body) = item.child_by_field_id(FIELDS.body) {
-            let mut stack = vec![body];
-            while let Some(n) = stack.pop() {
-                let mut c = n.walk();
-                for ch in n.named_children(&mut c) {
-                    match ch.kind_name() {
-                        "function_item" => {
-                            let inner = ItemScope {
-                                mod_prefix: scope.mod_prefix.clone(),
-                                owner: None,
-                                test: scope.test,
-                            };
-                            let role = if role == FunctionRole::Test {
-                                role
-                            } else {
-                                FunctionRole::Normal
-                            };
-                            self.lower_function(ch, s, &inner, role);
-                        }
-                        "impl_item" | "struct_item" | "mod_item" | "trait_item" => {
-                            let inner = ItemScope {
-                                mod_prefix: scope.mod_prefix.clone(),
-                                owner: None,
-                                test: scope.test,
-                            };
-                            self.lower_items(n, s, &inner);
-                        }
-                        _ if ch.child_count() > 0 && stack.len() < 4096 => stack.push(ch),
-                        _ => {}
+            if may_hold_items(s.of(body)) {
+                self.lower_nested(body, s, scope, role);
+            }
+        }
+    }
+
+    /// Functions, impls, types, traits and modules declared inside a function body.
+    fn lower_nested(&mut self, body: Node, s: Src, scope: &ItemScope, role: FunctionRole) {
+        let inner = ItemScope {
+            mod_prefix: scope.mod_prefix.clone(),
+            owner: None,
+            test: scope.test,
+        };
+        let nested_role = if role == FunctionRole::Test {
+            role
+        } else {
+            FunctionRole::Normal
+        };
+        let mut stack = vec![body];
+        while let Some(n) = stack.pop() {
+            let mut c = n.walk();
+            let kids: Vec<Node> = n.named_children(&mut c).collect();
+            // A block that declares an impl, a type, a trait or a module is lowered as a
+            // module's items are, its functions with them (once: not again one by one).
+            let has_items = kids.iter().any(|k| {
+                matches!(
+                    k.kind_name(),
+                    "impl_item" | "struct_item" | "mod_item" | "trait_item"
+                )
+            });
+            if has_items {
+                let items = ItemScope {
+                    mod_prefix: scope.mod_prefix.clone(),
+                    owner: None,
+                    test: scope.test || role == FunctionRole::Test,
+                };
+                self.lower_items(n, s, &items);
+            }
+            for ch in kids {
+                match ch.kind_name() {
+                    "function_item" if !has_items => {
+                        self.lower_function(ch, s, &inner, nested_role)
                     }
+                    "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item" => {}
+                    _ if ch.child_count() > 0 && stack.len() < 4096 => stack.push(ch),
+                    _ => {}
                 }
             }
         }
     }
+}
+
+/// Could `text` declare an item: does it hold `fn`, `impl`, `struct`, `mod` or `trait` as
+/// a word? A superset test (a keyword in a string or comment passes it), never a miss.
+pub(crate) fn may_hold_items(text: &str) -> bool {
+    let b = text.as_bytes();
+    let ident = |i: usize| {
+        b.get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    };
+    ["fn", "impl", "struct", "mod", "trait"].iter().any(|kw| {
+        memchr::memmem::find_iter(b, kw.as_bytes())
+            .any(|at| (at == 0 || !ident(at - 1)) && !ident(at + kw.len()))
+    })
 }
 
 fn preceding_attributes(before: &[Node], s: Src) -> Vec<String> {
@@ -1911,6 +1943,8 @@ fn name_hash(name: &str) -> u64 {
 
 /// The hashes of all identifiers under a node.
 fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
+    // One cursor for the walk: making one allocates.
+    let mut c = n.walk();
     let mut stack = vec![n];
     while let Some(x) = stack.pop() {
         if x.kind_name() == "identifier" {
@@ -1920,13 +1954,14 @@ fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
         if out.len() > 256 || stack.len() > 4096 {
             break;
         }
-        let mut c = x.walk();
         stack.extend(x.named_children(&mut c));
     }
 }
 
 /// All identifiers under a node (iteratively; no recursion on deep trees).
 fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
+    // One cursor for the walk: making one allocates.
+    let mut c = n.walk();
     let mut stack = vec![n];
     while let Some(x) = stack.pop() {
         if x.kind_name() == "identifier" {
@@ -1936,7 +1971,6 @@ fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
         if out.len() > 256 || stack.len() > 4096 {
             break;
         }
-        let mut c = x.walk();
         stack.extend(x.named_children(&mut c));
     }
 }
@@ -1976,6 +2010,8 @@ fn root_ident(n: Node, s: Src) -> Option<String> {
 
 /// Does the loop body `break` or `return` (not counting nested loops and closures)?
 fn has_exit(body: Node) -> bool {
+    // One cursor for the walk: making one allocates.
+    let mut c = body.walk();
     let mut stack = vec![body];
     while let Some(x) = stack.pop() {
         match x.kind_name() {
@@ -1991,7 +2027,6 @@ fn has_exit(body: Node) -> bool {
         if stack.len() > 4096 {
             break;
         }
-        let mut c = x.walk();
         stack.extend(x.named_children(&mut c));
     }
     false
@@ -2000,6 +2035,8 @@ fn has_exit(body: Node) -> bool {
 /// Arithmetic and indexing anywhere in a loop body.
 fn scan_body(body: Node, s: Src) -> (bool, bool) {
     let (mut arith, mut index) = (false, false);
+    // One cursor for the walk: making one allocates.
+    let mut c = body.walk();
     let mut stack = vec![body];
     while let Some(x) = stack.pop() {
         match x.kind_name() {
@@ -2025,7 +2062,6 @@ fn scan_body(body: Node, s: Src) -> (bool, bool) {
         if (arith && index) || stack.len() > 4096 {
             break;
         }
-        let mut c = x.walk();
         stack.extend(x.named_children(&mut c));
     }
     (arith, index)

@@ -261,3 +261,64 @@ fn f(xs: &[u32], o: Option<u32>) -> u32 {
     // The function body itself is not conditional.
     assert!(!f.blocks[0].conditional);
 }
+
+#[test]
+fn items_nested_in_a_function_are_lowered_once() {
+    let src = r#"
+pub async fn outer() {
+    fn helper() -> Vec<u8> {
+        std::fs::read("x").unwrap()
+    }
+    struct Local;
+    impl Local {
+        fn go(&self) {}
+    }
+    if ready() {
+        fn deeper() {}
+    }
+    let model = helper();
+}
+
+fn plain(mode: u32) -> u32 {
+    let fname = mode + 1; // `fn` and `mod` inside words are not items
+    fname
+}
+
+#[test]
+fn checks() {
+    fn fixture() {}
+}
+"#;
+    let m = lower(src, "src/lib.rs").unwrap();
+    let mut names: Vec<&str> = m.functions.iter().map(|f| f.qualname.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "Local::go",
+            "checks",
+            "deeper",
+            "fixture",
+            "helper",
+            "outer",
+            "plain"
+        ]
+    );
+    let role = |n: &str| m.functions.iter().find(|f| f.name == n).unwrap().role;
+    assert_eq!(role("fixture"), FunctionRole::Test);
+    assert_eq!(role("helper"), FunctionRole::Normal);
+}
+
+#[test]
+fn item_keywords_are_found_as_words_only() {
+    assert!(lower::may_hold_items("{ fn f() {} }"));
+    assert!(lower::may_hold_items("{ impl X {} }"));
+    assert!(lower::may_hold_items("{\n    mod m {}\n}"));
+    assert!(lower::may_hold_items("struct"));
+    assert!(!lower::may_hold_items(
+        "{ let fname = model.mode(); construct(x) }"
+    ));
+    assert!(!lower::may_hold_items(
+        "{ traits_x(); impls_y(); fn_ptr() }"
+    ));
+}
