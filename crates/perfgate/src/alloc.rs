@@ -357,12 +357,12 @@ fn tree_sitter_on_mimalloc() {
     // SAFETY: set once, before any tree-sitter object exists; mimalloc's functions have the
     // C allocator's contracts, and every block tree-sitter frees it allocated through them.
     unsafe {
-        tree_sitter::set_allocator(
-            Some(mi_malloc),
-            Some(mi_calloc),
-            Some(mi_realloc),
-            Some(mi_free),
-        );
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator {
+            malloc: mi_malloc,
+            calloc: mi_calloc,
+            realloc: mi_realloc,
+            free: mi_free,
+        }));
     }
 }
 

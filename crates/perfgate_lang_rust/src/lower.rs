@@ -63,13 +63,29 @@ fields! {
 /// of nearly every node. A fixed array, not a vector: first made inside a scratch run, a
 /// heap allocation would be freed with it.
 static KINDS: std::sync::LazyLock<[&'static str; 1024]> = std::sync::LazyLock::new(|| {
-    let lang: tree_sitter::Language = tree_sitter_rust::LANGUAGE.into();
+    let count = tree_sitter::Language::from(tree_sitter_rust::LANGUAGE).node_kind_count();
     let mut kinds = [""; 1024];
-    for (id, kind) in kinds.iter_mut().enumerate().take(lang.node_kind_count()) {
-        *kind = lang.node_kind_for_id(id as u16).unwrap_or("");
+    for (id, kind) in kinds.iter_mut().enumerate().take(count) {
+        *kind = grammar_kind_name(id as u16);
     }
     kinds
 });
+
+/// The grammar's name for a kind id ("" for none): the binding ties the names it returns to
+/// a `Language` value, but they are static strings of the grammar's tables.
+fn grammar_kind_name(id: u16) -> &'static str {
+    let lang = tree_sitter::Language::from(tree_sitter_rust::LANGUAGE).into_raw();
+    // SAFETY: `ts_language_symbol_name` returns null for an id out of range, else a
+    // NUL-terminated string in the grammar's static tables, never freed.
+    unsafe {
+        let name = tree_sitter::ffi::ts_language_symbol_name(lang, id);
+        if name.is_null() {
+            ""
+        } else {
+            std::ffi::CStr::from_ptr(name).to_str().unwrap_or("")
+        }
+    }
+}
 
 pub(crate) trait KindName {
     /// As `Node::kind`, from [`KINDS`].
@@ -80,7 +96,7 @@ impl KindName for Node<'_> {
     fn kind_name(&self) -> &'static str {
         match KINDS.get(usize::from(self.kind_id())) {
             Some(k) if !k.is_empty() => k,
-            _ => self.kind(),
+            _ => grammar_kind_name(self.kind_id()),
         }
     }
 }
