@@ -462,6 +462,9 @@ impl FileLower {
             async_block: false,
             handler: None,
             stmt_defs: List::new(),
+            await_facts: item
+                .child_by_field_id(FIELDS.body)
+                .is_some_and(|b| word_count(s.of(b), "await", 2) >= 2),
             conditional_block: 0,
             depth: 0,
             macro_depth: 0,
@@ -540,18 +543,26 @@ impl FileLower {
     }
 }
 
-/// Could `text` declare an item: does it hold `fn`, `impl`, `struct`, `mod` or `trait` as
-/// a word? A superset test (a keyword in a string or comment passes it), never a miss.
-pub(crate) fn may_hold_items(text: &str) -> bool {
+/// How many times `word` stands alone in `text` (an identifier character on neither side),
+/// counting up to `enough`.
+pub(crate) fn word_count(text: &str, word: &str, enough: usize) -> usize {
     let b = text.as_bytes();
     let ident = |i: usize| {
         b.get(i)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
     };
-    ["fn", "impl", "struct", "mod", "trait"].iter().any(|kw| {
-        memchr::memmem::find_iter(b, kw.as_bytes())
-            .any(|at| (at == 0 || !ident(at - 1)) && !ident(at + kw.len()))
-    })
+    memchr::memmem::find_iter(b, word.as_bytes())
+        .filter(|&at| (at == 0 || !ident(at - 1)) && !ident(at + word.len()))
+        .take(enough)
+        .count()
+}
+
+/// Could `text` declare an item: does it hold `fn`, `impl`, `struct`, `mod` or `trait` as
+/// a word? A superset test (a keyword in a string or comment passes it), never a miss.
+pub(crate) fn may_hold_items(text: &str) -> bool {
+    ["fn", "impl", "struct", "mod", "trait"]
+        .iter()
+        .any(|kw| word_count(text, kw, 1) > 0)
 }
 
 fn preceding_attributes(before: &[Node], s: Src) -> Vec<String> {
@@ -728,6 +739,10 @@ struct FnLower<'c> {
     async_block: bool,
     handler: Option<u32>,
     stmt_defs: List<Name>,
+    /// Whether the function can hold two awaits, the fewest that `sequential-awaits` pairs:
+    /// the names each statement defines and uses, and each await binds and uses, matter
+    /// only then, and finding them walks every statement's subtree again.
+    await_facts: bool,
     /// The id of the block about to be lowered when its parent is a branch, a match arm or
     /// a `let` (`if_expression`, `else_clause`, `match_arm`, `let_declaration`), else 0.
     /// Set by the parent, taken by `lower_block`: asking a block for its parent walks the
@@ -992,7 +1007,7 @@ impl FnLower<'_> {
         for (i, st) in stmts.iter().enumerate() {
             self.stmt = i as u32;
             // Only awaits need the names statements define and use: sync code skips it.
-            if self.func.is_async || self.async_block {
+            if (self.func.is_async || self.async_block) && self.await_facts {
                 let facts = self.stmt_facts(*st, s);
                 self.stmt_defs = facts.defs.clone();
                 self.func.blocks[idx as usize].stmts.push(facts);
@@ -1169,7 +1184,9 @@ impl FnLower<'_> {
                 let inner = n.named_child(0)?;
                 let idx = self.func.awaits.len();
                 let mut uses = List::new();
-                identifiers(inner, s, &mut uses);
+                if self.await_facts {
+                    identifiers(inner, s, &mut uses);
+                }
                 self.func.awaits.push(Await {
                     span: s.span(n),
                     ctx: self.ctx(),

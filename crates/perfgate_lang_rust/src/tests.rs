@@ -322,3 +322,45 @@ fn item_keywords_are_found_as_words_only() {
         "{ traits_x(); impls_y(); fn_ptr() }"
     ));
 }
+
+#[test]
+fn await_facts_are_gathered_where_two_awaits_can_pair() {
+    assert_eq!(
+        lower::word_count("a.await; b(). await; c\n.await", "await", 9),
+        3
+    );
+    assert_eq!(
+        lower::word_count("awaited(await_all, x.await_x)", "await", 9),
+        0
+    );
+    assert_eq!(
+        lower::word_count("x.await; y.await; z.await", "await", 2),
+        2
+    );
+    let src = r#"
+async fn two(c: &Client) -> u32 {
+    let a = c.fetch("a").await;
+    let b = c
+        . await_less()
+        . await;
+    a + b
+}
+
+async fn one(c: &Client) -> u32 {
+    let a = c.fetch("a").await;
+    a + 1
+}
+"#;
+    let m = lower(src, "src/lib.rs").unwrap();
+    let f = |n: &str| m.functions.iter().find(|f| f.name == n).unwrap();
+    let binds: Vec<&str> = f("two")
+        .awaits
+        .iter()
+        .map(|a| a.binds[0].as_str())
+        .collect();
+    assert_eq!(binds, ["a", "b"]);
+    assert!(f("two").blocks[0].stmts.len() == 3);
+    // One await pairs with nothing: its facts are not gathered.
+    assert_eq!(f("one").awaits.len(), 1);
+    assert!(f("one").awaits[0].binds.is_empty() && f("one").blocks[0].stmts.is_empty());
+}
