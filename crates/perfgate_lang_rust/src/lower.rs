@@ -462,9 +462,7 @@ impl FileLower {
             async_block: false,
             handler: None,
             stmt_defs: List::new(),
-            await_facts: item
-                .child_by_field_id(FIELDS.body)
-                .is_some_and(|b| word_count(s.of(b), "await", 2) >= 2),
+            await_facts: false,
             conditional_block: 0,
             depth: 0,
             macro_depth: 0,
@@ -739,9 +737,10 @@ struct FnLower<'c> {
     async_block: bool,
     handler: Option<u32>,
     stmt_defs: List<Name>,
-    /// Whether the function can hold two awaits, the fewest that `sequential-awaits` pairs:
-    /// the names each statement defines and uses, and each await binds and uses, matter
-    /// only then, and finding them walks every statement's subtree again.
+    /// Whether the block being lowered is async code that can hold two awaits, the fewest
+    /// `sequential-awaits` pairs (it pairs awaits of one block): the names its statements
+    /// define and use, and its awaits bind and use, matter only then, and finding them walks
+    /// each statement's subtree again (nested blocks again and again).
     await_facts: bool,
     /// The id of the block about to be lowered when its parent is a branch, a match arm or
     /// a `let` (`if_expression`, `else_clause`, `match_arm`, `let_declaration`), else 0.
@@ -993,6 +992,11 @@ impl FnLower<'_> {
         let idx = self.func.open_block(self.block, s.span(block), conditional);
         let (saved_block, saved_stmt, saved_defs) =
             (self.block, self.stmt, std::mem::take(&mut self.stmt_defs));
+        // Only awaits need the names statements define and use: sync code skips it, and so
+        // does a block with fewer than two awaits in its text (nested blocks' included).
+        let saved_facts = self.await_facts;
+        self.await_facts =
+            (self.func.is_async || self.async_block) && word_count(s.of(block), "await", 2) >= 2;
         self.block = idx;
         let mut c = block.walk();
         let stmts: Vec<Node> = block
@@ -1006,8 +1010,7 @@ impl FnLower<'_> {
             .collect();
         for (i, st) in stmts.iter().enumerate() {
             self.stmt = i as u32;
-            // Only awaits need the names statements define and use: sync code skips it.
-            if (self.func.is_async || self.async_block) && self.await_facts {
+            if self.await_facts {
                 let facts = self.stmt_facts(*st, s);
                 self.stmt_defs = facts.defs.clone();
                 self.func.blocks[idx as usize].stmts.push(facts);
@@ -1017,6 +1020,7 @@ impl FnLower<'_> {
         self.block = saved_block;
         self.stmt = saved_stmt;
         self.stmt_defs = saved_defs;
+        self.await_facts = saved_facts;
     }
 
     fn stmt_facts(&self, st: Node, s: Src) -> StmtFacts {

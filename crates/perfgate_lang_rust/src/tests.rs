@@ -350,6 +350,16 @@ async fn one(c: &Client) -> u32 {
     let a = c.fetch("a").await;
     a + 1
 }
+
+async fn nested(c: &Client, on: bool) -> u32 {
+    let a = c.fetch("a").await;
+    if on {
+        let x = c.fetch("x").await;
+        log(x);
+    }
+    let b = c.fetch("b").await;
+    a + b
+}
 "#;
     let m = lower(src, "src/lib.rs").unwrap();
     let f = |n: &str| m.functions.iter().find(|f| f.name == n).unwrap();
@@ -363,4 +373,14 @@ async fn one(c: &Client) -> u32 {
     // One await pairs with nothing: its facts are not gathered.
     assert_eq!(f("one").awaits.len(), 1);
     assert!(f("one").awaits[0].binds.is_empty() && f("one").blocks[0].stmts.is_empty());
+    // Facts are per block: the body's two awaits pair, the branch's one does not.
+    let n = f("nested");
+    let binds: Vec<Vec<&str>> = n
+        .awaits
+        .iter()
+        .map(|a| a.binds.iter().map(perfgate_model::Name::as_str).collect())
+        .collect();
+    assert_eq!(binds, [vec!["a"], vec![], vec!["b"]]);
+    assert_eq!(n.blocks[0].stmts.len(), 4);
+    assert!(n.blocks[1].stmts.is_empty());
 }
