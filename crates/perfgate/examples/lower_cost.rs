@@ -1,6 +1,6 @@
-//! What lowering costs on top of parsing: every Python file under DIR parsed alone, then
-//! parsed and lowered as `perfgate check` does (on scratch memory, the module copied out
-//! list by list), on one thread; best of five rounds.
+//! What lowering costs on top of parsing: every Python and every Rust file under DIR parsed
+//! alone, then parsed and lowered as `perfgate check` does (on scratch memory, the module
+//! copied out list by list), on one thread; best of five rounds.
 //! `cargo run --release -p perfgate --example lower_cost -- DIR`
 
 use std::time::Instant;
@@ -69,7 +69,46 @@ fn main() {
     );
     let mb = files.iter().map(|(_, t)| t.len()).sum::<usize>() as f64 / 1e6;
     println!(
-        "{} files, {mb:.1} MB: parse {parse:.1} ms, parse and lower {lower:.1} ms, lowering {:.1} ms",
+        "{} Python files, {mb:.1} MB: parse {parse:.1} ms, parse and lower {lower:.1} ms, lowering {:.1} ms",
+        files.len(),
+        lower - parse
+    );
+    rust(&dir);
+}
+
+/// The same for the Rust files: tree-sitter's parse alone, then the front end's parse and
+/// lowering (macro bodies re-parsed included).
+fn rust(dir: &str) {
+    let files: Vec<_> = sources::read(dir)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".rs"))
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_rust::LANGUAGE.into())
+        .expect("the grammar loads");
+    let (mut parse, mut lower) = (f64::MAX, f64::MAX);
+    for _ in 0..5 {
+        let t = Instant::now();
+        for (_, text) in &files {
+            std::hint::black_box(parser.parse(text, None));
+        }
+        parse = parse.min(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        for (rel, text) in &files {
+            std::hint::black_box(perfgate_model::scratch::run(
+                || perfgate_lang_rust::lower(text, rel),
+                |m| m.as_ref().ok().map(perfgate_model::Module::clone_by_list),
+            ));
+        }
+        lower = lower.min(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mb = files.iter().map(|(_, t)| t.len()).sum::<usize>() as f64 / 1e6;
+    println!(
+        "{} Rust files, {mb:.1} MB: parse {parse:.1} ms, parse and lower {lower:.1} ms, lowering {:.1} ms",
         files.len(),
         lower - parse
     );
