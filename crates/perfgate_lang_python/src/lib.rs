@@ -54,7 +54,7 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         });
     let parsed =
         ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
-    if small {
+    if small && may_exceed_limits(source) {
         let (depth, chain) = token_scan(parsed.tokens());
         if let Err(e) = check_limits(depth, chain) {
             // Dropping a tree this deep recurses as deep: leak it instead (at most a few
@@ -94,6 +94,16 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
 
 /// Files up to this size skip [`prescan`]; their limits are checked on the tokens.
 const PRESCAN_ABOVE: usize = 64 * 1024;
+
+/// Can this source exceed the limits at all? Nesting deeper than [`MAX_NESTING`] takes more
+/// opening brackets than that, and a statement with more than [`MAX_STATEMENT_OPERATORS`]
+/// operators more bytes: most modules have neither, and are not scanned token by token.
+fn may_exceed_limits(source: &str) -> bool {
+    source.len() > MAX_STATEMENT_OPERATORS
+        || memchr::memchr3_iter(b'(', b'[', b'{', source.as_bytes())
+            .nth(MAX_NESTING)
+            .is_some()
+}
 
 fn check_limits(depth: usize, chain: usize) -> Result<(), FrontendError> {
     if depth > MAX_NESTING {

@@ -142,6 +142,16 @@ fn nesting_and_operator_limits_hold_for_small_and_large_files() {
         let large = lower(&format!("{filler}{bad}"), "x.py");
         assert!(large.is_err(), "{what}: large file accepted");
     }
+    // Just past the limit, in a file too small to be scanned at all were it shallower.
+    let deepest = MAX_NESTING + 1;
+    let edge = format!("x = {}1{}\n", "(".repeat(deepest), ")".repeat(deepest));
+    assert!(lower(&edge, "x.py").is_err());
+    let within = format!(
+        "x = {}1{}\n",
+        "(".repeat(MAX_NESTING),
+        ")".repeat(MAX_NESTING)
+    );
+    assert!(lower(&within, "x.py").is_ok());
     let fine = "def f(a):\n    return g(h(a[0], [1, 2, {3: (4, 5)}]), -a.b.c + 2 ** 3)\n";
     assert!(lower(fine, "x.py").is_ok());
     assert!(lower(&format!("{filler}{fine}"), "x.py").is_ok());
