@@ -3,6 +3,7 @@
 //! copied out list by list), on one thread; best of five rounds.
 //! `cargo run --release -p perfgate --example lower_cost -- DIR`
 
+use perfgate_model::Module;
 use std::time::Instant;
 
 // As in the binary: what is measured is what ships.
@@ -17,39 +18,11 @@ fn main() {
         eprintln!("usage: lower_cost DIR");
         std::process::exit(2);
     };
-    let files: Vec<_> = sources::read(&dir)
+    let (python, rust): (Vec<_>, Vec<_>) = sources::read(&dir)
         .into_iter()
-        .filter(|(p, _)| p.ends_with(".py"))
-        .collect();
-    let (mut parse, mut lower) = (f64::MAX, f64::MAX);
-    let mut kept = Vec::with_capacity(files.len());
-    for _ in 0..5 {
-        let t = Instant::now();
-        for (_, text) in &files {
-            perfgate_model::scratch::run(
-                || {
-                    let parsed = ruff_python_parser::parse_unchecked_source(
-                        text,
-                        ruff_python_ast::PySourceType::Python,
-                    );
-                    perfgate_model::scratch::dispose(parsed);
-                },
-                |_| (),
-            );
-        }
-        parse = parse.min(t.elapsed().as_secs_f64() * 1e3);
-        kept.clear();
-        let t = Instant::now();
-        for (rel, text) in &files {
-            let module = perfgate_model::scratch::run(
-                || perfgate_lang_python::lower(text, rel),
-                |m| m.as_ref().ok().map(perfgate_model::Module::clone_by_list),
-            );
-            kept.push(module);
-        }
-        lower = lower.min(t.elapsed().as_secs_f64() * 1e3);
-    }
-    let big: Vec<&str> = files
+        .partition(|(p, _)| p.ends_with(".py"));
+
+    let big: Vec<&str> = python
         .iter()
         .map(|(_, t)| t.as_str())
         .filter(|t| t.len() > 64 * 1024)
@@ -67,49 +40,68 @@ fn main() {
         "prescan of the {} files over 64 KiB ({big_mb:.1} MB): {scan:.1} ms",
         big.len()
     );
-    let mb = files.iter().map(|(_, t)| t.len()).sum::<usize>() as f64 / 1e6;
-    println!(
-        "{} Python files, {mb:.1} MB: parse {parse:.1} ms, parse and lower {lower:.1} ms, lowering {:.1} ms",
-        files.len(),
-        lower - parse
-    );
-    rust(&dir);
-}
 
-/// The same for the Rust files: tree-sitter's parse alone, then the front end's parse and
-/// lowering (macro bodies re-parsed included).
-fn rust(dir: &str) {
-    let files: Vec<_> = sources::read(dir)
-        .into_iter()
-        .filter(|(p, _)| p.ends_with(".rs"))
-        .collect();
-    if files.is_empty() {
-        return;
-    }
+    time(
+        "Python",
+        &python,
+        |text| {
+            let parsed = ruff_python_parser::parse_unchecked_source(
+                text,
+                ruff_python_ast::PySourceType::Python,
+            );
+            perfgate_model::scratch::dispose(parsed);
+        },
+        perfgate_lang_python::lower,
+    );
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&tree_sitter_rust::LANGUAGE.into())
         .expect("the grammar loads");
-    let (mut parse, mut lower) = (f64::MAX, f64::MAX);
+    // Macro bodies re-parsed by the front end count as lowering.
+    time(
+        "Rust",
+        &rust,
+        |text| {
+            std::hint::black_box(parser.parse(text, None));
+        },
+        perfgate_lang_rust::lower,
+    );
+}
+
+/// Best of five rounds of `parse` over every file, then of `lower` (parse, lower, copy the
+/// module out) over every file, each on scratch memory; a round's modules are kept until it
+/// ends, as a check keeps them.
+fn time<E>(
+    lang: &str,
+    files: &[(String, String)],
+    mut parse: impl FnMut(&str),
+    lower: impl Fn(&str, &str) -> Result<Module, E>,
+) {
+    if files.is_empty() {
+        return;
+    }
+    let (mut parse_ms, mut lower_ms) = (f64::MAX, f64::MAX);
+    let mut kept = Vec::with_capacity(files.len());
     for _ in 0..5 {
         let t = Instant::now();
-        for (_, text) in &files {
-            std::hint::black_box(parser.parse(text, None));
+        for (_, text) in files {
+            perfgate_model::scratch::run(|| parse(text), |_| ());
         }
-        parse = parse.min(t.elapsed().as_secs_f64() * 1e3);
+        parse_ms = parse_ms.min(t.elapsed().as_secs_f64() * 1e3);
+        kept.clear();
         let t = Instant::now();
-        for (rel, text) in &files {
-            std::hint::black_box(perfgate_model::scratch::run(
-                || perfgate_lang_rust::lower(text, rel),
-                |m| m.as_ref().ok().map(perfgate_model::Module::clone_by_list),
+        for (rel, text) in files {
+            kept.push(perfgate_model::scratch::run(
+                || lower(text, rel),
+                |m| m.as_ref().ok().map(Module::clone_by_list),
             ));
         }
-        lower = lower.min(t.elapsed().as_secs_f64() * 1e3);
+        lower_ms = lower_ms.min(t.elapsed().as_secs_f64() * 1e3);
     }
     let mb = files.iter().map(|(_, t)| t.len()).sum::<usize>() as f64 / 1e6;
     println!(
-        "{} Rust files, {mb:.1} MB: parse {parse:.1} ms, parse and lower {lower:.1} ms, lowering {:.1} ms",
+        "{} {lang} files, {mb:.1} MB: parse {parse_ms:.1} ms, parse and lower {lower_ms:.1} ms, lowering {:.1} ms",
         files.len(),
-        lower - parse
+        lower_ms - parse_ms
     );
 }

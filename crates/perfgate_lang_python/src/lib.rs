@@ -92,7 +92,8 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
     Ok(module)
 }
 
-/// Files up to this size skip [`prescan`]; their limits are checked on the tokens.
+/// Files up to this size skip [`prescan`]; their limits are checked on the tokens, where
+/// [`may_exceed_limits`] says they could be exceeded at all.
 const PRESCAN_ABOVE: usize = 64 * 1024;
 
 /// Can this source exceed the limits at all? Nesting deeper than [`MAX_NESTING`] takes more

@@ -497,10 +497,11 @@ impl FileLower {
 
     /// Functions, impls, types, traits and modules declared inside a function body.
     fn lower_nested(&mut self, body: Node, s: Src, scope: &ItemScope, role: FunctionRole) {
+        // What a test declares is test code too.
         let inner = ItemScope {
             mod_prefix: scope.mod_prefix.clone(),
             owner: None,
-            test: scope.test,
+            test: scope.test || role == FunctionRole::Test,
         };
         let nested_role = if role == FunctionRole::Test {
             role
@@ -520,12 +521,7 @@ impl FileLower {
                 )
             });
             if has_items {
-                let items = ItemScope {
-                    mod_prefix: scope.mod_prefix.clone(),
-                    owner: None,
-                    test: scope.test || role == FunctionRole::Test,
-                };
-                self.lower_items(n, s, &items);
+                self.lower_items(n, s, &inner);
             }
             for ch in kids {
                 match ch.kind_name() {

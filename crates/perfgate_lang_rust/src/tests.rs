@@ -369,7 +369,7 @@ async fn nested(c: &Client, on: bool) -> u32 {
         .map(|a| a.binds[0].as_str())
         .collect();
     assert_eq!(binds, ["a", "b"]);
-    assert!(f("two").blocks[0].stmts.len() == 3);
+    assert_eq!(f("two").blocks[0].stmts.len(), 3);
     // One await pairs with nothing: its facts are not gathered.
     assert_eq!(f("one").awaits.len(), 1);
     assert!(f("one").awaits[0].binds.is_empty() && f("one").blocks[0].stmts.is_empty());
