@@ -1498,6 +1498,8 @@ fn stmt_facts(stmt: &Stmt) -> StmtFacts {
         span: span_of(stmt),
         defs: defs.stores,
         uses,
+        exits: matches!(stmt, Stmt::Assert(_) | Stmt::Continue(_))
+            || contains_exit(std::slice::from_ref(stmt)),
     }
 }
 

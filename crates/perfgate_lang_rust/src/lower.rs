@@ -437,11 +437,21 @@ impl FileLower {
             role,
             ..Function::default()
         };
+        let mut exclusive = FxHashSet::default();
         if let Some(params) = item.child_by_field_id(FIELDS.parameters) {
             let mut c = params.walk();
             for p in params.named_children(&mut c) {
+                if p.kind_name() == "self_parameter" {
+                    // `&mut self`, `&'a mut self`; not `mut self`, which owns it.
+                    let mut k = p.walk();
+                    let kinds: Vec<&str> = p.children(&mut k).map(|x| x.kind_name()).collect();
+                    func.mut_self = kinds.contains(&"&") && kinds.contains(&"mutable_specifier");
+                }
                 if p.kind_name() == "parameter" {
                     if let Some(pat) = p.child_by_field_id(FIELDS.pattern) {
+                        if p.child_by_field_id(FIELDS.ty).is_some_and(is_mut_ref_type) {
+                            exclusive.insert(name_hash(s.of(pat).trim_start_matches("mut ")));
+                        }
                         func.params.push(Binding {
                             name: s.of(pat).trim_start_matches("mut ").into(),
                             ty: p.child_by_field_id(FIELDS.ty).and_then(|t| type_path(t, s)),
@@ -479,6 +489,7 @@ impl FileLower {
             returned_spans: FxHashSet::default(),
             returned_names: FxHashSet::default(),
             stored_names: FxHashSet::default(),
+            exclusive,
         };
         if let Some(body) = item.child_by_field_id(FIELDS.body) {
             fl.returned(body, s, 0);
@@ -758,6 +769,9 @@ struct FnLower<'c> {
     returned_names: FxHashSet<String>,
     /// Names stored on `self` or pushed into a collection.
     stored_names: FxHashSet<String>,
+    /// Names bound to a `&mut` borrow (parameters `x: &mut T`, `let x = &mut ...`): passing
+    /// one on lends it exclusively ([`CallFlags::EXCLUSIVE`]).
+    exclusive: FxHashSet<u64>,
 }
 
 /// Wrappers a returned value may be built inside and still be the returned value.
@@ -937,6 +951,12 @@ impl FnLower<'_> {
     /// [`CallFlags`] the arguments give: all constant, or varying with a loop.
     fn arg_flags(&self, callee: &Callee, args: &[Node], s: Src) -> u8 {
         let mut flags = 0;
+        if args.iter().any(|a| {
+            lends_exclusively(*a)
+                || (a.kind_name() == "identifier" && self.exclusive.contains(&name_hash(s.of(*a))))
+        }) {
+            flags |= CallFlags::EXCLUSIVE;
+        }
         if !args.is_empty() && args.iter().all(|a| is_const_node(*a, s)) {
             flags |= CallFlags::ARGS_CONST;
         }
@@ -1022,14 +1042,17 @@ impl FnLower<'_> {
     fn stmt_facts(&self, st: Node, s: Src) -> StmtFacts {
         let mut defs = List::new();
         let mut uses = List::new();
+        let mut exits = false;
         match st.kind_name() {
             "let_declaration" => {
                 if let Some(p) = st.child_by_field_id(FIELDS.pattern) {
                     identifiers(p, s, &mut defs);
                 }
                 if let Some(v) = st.child_by_field_id(FIELDS.value) {
-                    identifiers(v, s, &mut uses);
+                    uses_and_exits(v, s, &mut uses, &mut exits);
                 }
+                // `let Some(x) = y else { return .. };` checks `y`.
+                exits |= st.child_by_field_id(FIELDS.alternative).is_some();
             }
             _ => {
                 let inner = if st.kind_name() == "expression_statement" {
@@ -1050,10 +1073,12 @@ impl FnLower<'_> {
                         }
                     }
                     if let Some(r) = inner.child_by_field_id(FIELDS.right) {
-                        identifiers(r, s, &mut uses);
+                        uses_and_exits(r, s, &mut uses, &mut exits);
                     }
                 } else {
-                    identifiers(inner, s, &mut uses);
+                    // `check(&x)?;` is a check; `let x = f()?;` is a computation.
+                    exits |= inner.kind_name() == "try_expression";
+                    uses_and_exits(inner, s, &mut uses, &mut exits);
                 }
             }
         }
@@ -1061,6 +1086,7 @@ impl FnLower<'_> {
             span: s.span(st),
             defs,
             uses,
+            exits,
         }
     }
 
@@ -1083,6 +1109,11 @@ impl FnLower<'_> {
                 if let Some(pat) = st.child_by_field_id(FIELDS.pattern) {
                     if pat.kind_name() == "identifier" || s.of(pat).starts_with("mut ") {
                         let name = s.of(pat).trim_start_matches("mut ").trim().to_owned();
+                        if st.child_by_field_id(FIELDS.ty).is_some_and(is_mut_ref_type)
+                            || value.is_some_and(is_mut_borrow)
+                        {
+                            self.exclusive.insert(name_hash(&name));
+                        }
                         let ty = ty.or_else(|| value.and_then(|v| self.constructed_type(v, s)));
                         self.func.locals.push(Binding {
                             name: name.into(),
@@ -1965,6 +1996,97 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
         }
     }
     None
+}
+
+/// Macros that leave the function, or may.
+const EXIT_MACROS: &[&str] = &[
+    "bail",
+    "ensure",
+    "panic",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "unreachable",
+    "todo",
+];
+
+/// The identifiers under an expression, as [`identifiers`] finds them, and whether it can
+/// leave the enclosing block (see [`StmtFacts::exits`]), in one walk. A `return` inside a
+/// closure or an async block leaves that, and a `break` inside a loop leaves the loop.
+fn uses_and_exits(n: Node, s: Src, out: &mut List<Name>, exits: &mut bool) {
+    const IN_FN: u8 = 1;
+    const IN_LOOP: u8 = 2;
+    let mut c = n.walk();
+    let mut stack = vec![(n, 0u8)];
+    while let Some((x, inside)) = stack.pop() {
+        let kind = x.kind_name();
+        match kind {
+            "identifier" => {
+                out.push(s.of(x).into());
+                continue;
+            }
+            "return_expression" if inside & IN_FN == 0 => *exits = true,
+            "break_expression" | "continue_expression" if inside == 0 => *exits = true,
+            "macro_invocation" if inside & IN_FN == 0 => {
+                let name = x
+                    .child_by_field_id(FIELDS.mac)
+                    .map(|m| s.of(m).rsplit("::").next().unwrap_or(""))
+                    .unwrap_or("");
+                *exits |= EXIT_MACROS.contains(&name);
+            }
+            _ => {}
+        }
+        if out.len() > 256 || stack.len() > 4096 {
+            break;
+        }
+        let inside = inside
+            | match kind {
+                "closure_expression" | "async_block" | "function_item" => IN_FN,
+                "for_expression" | "while_expression" | "loop_expression" => IN_LOOP,
+                _ => 0,
+            };
+        stack.extend(x.named_children(&mut c).map(|ch| (ch, inside)));
+    }
+}
+
+/// `&mut T`, `&'a mut T`.
+fn is_mut_ref_type(t: Node) -> bool {
+    t.kind_name() == "reference_type" && {
+        let mut c = t.walk();
+        let found = t
+            .children(&mut c)
+            .any(|x| x.kind_name() == "mutable_specifier");
+        found
+    }
+}
+
+/// `&mut <expression>`.
+fn is_mut_borrow(e: Node) -> bool {
+    e.kind_name() == "reference_expression" && {
+        let mut c = e.walk();
+        let found = e
+            .children(&mut c)
+            .any(|x| x.kind_name() == "mutable_specifier");
+        found
+    }
+}
+
+/// Is the expression an exclusive loan of a place a name holds: `&mut conn`, `&mut *pool`,
+/// `&mut self.buf`? A loan of a temporary (`&mut context.pool()`) is nobody else's.
+fn lends_exclusively(e: Node) -> bool {
+    if !is_mut_borrow(e) {
+        return false;
+    }
+    let mut place = e.child_by_field_id(FIELDS.value);
+    while let Some(p) = place {
+        match p.kind_name() {
+            "identifier" | "self" => return true,
+            "field_expression" => place = p.child_by_field_id(FIELDS.value),
+            "unary_expression" | "parenthesized_expression" => place = p.named_child(0),
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn name_hash(name: &str) -> u64 {

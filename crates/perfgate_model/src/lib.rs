@@ -135,6 +135,7 @@ impl Module {
                     blocks: _,
                     extra: _,
                     memoized,
+                    mut_self,
                 } = f;
                 Function {
                     name: name.clone(),
@@ -146,6 +147,7 @@ impl Module {
                     name_span: *name_span,
                     role: *role,
                     memoized: *memoized,
+                    mut_self: *mut_self,
                     ..Function::default()
                 }
             })
@@ -260,6 +262,9 @@ pub struct Function {
     /// The function caches its own result (`@lru_cache`, `@cached_property`, `#[cached]`):
     /// its body runs once per distinct input, not once per call.
     pub memoized: bool,
+    /// A method that borrows its receiver exclusively (`&mut self`): two calls of it, or
+    /// one of it and another of the same receiver's methods, cannot run at once.
+    pub mut_self: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -475,6 +480,10 @@ impl CallFlags {
     /// Not a call in the source but an operator perfgate models as one: `x in items`
     /// (`__contains__`), `s += "..."` on a string (`__iadd__`).
     pub const OPERATOR: u8 = 32;
+    /// An argument is lent exclusively: `&mut conn`, `&mut self.buf`, or a name bound to a
+    /// `&mut` borrow (a parameter `pool: &mut DbPool`) passed on. Two calls that hold such a
+    /// loan of one name cannot run at once (Rust refuses to compile it).
+    pub const EXCLUSIVE: u8 = 64;
 }
 
 impl Call {
@@ -594,6 +603,10 @@ pub struct StmtFacts {
     pub span: Span,
     pub defs: List<Name>,
     pub uses: List<Name>,
+    /// Can leave the block early: holds a `return`, `raise`, `break` or `continue`, an
+    /// assertion, or is a check whose error is passed up (`check(&x)?;`). What follows it
+    /// runs only if it did not, so it orders what it reads before what follows.
+    pub exits: bool,
 }
 
 impl Function {

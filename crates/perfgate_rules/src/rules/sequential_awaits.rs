@@ -5,7 +5,8 @@ use crate::{Checker, RuleMeta};
 use perfgate_analysis::{CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
-    Await, Category, Confidence, Finding, Function, Language, Name, Severity, Span,
+    Await, CallFlags, Callee, Category, Confidence, Finding, Function, FunctionRole, Language,
+    Name, Receiver, Severity, Span,
 };
 use rustc_hash::FxHashSet;
 
@@ -18,11 +19,21 @@ pub static META: RuleMeta = RuleMeta {
     languages: &[Language::Rust, Language::Python],
     summary: "independent awaits in sequence that could run concurrently",
     doc: r#"## What it does
-Finds two or more awaits in one block, each binding a result, where no later await uses
-(directly or through the statements in between) the result of an earlier one, and none is
-already inside `join!`/`try_join!`/`select!`/`gather`/`create_task`. Only awaits of real
-work are considered: the project's own async functions and network calls from the
-catalogue — not sleeps, locks or channel operations, whose order is the point.
+Finds two or more awaits that follow one another in a block, each binding a result, where
+no later await uses (directly or through the statements in between) the result of an
+earlier one, and none is already inside `join!`/`try_join!`/`select!`/`gather`/
+`create_task`. Only awaits of real work are considered: the project's own async functions
+and network calls from the catalogue — not sleeps, locks or channel operations, whose
+order is the point. Start-up code and tests are not checked.
+
+Order that no value shows is respected too. An await between two others (a write, a
+permission check, a transaction) ends the group; so does a check of an earlier result
+(`if !allowed { return Err(..) }`, `check(&site)?;`, `raise`). Functions whose names say
+they write (`update`, `create_post`, `read_or_create`, `save`, ...) are never moved. Two
+calls that lend one value exclusively (`fetch(conn)` twice with `conn: &mut Conn`, or a
+`&mut self` method and another method of `self`), or that both use one connection,
+transaction or cursor (a name such as `conn`, `tx`, `cursor`: it serves one query at a
+time), cannot be in flight at once and are not reported.
 
 ## Why is this bad?
 Each await waits for the previous one to finish: two 800 ms model inferences that could
@@ -57,7 +68,8 @@ impl crate::Rule for Rule {
         let a = cx.a;
         for fid in cx.functions_with(Shape::AWAITS) {
             let f = a.func(fid);
-            if !f.is_async {
+            // Start-up code runs once, before serving: its latency is nobody's wait.
+            if !f.is_async || f.role != FunctionRole::Normal || a.startup_only(fid) {
                 continue;
             }
             let cands: Vec<&Await> = f.awaits.iter().filter(|aw| is_work(cx, fid, aw)).collect();
@@ -72,10 +84,19 @@ impl crate::Rule for Rule {
                     if used[j] || y.ctx.block != cands[i].ctx.block {
                         continue;
                     }
+                    let last = cands[*group.last().expect("never empty")];
+                    // Members follow one another: an await between two of them (a write, a
+                    // permission check, a transaction, one that reads an earlier result)
+                    // is an ordering point the later one cannot be moved across, so it
+                    // ends the group.
+                    if awaits_between(f, last, y) {
+                        break;
+                    }
                     if group.iter().all(|&g| {
                         cands[g].ctx.stmt < y.ctx.stmt
                             && independent(f, cands[g], y)
                             && !same_object(cx, fid, cands[g], y)
+                            && !exclusive(cx, fid, cands[g], y)
                     }) {
                         group.push(j);
                     }
@@ -111,10 +132,88 @@ fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
     }
     match &info.target {
         Target::Project { func, confidence } => {
-            *confidence == Confidence::Certain && cx.a.is_async(*func)
+            *confidence == Confidence::Certain
+                && cx.a.is_async(*func)
+                && !writes(&cx.a.func(*func).name)
         }
         _ => info.has_kind(Kind::Remote),
     }
+}
+
+/// The first words of function names that change state somewhere else (a row, a file, a
+/// remote resource): `Comment::update`, `create_post`, `save_settings`. Such a call orders
+/// what follows it, though no value flows: a read after it must see the change, a read
+/// before it must not. It is left out of groups, and as an await between two others it
+/// ends their group.
+const WRITE_VERBS: &[&str] = &[
+    "add",
+    "append",
+    "apply",
+    "ban",
+    "commit",
+    "create",
+    "delete",
+    "drop",
+    "execute",
+    "insert",
+    "mark",
+    "patch",
+    "post",
+    "publish",
+    "push",
+    "put",
+    "register",
+    "remove",
+    "replace",
+    "reset",
+    "rollback",
+    "save",
+    "send",
+    "set",
+    "store",
+    "submit",
+    "truncate",
+    "unban",
+    "unregister",
+    "update",
+    "upsert",
+    "write",
+];
+
+/// Does a function's name say it writes (see [`WRITE_VERBS`])? Its first word decides, or
+/// a word after `or`/`and`: `update`, `update_post`, `_save`, `read_or_create`.
+fn writes(name: &str) -> bool {
+    let mut words = name.split('_').filter(|w| !w.is_empty());
+    let mut verb = words.next();
+    while let Some(v) = verb {
+        if WRITE_VERBS.contains(&v) {
+            return true;
+        }
+        verb = words
+            .find(|w| *w == "or" || *w == "and")
+            .and_then(|_| words.next());
+    }
+    false
+}
+
+/// Is there an await that runs between the statements of `earlier` and `later` (two awaits
+/// of one block)? Awaits in closures and in async blocks other than theirs do not count:
+/// they run when the closure is called or the block's future is polled, which an await
+/// outside them shows where it happens.
+fn awaits_between(f: &Function, earlier: &Await, later: &Await) -> bool {
+    let stmts = &f.blocks[earlier.ctx.block as usize].stmts;
+    let (Some(e), Some(l)) = (
+        stmts.get(earlier.ctx.stmt as usize),
+        stmts.get(later.ctx.stmt as usize),
+    ) else {
+        return true;
+    };
+    f.awaits.iter().any(|z| {
+        !z.ctx.in_closure
+            && z.ctx.async_block == earlier.ctx.async_block
+            && z.span.start >= e.span.end
+            && z.span.start < l.span.start
+    })
 }
 
 /// Two calls on the same local object (`client.info()`, then `client.warmup()`) usually
@@ -136,6 +235,49 @@ fn same_object(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
     matches!((recv(x), recv(y)), (Some(a), Some(b)) if a == b)
 }
 
+/// Can the two calls not be in flight at once, whatever flows between them? Both lend one
+/// name exclusively (`get_user(pool)` and `get_orders(pool)` with `pool: &mut DbPool`), or
+/// one is a `&mut self` method and the other uses `self` too. Joining them does not compile.
+fn exclusive(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
+    let a = cx.a;
+    let id = |aw: &Await| CallId {
+        func: fid,
+        call: aw.call.expect("work awaits have calls"),
+    };
+    let (cx_, cy) = (a.call(id(x)), a.call(id(y)));
+    let lends = |c: &perfgate_model::Call| c.flags & CallFlags::EXCLUSIVE != 0;
+    let shared = |keep: fn(&str) -> bool| {
+        x.uses
+            .iter()
+            .any(|u| keep(u) && y.uses.iter().any(|v| v == u))
+    };
+    if (lends(cx_) && lends(cy) && shared(|_| true)) || shared(is_connection) {
+        return true;
+    }
+    let mut_self = |aw: &Await| matches!(a.info(id(aw)).target, Target::Project { func, .. } if a.func(func).mut_self);
+    let on_self = |aw: &Await, c: &perfgate_model::Call| {
+        matches!(
+            &c.callee,
+            Callee::Method {
+                recv: Receiver::SelfValue | Receiver::SelfField(_),
+                ..
+            }
+        ) || aw.uses.iter().any(|u| u == "self")
+    };
+    (mut_self(x) && on_self(y, cy)) || (mut_self(y) && on_self(x, cx_))
+}
+
+/// Does the name say it holds one database connection, transaction or cursor (`conn`,
+/// `db_conn`, `tx`, `cursor`)? One serves one query at a time: asyncpg refuses a second
+/// while the first runs, and a `&mut` connection cannot be lent twice. A pool is not one.
+fn is_connection(name: &str) -> bool {
+    let last = name.rsplit('_').next().unwrap_or(name);
+    matches!(
+        last,
+        "conn" | "connection" | "tx" | "txn" | "transaction" | "cursor" | "cur"
+    )
+}
+
 /// Does `later` not depend on `earlier`, through the statements between them? Writes to
 /// object state (`self.user = ...`) between or by them order them too: the second call may
 /// read that state (a login before a profile fetch).
@@ -154,6 +296,11 @@ fn independent(f: &Function, earlier: &Await, later: &Await) -> bool {
     let mut tainted: FxHashSet<&str> = earlier.binds.iter().map(Name::as_str).collect();
     for s in &block.stmts[(earlier.ctx.stmt as usize + 1)..(later.ctx.stmt as usize)] {
         if s.uses.iter().any(|u| tainted.contains(u.as_str())) {
+            // A check of the earlier result (`if !allowed { return Err(..) }`): the later
+            // await runs only if it passed.
+            if s.exits {
+                return false;
+            }
             tainted.extend(s.defs.iter().map(Name::as_str));
         }
         // A statement that redefines a name the later await reads orders them too.
