@@ -157,6 +157,10 @@ pub(crate) struct Index<'p> {
     modules: [FxHashMap<u64, u32>; 2],
     /// Per language: module paths whose segment hash another module path shares, joined.
     clashes: [FxHashMap<String, u32>; 2],
+    /// A file that `modules` names -> an earlier file of the same module path, looked in
+    /// when the first lacks a symbol: a package's `lib.rs` and `main.rs` are both its root
+    /// (`main.rs` calls `my_server::start`, which `lib.rs` defines).
+    same_path: FxHashMap<u32, u32>,
     /// Per file: function index by qualified name as the model writes it (`Engine::infer`,
     /// Python `Engine.infer`); a method nested in another scope also by `Owner<sep>name`.
     qualnames: Vec<FxHashMap<Cow<'p, str>, u32>>,
@@ -281,6 +285,7 @@ impl<'p> Index<'p> {
                 || {
                     let mut modules: [FxHashMap<u64, u32>; 2] = Default::default();
                     let mut clashes: [FxHashMap<String, u32>; 2] = Default::default();
+                    let mut same_path: FxHashMap<u32, u32> = Default::default();
                     let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
                     let mut method_names: [FxHashMap<&'p str, Option<FuncId>>; 2] =
                         Default::default();
@@ -300,6 +305,7 @@ impl<'p> Index<'p> {
                                 if had == CLASH {
                                     clashes[lang].insert(key(&m.module_path), fi as u32);
                                 } else if files[had as usize].module.module_path == m.module_path {
+                                    same_path.insert(fi as u32, had);
                                     e.insert(fi as u32);
                                 } else {
                                     let had_key = key(&files[had as usize].module.module_path);
@@ -329,17 +335,18 @@ impl<'p> Index<'p> {
                                 .or_insert(Some(id));
                         }
                     }
-                    (modules, clashes, types, method_names)
+                    (modules, (clashes, same_path), types, method_names)
                 },
             )
         };
         // Per-file names (parallel) and the two merged halves, side by side.
-        let (qualnames, (methods, (modules, clashes, types, method_names))) =
+        let (qualnames, (methods, (modules, (clashes, same_path), types, method_names))) =
             rayon::join(qualnames, tables);
         Index {
             files,
             modules,
             clashes,
+            same_path,
             qualnames,
             types,
             methods,
@@ -394,14 +401,20 @@ impl<'p> Index<'p> {
                 file
             }
         };
-        let qualnames = &self.qualnames[file as usize];
-        let func = if n - m == 1 {
-            qualnames.get(seg(m))
-        } else {
-            let qual = (m..n).map(seg).collect::<Vec<_>>().join(lang.path_sep());
-            qualnames.get(qual.as_str())
-        };
-        func.map(|&func| FuncId { file, func })
+        let qual = (n - m > 1).then(|| (m..n).map(seg).collect::<Vec<_>>().join(lang.path_sep()));
+        let mut file = Some(file);
+        while let Some(f) = file {
+            let qualnames = &self.qualnames[f as usize];
+            let func = match &qual {
+                None => qualnames.get(seg(m)),
+                Some(q) => qualnames.get(q.as_str()),
+            };
+            if let Some(&func) = func {
+                return Some(FuncId { file: f, func });
+            }
+            file = self.same_path.get(&f).copied();
+        }
+        None
     }
 
     /// Points a module path's hash at `file`, or (`None`) marks it a clash with the path

@@ -126,6 +126,36 @@ fn main() {
     assert!(!a.startup_only(find(&a, "handle")));
 }
 
+/// A package's `lib.rs` and `main.rs` share its root module path; `main` calls the
+/// library's functions by the crate's name, and what only `main` calls is start-up code.
+#[test]
+fn main_rs_calls_reach_the_library_root_of_its_package() {
+    let files: Vec<SourceFile> = [
+        (
+            "server/src/lib.rs",
+            "pub async fn start_server() { setup(); }\nfn setup() {}\n",
+        ),
+        (
+            "server/src/main.rs",
+            "use server::start_server;\n#[tokio::main]\nasync fn main() { start_server().await; }\n",
+        ),
+    ]
+    .iter()
+    .map(|(p, src)| {
+        let m = perfgate_lang_rust::lower_in_crate(src, p, Some("server")).unwrap();
+        SourceFile::new(p.to_string(), src.to_string(), m)
+    })
+    .collect();
+    let catalog = Catalog::bundled();
+    let a = Analysis::new(&files, &catalog);
+    let start = find(&a, "start_server");
+    let main = find(&a, "main");
+    let call = a.calls_of(main).next().unwrap();
+    assert!(matches!(a.info(call).target, Target::Project { func, .. } if func == start));
+    assert!(a.startup_only(start));
+    assert!(a.startup_only(find(&a, "setup")));
+}
+
 #[test]
 fn known_calls_copied_out_share_each_library_path() {
     // Resolution memoises a path per module, and the copy made off scratch memory keeps

@@ -332,6 +332,27 @@ fn copy_out(module: &Module) -> Module {
 }
 
 /// Parse one source text by its extension; the text stays with the file.
+/// Files of modules that other files declare only for tests (`#[cfg(test)] mod tests;` in
+/// `lib.rs` makes `tests.rs` test code, and its submodules too): their functions are tests,
+/// though nothing in the files says so.
+pub fn mark_test_modules(sources: &mut [SourceFile]) {
+    let declared: rustc_hash::FxHashSet<perfgate_model::Path> = sources
+        .iter()
+        .flat_map(|s| s.module.test_modules.iter().cloned())
+        .collect();
+    if declared.is_empty() {
+        return;
+    }
+    for s in sources.iter_mut() {
+        let path = &s.module.module_path;
+        if (1..=path.len()).any(|n| declared.contains(&path[..n])) {
+            for f in &mut s.module.functions {
+                f.role = perfgate_model::FunctionRole::Test;
+            }
+        }
+    }
+}
+
 pub fn parse_source(rel: &str, text: String) -> Parsed {
     let lowered = perfgate_model::scratch::run(
         || lower_text(rel, &text, None),

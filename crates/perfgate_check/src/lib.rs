@@ -164,6 +164,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     }
     sources.sort_by(|a, b| a.path.cmp(&b.path));
     problems.sort_by(|a, b| a.path.cmp(&b.path));
+    files::mark_test_modules(&mut sources);
 
     perfgate_model::timings::mark("project");
     // The project's facts (benchmarks, CI files, targets) are gathered beside the analysis,

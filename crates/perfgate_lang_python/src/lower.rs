@@ -34,6 +34,7 @@ pub(crate) fn lower_module(
             globals: Vec::new(),
             had_syntax_errors: false,
             directive_comments: Vec::new(),
+            test_modules: Vec::new(),
         },
         is_package,
         is_test_file,

@@ -155,6 +155,7 @@ pub(crate) fn lower_file(
             globals: Vec::new(),
             had_syntax_errors: root.has_error(),
             directive_comments: directive_comments(root, src),
+            test_modules: Vec::new(),
         },
         consts: FxHashMap::default(),
         parser,
@@ -292,6 +293,21 @@ impl FileLower {
                 }
                 "struct_item" | "enum_item" | "union_item" => self.lower_type(*item, s),
                 "mod_item" => {
+                    let is_test = |name: &str| {
+                        attrs.iter().any(|a| a.contains("cfg(test)")) || name == "tests"
+                    };
+                    // `#[cfg(test)] mod tests;`: the module is another file's.
+                    if let (None, Some(name)) = (
+                        item.child_by_field_id(FIELDS.body),
+                        item.child_by_field_id(FIELDS.name),
+                    ) {
+                        if scope.test || is_test(s.of(name)) {
+                            let mut path = self.module.module_path.clone();
+                            path.extend(scope.mod_prefix.iter().cloned());
+                            path.push(s.of(name).into());
+                            self.module.test_modules.push(path);
+                        }
+                    }
                     if let (Some(body), Some(name)) = (
                         item.child_by_field_id(FIELDS.body),
                         item.child_by_field_id(FIELDS.name),
@@ -301,9 +317,7 @@ impl FileLower {
                         let inner = ItemScope {
                             mod_prefix: prefix,
                             owner: None,
-                            test: scope.test
-                                || attrs.iter().any(|a| a.contains("cfg(test)"))
-                                || s.of(name) == "tests",
+                            test: scope.test || is_test(s.of(name)),
                         };
                         self.lower_items(body, s, &inner);
                     }

@@ -93,6 +93,9 @@ pub struct Module {
     /// Comments (not strings, not doc comments) that mention `perfgate:`: where inline
     /// suppressions may be.
     pub directive_comments: Vec<Span>,
+    /// Modules this file declares in other files only for tests (`#[cfg(test)] mod tests;`),
+    /// by their full paths: their files are test code, though nothing in them says so.
+    pub test_modules: Vec<Path>,
 }
 
 impl Module {
@@ -111,6 +114,7 @@ impl Module {
             globals,
             had_syntax_errors,
             directive_comments,
+            test_modules,
         } = self;
         let mut copy: Vec<Function> = functions
             .iter()
@@ -189,6 +193,7 @@ impl Module {
             globals: globals.clone(),
             had_syntax_errors: *had_syntax_errors,
             directive_comments: directive_comments.clone(),
+            test_modules: test_modules.clone(),
         }
     }
 }
