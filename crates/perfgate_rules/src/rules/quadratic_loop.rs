@@ -29,9 +29,11 @@ Finds three shapes of accidental O(n²) work:
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
-literal collections of constants (`valid = ("a", "b", "c")`), loops over small constant
-ranges, searches of a collection rebuilt on each iteration, and `s += ...` on a local
-string (CPython resizes a string in place when nothing else refers to it).
+literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`), loops
+over small constant ranges, searches of a collection rebuilt on each iteration, loops
+nested over one iterator (`it = iter(args)`, `line.chars()`: the inner loop goes on where
+the outer one stopped, which is linear), and `s += ...` on a local string (CPython resizes
+a string in place when nothing else refers to it).
 
 ## Why is this bad?
 Each search walks the whole list, so a loop over n items doing one costs n²/2
@@ -191,7 +193,10 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         let (Some(root), Some(mut p)) = (&inner.iter_root, inner.parent) else {
             continue;
         };
-        if !matches!(inner.trip, TripCount::Dynamic) || inner.vars.iter().any(|v| v == root) {
+        if !matches!(inner.trip, TripCount::Dynamic)
+            || inner.vars.iter().any(|v| v == root)
+            || is_iterator(cx.a, fid, root, inner.span.start)
+        {
             continue;
         }
         loop {
@@ -232,6 +237,57 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
     }
 }
 
+/// Calls that make a one-pass iterator: loops nested over one of them share its items
+/// (the inner loop goes on where the outer one stopped), which is linear.
+const ITERATOR_MAKERS: &[&str] = &[
+    "iter",
+    "reversed",
+    "map",
+    "filter",
+    "zip",
+    "enumerate",
+    "islice",
+    "chain",
+    "into_iter",
+    "iter_mut",
+    "chars",
+    "bytes",
+    "lines",
+    "split",
+    "peekable",
+    "by_ref",
+    "drain",
+];
+
+/// Is `name`, where the loop at `at` reads it, a local bound to a one-pass iterator
+/// (`it = iter(args)`, `let mut it = line.chars();`, a generator expression)?
+fn is_iterator(a: &Analysis, fid: FuncId, name: &str, at: u32) -> bool {
+    let f = a.func(fid);
+    let Some(b) = f
+        .locals
+        .iter()
+        .rev()
+        .find(|b| b.name == name && b.span.start <= at)
+    else {
+        return false;
+    };
+    let made_by = b
+        .init_call
+        .and_then(|c| match &f.calls.get(c as usize)?.callee {
+            perfgate_model::Callee::Path(p) => p.last().map(|n| n.as_str()),
+            perfgate_model::Callee::Method { name, .. } => Some(name.as_str()),
+            perfgate_model::Callee::Unknown => None,
+        });
+    if made_by.is_some_and(|m| ITERATOR_MAKERS.contains(&m)) {
+        return true;
+    }
+    // `gen = (x for x in xs)`
+    a.file(fid)
+        .slice(b.span)
+        .split_once('=')
+        .is_some_and(|(_, rhs)| rhs.trim_start().starts_with('(') && rhs.contains(" for "))
+}
+
 /// The right-hand side of a binding is a non-empty bracketed literal (no comprehension) of
 /// at most 256 elements: a fixed set of constants, not data. An empty one is built up later.
 fn small_literal(binding: &str) -> bool {
@@ -243,7 +299,8 @@ fn small_literal(binding: &str) -> bool {
         Some('(') => ('(', ')'),
         Some('[') => ('[', ']'),
         Some('{') => ('{', '}'),
-        _ => return false,
+        // `JUNK = tokenize.COMMENT, tokenize.NL`: a tuple without its parentheses.
+        _ => return bare_tuple(rhs),
     };
     if rhs.contains(" for ") || !rhs.ends_with(close) || rhs.len() <= 2 {
         return false;
@@ -260,6 +317,22 @@ fn small_literal(binding: &str) -> bool {
         }
     }
     commas < 256
+}
+
+/// `a, b, c` of plain names, attributes and literals: a tuple of constants written without
+/// parentheses. Calls or comprehensions in it make data of it.
+fn bare_tuple(rhs: &str) -> bool {
+    let parts: Vec<&str> = rhs
+        .trim_end_matches(',')
+        .split(',')
+        .map(str::trim)
+        .collect();
+    (2..=256).contains(&parts.len())
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '\'' | '-' | ' '))
+        })
 }
 
 /// What a loop header iterates over, without the adapters that do not change the
