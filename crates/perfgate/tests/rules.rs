@@ -151,3 +151,38 @@ fn a_cancellation_handler_without_gpu_work_is_silent() {
     assert_eq!(reported(true), 1, "the GPU variant must be reported");
     assert_eq!(reported(false), 0);
 }
+
+/// await-without-timeout: a timeout middleware on the server gives every request a deadline,
+/// and what the handlers await with it; the same handler without one is reported.
+#[test]
+fn a_server_timeout_middleware_bounds_the_handlers() {
+    let handler = "use sqlx::PgPool;\n\npub async fn get_user(db: &PgPool, id: i64) -> sqlx::Result<String> {\n    let row: (String,) = sqlx::query_as(\"select name from users where id = $1\")\n        .bind(id)\n        .fetch_one(db)\n        .await?;\n    Ok(row.0)\n}\n";
+    let server = |layer: &str| {
+        format!(
+            "use std::time::Duration;\nuse tower::ServiceBuilder;\nuse tower_http::timeout::TimeoutLayer;\n\npub fn app(router: axum::Router) -> axum::Router {{\n    router.layer(ServiceBuilder::new(){layer})\n}}\n"
+        )
+    };
+    let catalog = perfgate_catalog::Catalog::bundled();
+    let reported = |layer: &str| {
+        let sources = [
+            ("src/users.rs", handler.to_owned()),
+            ("src/server.rs", server(layer)),
+        ]
+        .into_iter()
+        .map(|(p, t)| match perfgate_check::parse_source(p, t) {
+            perfgate_check::Parsed::Ok { file, .. } => *file,
+            _ => panic!("{p} parses"),
+        })
+        .collect();
+        perfgate_check::analyse_sources(sources, &catalog)
+            .iter()
+            .filter(|f| f.rule == "await-without-timeout")
+            .count()
+    };
+    assert_eq!(reported(""), 1, "no middleware: the query is unbounded");
+    assert_eq!(
+        reported(".layer(TimeoutLayer::new(Duration::from_secs(10)))"),
+        0
+    );
+    assert_eq!(reported(".timeout(Duration::from_secs(10))"), 0);
+}

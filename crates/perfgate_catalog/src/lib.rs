@@ -22,6 +22,9 @@ pub enum Kind {
     GpuCleanup,
     Client,
     ClientTimeout,
+    /// Bounds every request a server handles: a timeout middleware (tower's
+    /// `TimeoutLayer`). Remote work in the project's handlers then has a deadline.
+    RequestTimeout,
     BlockingLock,
     AsyncLock,
     /// Opens a connection, client or pool: costly to repeat per call.

@@ -22,7 +22,9 @@ wrapped in `tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`,
 `anyio.fail_after`; no per-request timeout (`.timeout(d)` on a reqwest request,
 `timeout=` on an aiohttp/httpx call); no client-level timeout configured in the module
 (`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`);
-and not called only from places that wrap it in a timeout.
+not called only from places that wrap it in a timeout; and not in a project whose server
+gives every request a deadline with a timeout middleware (tower's `TimeoutLayer`,
+`ServiceBuilder::timeout`), which bounds what its handlers await.
 
 ## Why is this bad?
 A peer that accepts the connection and never answers holds the task forever: its memory,
@@ -57,13 +59,22 @@ impl crate::Rule for Rule {
         let a = cx.a;
         // Remote calls awaited in async code with no timeout of their own, found from the
         // calls of that kind: most projects have few, and then nothing else is read.
+        // A timeout middleware on the server (`.layer(TimeoutLayer::new(..))`) bounds every
+        // handler, and what they await with it.
+        let server_bounded = |lang: Language| {
+            a.calls_with_kind(Kind::RequestTimeout)
+                .iter()
+                .any(|c| a.file(c.func).module.language == lang)
+        };
+        let bounded_langs = [Language::Rust, Language::Python].map(server_bounded);
         let unbounded: Vec<CallId> = a
             .calls_with_kind(Kind::Remote)
             .iter()
             .copied()
             .filter(|&cid| {
                 let shape = a.shape(cid.func);
-                shape & Shape::ASYNC != 0
+                !bounded_langs[a.file(cid.func).module.language as usize]
+                    && shape & Shape::ASYNC != 0
                     && shape & Shape::TEST == 0
                     && !a.info(cid).timeout
                     && a.call(cid).awaited
