@@ -628,7 +628,7 @@ impl<'m, 's> FnLower<'m, 's> {
                 self.lower_expr(&f.iter);
                 let mut vary = FxHashSet::default();
                 store_target(&f.target, &mut vary);
-                collect_stores(&f.body, &mut vary);
+                loop_changes(&f.body, &mut vary);
                 self.varying.push(vary);
                 let trip = trip_of(&f.iter, &self.consts);
                 let mut vars = NameCollector::default();
@@ -654,7 +654,7 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::While(w) => {
                 let mut vary = FxHashSet::default();
-                collect_stores(&w.body, &mut vary);
+                loop_changes(&w.body, &mut vary);
                 self.varying.push(vary);
                 self.lower_expr(&w.test);
                 let always = matches!(w.test.as_ref(), Expr::BooleanLiteral(b) if b.value)
@@ -1576,7 +1576,23 @@ impl<'a> Visitor<'a> for NameCollector {
 /// borrowed from the syntax tree. Expressions are not entered: walrus and comprehension
 /// targets are rare receivers, and skipping expressions keeps this pass cheap.
 fn collect_stores<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
-    let target = store_target;
+    stores_in(body, out, false);
+}
+
+/// What a loop body changes: the names it binds, and the objects it changes in place
+/// (`parts.append(x)`, `buf[i] = x`, `self.total += n`), by the name they start from. What is
+/// built from them differs from one iteration to the next.
+fn loop_changes<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
+    stores_in(body, out, true);
+}
+
+fn stores_in<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>, in_place: bool) {
+    let target = |t: &'a Expr, out: &mut FxHashSet<&'a str>| {
+        store_target(t, out);
+        if in_place && matches!(t, Expr::Subscript(_) | Expr::Attribute(_)) {
+            out.extend(root_of(t));
+        }
+    };
     for stmt in body {
         match stmt {
             Stmt::Assign(a) => a.targets.iter().for_each(|t| target(t, out)),
@@ -1584,17 +1600,17 @@ fn collect_stores<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
             Stmt::AugAssign(a) => target(&a.target, out),
             Stmt::For(f) => {
                 target(&f.target, out);
-                collect_stores(&f.body, out);
-                collect_stores(&f.orelse, out);
+                stores_in(&f.body, out, in_place);
+                stores_in(&f.orelse, out, in_place);
             }
             Stmt::While(w) => {
-                collect_stores(&w.body, out);
-                collect_stores(&w.orelse, out);
+                stores_in(&w.body, out, in_place);
+                stores_in(&w.orelse, out, in_place);
             }
             Stmt::If(i) => {
-                collect_stores(&i.body, out);
+                stores_in(&i.body, out, in_place);
                 for c in &i.elif_else_clauses {
-                    collect_stores(&c.body, out);
+                    stores_in(&c.body, out, in_place);
                 }
             }
             Stmt::With(w) => {
@@ -1603,24 +1619,73 @@ fn collect_stores<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>) {
                         target(v, out);
                     }
                 }
-                collect_stores(&w.body, out);
+                stores_in(&w.body, out, in_place);
             }
             Stmt::Try(t) => {
-                collect_stores(&t.body, out);
+                stores_in(&t.body, out, in_place);
                 for h in &t.handlers {
                     let ExceptHandler::ExceptHandler(h) = h;
                     if let Some(n) = &h.name {
                         out.insert(n.id.as_str());
                     }
-                    collect_stores(&h.body, out);
+                    stores_in(&h.body, out, in_place);
                 }
-                collect_stores(&t.orelse, out);
-                collect_stores(&t.finalbody, out);
+                stores_in(&t.orelse, out, in_place);
+                stores_in(&t.finalbody, out, in_place);
             }
-            Stmt::Match(m) => m.cases.iter().for_each(|c| collect_stores(&c.body, out)),
+            Stmt::Match(m) => m
+                .cases
+                .iter()
+                .for_each(|c| stores_in(&c.body, out, in_place)),
+            // `parts.append(x)`, `self._fragments.extend(..)`: the collection changes from
+            // one iteration to the next, and so does what is built from it.
+            Stmt::Expr(e) if in_place => {
+                if let Expr::Call(c) = e.value.as_ref() {
+                    if let Expr::Attribute(m) = c.func.as_ref() {
+                        if MUTATORS.contains(&m.attr.as_str()) {
+                            if let Some(root) = root_of(&m.value) {
+                                out.insert(root);
+                            }
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// Methods that change the collection they are called on.
+const MUTATORS: &[&str] = &[
+    "append",
+    "appendleft",
+    "extend",
+    "extendleft",
+    "insert",
+    "add",
+    "update",
+    "pop",
+    "popleft",
+    "remove",
+    "discard",
+    "clear",
+    "setdefault",
+    "sort",
+    "reverse",
+];
+
+/// The name an attribute or subscript chain starts from: `self._parts[0].x` -> `self`.
+fn root_of(e: &Expr) -> Option<&str> {
+    let mut cur = e;
+    for _ in 0..32 {
+        match cur {
+            Expr::Name(n) => return Some(n.id.as_str()),
+            Expr::Attribute(a) => cur = &a.value,
+            Expr::Subscript(s) => cur = &s.value,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The names an assignment or loop target binds.

@@ -23,8 +23,10 @@ Finds sized allocations (`Vec::with_capacity`, `vec![0; n]`, `String::with_capac
 `aiohttp.ClientSession()`, `redis.Redis()`) created inside a loop that can run many times,
 when neither their arguments nor their receiver change from one iteration to the next.
 
-Not reported: allocations whose size or contents depend on the loop variable or on
-values computed in the loop body, buffers that are kept (pushed into a collection,
+Not reported: allocations whose size or contents depend on the loop variable, on values
+computed in the loop body or on collections it changes (`parts.append(x)` then
+`bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers
+that are kept (pushed into a collection,
 stored, returned or yielded: each iteration needs its own), and loops over a small
 constant range. One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
 
@@ -96,6 +98,10 @@ impl crate::Rule for Rule {
             // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer.
             let text = a.call_text(cid);
             if c.is_macro && !text.contains(';') {
+                continue;
+            }
+            // `bytearray()`, `Vec::new()`: an empty buffer to fill, no sized allocation.
+            if api.kind == Kind::Alloc && !c.is_macro && c.n_args == 0 {
                 continue;
             }
             let name = scope::short_name(a, cid);
