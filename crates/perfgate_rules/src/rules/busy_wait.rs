@@ -19,8 +19,9 @@ pub static META: RuleMeta = RuleMeta {
 Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
 `std::thread::sleep`, `tokio::time::sleep`) between checks of a condition they exit on, and
 does no other work: the loop exists only to wait for something to become true. Retry loops
-(the sleep is in an error handler) and periodic workers (the loop body does real work each
-round) are not reported.
+(the sleep is in an error handler), periodic workers (the loop body does real work each
+round) and loops that yield with a zero sleep (`await asyncio.sleep(0)` between chunks) are
+not reported.
 
 ## Why is this bad?
 Polling trades latency against CPU: a short sleep burns CPU and wakes the scheduler
@@ -123,6 +124,10 @@ impl crate::Rule for Rule {
                     let info = a.info(cid);
                     let is_sleep =
                         info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
+                    // `await asyncio.sleep(0)` yields to other tasks; it waits for nothing.
+                    if is_sleep && sleeps_zero(&a.call_text(cid)) {
+                        continue;
+                    }
                     if is_sleep {
                         if cl == li && c.ctx.handler().is_none() && sleep.is_none() {
                             sleep = Some(cid);
@@ -175,6 +180,15 @@ impl crate::Rule for Rule {
 }
 
 /// Does the call only observe state (a time read, a membership test, a log line)?
+/// Is the sleep's one argument a literal zero (`asyncio.sleep(0)`, `time.sleep(0.0)`)?
+fn sleeps_zero(text: &str) -> bool {
+    let Some((_, args)) = text.split_once('(') else {
+        return false;
+    };
+    let arg = args.trim_end().trim_end_matches(')').trim();
+    !arg.is_empty() && arg.parse::<f64>().is_ok_and(|x| x == 0.0)
+}
+
 fn is_check(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
     let c = a.call(cid);
     if c.is_macro {
@@ -188,7 +202,12 @@ fn is_check(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
     if CHECKS.contains(&name) || name.starts_with("is_") || name.starts_with("has_") {
         return true;
     }
-    // A project predicate with no effects of its own is a check too.
-    matches!(a.info(cid).target, Target::Project { func, .. }
-        if a.func(func).calls.is_empty() && a.func(func).loops.is_empty())
+    // A project predicate with no effects of its own is a check too; not an async method
+    // (an abstract `async def write(...)` has no calls either, and is work), nor one
+    // guessed by name.
+    matches!(a.info(cid).target, Target::Project { func, confidence }
+        if confidence == perfgate_model::Confidence::Certain
+            && !a.func(func).is_async
+            && a.func(func).calls.is_empty()
+            && a.func(func).loops.is_empty())
 }
