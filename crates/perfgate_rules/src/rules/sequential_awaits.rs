@@ -33,7 +33,8 @@ they write (`update`, `create_post`, `read_or_create`, `save`, ...) are never mo
 calls that lend one value exclusively (`fetch(conn)` twice with `conn: &mut Conn`, or a
 `&mut self` method and another method of `self`), or that both use one connection,
 transaction or cursor (a name such as `conn`, `tx`, `cursor`: it serves one query at a
-time), cannot be in flight at once and are not reported.
+time), cannot be in flight at once and are not reported; nor are two reads of one stream
+or queue (`self._readline()` twice: each takes the item the other would have).
 
 ## Why is this bad?
 Each await waits for the previous one to finish: two 800 ms model inferences that could
@@ -97,6 +98,7 @@ impl crate::Rule for Rule {
                             && independent(f, cands[g], y)
                             && !same_object(cx, fid, cands[g], y)
                             && !exclusive(cx, fid, cands[g], y)
+                            && !consume_same(cx, fid, cands[g], y)
                     }) {
                         group.push(j);
                     }
@@ -214,6 +216,35 @@ fn awaits_between(f: &Function, earlier: &Await, later: &Await) -> bool {
             && z.span.start >= e.span.end
             && z.span.start < l.span.start
     })
+}
+
+/// First words of methods that take the next item of a stream, socket or queue: two of
+/// them on one receiver each take what the other would have, so their order is the data's.
+const CONSUMING: &[&str] = &[
+    "read", "readline", "recv", "receive", "next", "accept", "pop",
+];
+
+/// Do both awaits take from the same stream: a consuming method (see [`CONSUMING`]) of
+/// `self` or of one of its fields (`self._readline()` twice, `self.ws.recv()` then
+/// `self.ws.receive_json()`)?
+fn consume_same(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
+    let method = |aw: &Await| {
+        let call = cx.a.call(CallId {
+            func: fid,
+            call: aw.call?,
+        });
+        match &call.callee {
+            Callee::Method { recv, name } => {
+                let first = name.trim_start_matches('_').split('_').next().unwrap_or("");
+                CONSUMING
+                    .contains(&first)
+                    .then_some(recv)
+                    .filter(|r| matches!(r, Receiver::SelfValue | Receiver::SelfField(_)))
+            }
+            _ => None,
+        }
+    };
+    matches!((method(x), method(y)), (Some(a), Some(b)) if a == b)
 }
 
 /// Two calls on the same local object (`client.info()`, then `client.warmup()`) usually
