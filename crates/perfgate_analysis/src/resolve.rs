@@ -1040,6 +1040,10 @@ impl<'a> Resolver<'a, '_> {
             }
             Callee::Method { recv, name } => {
                 let recv_ty = self.receiver_type(f, recv, c.span.start, 0);
+                // Method-name entries guess at unknown receivers; a receiver known to live in
+                // memory (`Vec<u8>`, `Cursor`) does no I/O, whatever its method is called.
+                let in_memory = matches!(&recv_ty, Some(TypeRef::External(p))
+                    if self.catalog.type_is(lang, p, Kind::InMemory));
                 match recv_ty {
                     Some(TypeRef::Project { name: ty, file }) => {
                         if let Some(id) = self.project_method(&ty, name, file) {
@@ -1066,7 +1070,10 @@ impl<'a> Resolver<'a, '_> {
                         }
                     }
                 }
-                if info.apis.is_empty() && !matches!(info.target, Target::Project { .. }) {
+                if info.apis.is_empty()
+                    && !in_memory
+                    && !matches!(info.target, Target::Project { .. })
+                {
                     info.apis = self
                         .catalog
                         .by_method(lang, name, c.n_args, c.awaited)

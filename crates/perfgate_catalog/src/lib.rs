@@ -47,6 +47,10 @@ pub enum Kind {
     BoundedCollection,
     /// A type (or copy function) whose clone copies all its data.
     Buffer,
+    /// A type that reads and writes memory, not files or sockets (`Vec<u8>`, `Cursor`,
+    /// `BytesMut`'s writer): `write_all` on it blocks nothing, whatever the method-name
+    /// entries say of unknown receivers.
+    InMemory,
     /// Known only for what it returns.
     None,
 }

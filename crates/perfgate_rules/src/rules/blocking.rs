@@ -62,6 +62,10 @@ pub(crate) fn check(
             }
             // Directly in async code.
             if let Some(api) = direct {
+                // `time.sleep(0)` gives up the thread's turn; it blocks for nothing.
+                if effect == Effect::Sleep && super::scope::sleeps_zero(&a.call_text(cid)) {
+                    continue;
+                }
                 let name = a.callee_text(cid);
                 let fix = api
                     .instead

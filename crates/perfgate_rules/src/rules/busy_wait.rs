@@ -125,7 +125,7 @@ impl crate::Rule for Rule {
                     let is_sleep =
                         info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
                     // `await asyncio.sleep(0)` yields to other tasks; it waits for nothing.
-                    if is_sleep && sleeps_zero(&a.call_text(cid)) {
+                    if is_sleep && super::scope::sleeps_zero(&a.call_text(cid)) {
                         continue;
                     }
                     if is_sleep {
@@ -180,15 +180,6 @@ impl crate::Rule for Rule {
 }
 
 /// Does the call only observe state (a time read, a membership test, a log line)?
-/// Is the sleep's one argument a literal zero (`asyncio.sleep(0)`, `time.sleep(0.0)`)?
-fn sleeps_zero(text: &str) -> bool {
-    let Some((_, args)) = text.split_once('(') else {
-        return false;
-    };
-    let arg = args.trim_end().trim_end_matches(')').trim();
-    !arg.is_empty() && arg.parse::<f64>().is_ok_and(|x| x == 0.0)
-}
-
 fn is_check(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
     let c = a.call(cid);
     if c.is_macro {

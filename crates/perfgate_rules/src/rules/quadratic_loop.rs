@@ -32,7 +32,10 @@ Not reported: membership tests on sets and dicts (or values whose type is unknow
 literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`), loops
 over small constant ranges, searches of a collection rebuilt on each iteration, loops
 nested over one iterator (`it = iter(args)`, `line.chars()`: the inner loop goes on where
-the outer one stopped, which is linear), and `s += ...` on a local string (CPython resizes
+the outer one stopped, which is linear), grids (`for row in range(SIZE): for col in
+range(SIZE)`: counts up to a bound, not a collection's items), searches in a `while let`
+header that start where the last one stopped (`hay[from..].iter().position(..)`), and
+`s += ...` on a local string (CPython resizes
 a string in place when nothing else refers to it).
 
 ## Why is this bad?
@@ -93,6 +96,12 @@ impl crate::Rule for Rule {
                     continue;
                 };
                 let l = &f.loops[li as usize];
+                // `while let Some(i) = hay[from..].iter().position(..)`: each search starts
+                // where the last one stopped, the find-next idiom, linear in all.
+                let in_header = c.span.start < l.span.start + l.header.len() as u32;
+                if in_header && l.header.starts_with("while let") {
+                    continue;
+                }
                 if name == "__iadd__" && c.has(CallFlags::OPERATOR) {
                     let Receiver::SelfField(s) = &root else {
                         continue;
@@ -201,10 +210,12 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         }
         loop {
             let outer = &f.loops[p as usize];
+            let key = iter_key(&outer.header);
             if outer.iter_root.as_ref() == Some(root)
                 && matches!(outer.trip, TripCount::Dynamic)
                 && !outer.vars.iter().any(|v| v == root)
-                && iter_key(&outer.header) == iter_key(&inner.header)
+                && key == iter_key(&inner.header)
+                && !counts_to_a_bound(&key)
             {
                 let span = Span {
                     start: inner.span.start,
@@ -333,6 +344,12 @@ fn bare_tuple(rhs: &str) -> bool {
                 && p.chars()
                     .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '\'' | '-' | ' '))
         })
+}
+
+/// `range(Game.SIZE)`, `0..n`: a count up to a bound, not a collection's length. Two such
+/// loops nested walk a grid, not every pair of one collection's items.
+fn counts_to_a_bound(key: &str) -> bool {
+    (key.starts_with("range(") || key.contains("..")) && !key.contains("len(")
 }
 
 /// What a loop header iterates over, without the adapters that do not change the

@@ -460,3 +460,13 @@ pub(crate) fn short_name(a: &Analysis, id: CallId) -> String {
         _ => text,
     }
 }
+
+/// Is the sleep's one argument a literal zero (`asyncio.sleep(0)`, `time.sleep(0.0)`)? Such
+/// a sleep yields the thread or the event loop and waits for nothing.
+pub(crate) fn sleeps_zero(text: &str) -> bool {
+    let Some((_, args)) = text.split_once('(') else {
+        return false;
+    };
+    let arg = args.trim_end().trim_end_matches(')').trim();
+    !arg.is_empty() && arg.parse::<f64>().is_ok_and(|x| x == 0.0)
+}
