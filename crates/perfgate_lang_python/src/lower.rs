@@ -833,6 +833,25 @@ impl<'m, 's> FnLower<'m, 's> {
         let depth = parent.map_or(1, |p| self.func.loops[p as usize].depth + 1);
         let idx = self.func.loops.len() as u32;
         let header = self.text(header);
+        // The last assignment to the root inside the enclosing loops, before this one (the
+        // locals are in source order: only those since the outermost loop began are read).
+        let rebound_in = iter_root.as_deref().and_then(|r| {
+            let first = self.func.loops[*self.loops.first()? as usize].span.start;
+            let at = self
+                .func
+                .locals
+                .iter()
+                .rev()
+                .take_while(|b| b.span.start >= first)
+                .find(|b| b.name == r && b.span.start < span.start)?
+                .span
+                .start;
+            self.loops
+                .iter()
+                .rev()
+                .copied()
+                .find(|&k| self.func.loops[k as usize].span.contains(at))
+        });
         self.func.loops.push(Loop {
             kind,
             span,
@@ -845,6 +864,7 @@ impl<'m, 's> FnLower<'m, 's> {
             body_arith: scan.arith,
             body_index: scan.index,
             has_exit,
+            rebound_in,
             ctx: self.ctx(),
         });
         idx

@@ -1429,6 +1429,10 @@ impl FnLower<'_> {
                     if arm.kind_name() != "match_arm" {
                         continue;
                     }
+                    // `Value::Array(items) =>` binds `items` anew each time it runs.
+                    if let Some(p) = arm.child_by_field_id(FIELDS.pattern) {
+                        self.bind_varying(p, s);
+                    }
                     let pat = arm
                         .child_by_field_id(FIELDS.pattern)
                         .map(|p| s.of(p))
@@ -1521,6 +1525,16 @@ impl FnLower<'_> {
                 .unwrap_or(""),
             120,
         );
+        // The enclosing loops' names bound so far, one set per loop of `self.loops` (the
+        // last set is this loop's own).
+        let rebound_in = iter_root.as_deref().and_then(|r| {
+            let h = name_hash(r);
+            let n = self.varying.len().saturating_sub(1).min(self.loops.len());
+            (0..n)
+                .rev()
+                .find(|&k| self.varying[k].contains(&h))
+                .map(|k| self.loops[k])
+        });
         self.func.loops.push(Loop {
             kind,
             span: s.span(n),
@@ -1533,6 +1547,7 @@ impl FnLower<'_> {
             body_arith: arith,
             body_index: index,
             has_exit,
+            rebound_in,
             ctx: self.ctx(),
         });
         self.loops.push(idx);

@@ -547,6 +547,10 @@ pub struct Loop {
     pub body_index: bool,
     /// The loop can end other than by exhausting its iterator: `break`, `return`, a `while` test.
     pub has_exit: bool,
+    /// The innermost enclosing loop inside whose body `iter_root` is bound anew before
+    /// this loop (`let items = ..`, a match arm `Array(items) =>`): each of its iterations
+    /// gives this loop a different collection.
+    pub rebound_in: Option<u32>,
     pub ctx: Context,
 }
 

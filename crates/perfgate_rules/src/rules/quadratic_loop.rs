@@ -29,7 +29,9 @@ Finds three shapes of accidental O(n²) work:
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
-literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`), loops
+literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`), inner
+loops over a name bound anew inside the outer loop (`Value::Array(arr) => for v in arr`,
+`items = item.children`), loops
 over small constant ranges, searches of a collection rebuilt on each iteration, loops
 nested over one iterator (`it = iter(args)`, `line.chars()`: the inner loop goes on where
 the outer one stopped, which is linear), grids (`for row in range(SIZE): for col in
@@ -211,7 +213,13 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         loop {
             let outer = &f.loops[p as usize];
             let key = iter_key(&outer.header);
+            // Bound anew inside this outer loop, before the inner one: each outer iteration
+            // gives the inner loop a collection of its own.
+            let rebound = inner
+                .rebound_in
+                .is_some_and(|k| outer.span.encloses(f.loops[k as usize].span));
             if outer.iter_root.as_ref() == Some(root)
+                && !rebound
                 && matches!(outer.trip, TripCount::Dynamic)
                 && !outer.vars.iter().any(|v| v == root)
                 && key == iter_key(&inner.header)
