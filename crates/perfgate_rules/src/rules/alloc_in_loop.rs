@@ -26,7 +26,8 @@ when neither their arguments nor their receiver change from one iteration to the
 Not reported: allocations whose size or contents depend on the loop variable, on values
 computed in the loop body or on collections it changes (`parts.append(x)` then
 `bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers
-that are kept (pushed into a collection,
+that take a kept one's place (`out.push(std::mem::replace(&mut chunk,
+Vec::with_capacity(n)))`), buffers that are kept (pushed into a collection,
 stored, returned or yielded: each iteration needs its own), and loops over a small
 constant range. One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
 
@@ -85,6 +86,9 @@ impl crate::Rule for Rule {
             if !scope::loop_is_hot(f, li)
                 || c.has(CallFlags::ARGS_VARY_INNER | CallFlags::RETURNED | CallFlags::STORED)
             {
+                continue;
+            }
+            if kept_by_parent(f, c) {
                 continue;
             }
             let info = a.info(cid);
@@ -147,6 +151,26 @@ fn receiver_varies(f: &perfgate_model::Function, call: u32) -> bool {
             }
             _ => return false,
         }
+    }
+    false
+}
+
+/// Is the new value handed to a call that keeps it? `std::mem::replace(&mut chunk,
+/// Vec::with_capacity(n))` puts it in `chunk` (and the old one usually goes on to be
+/// pushed), and a call whose own result is stored or returned keeps its argument with it.
+fn kept_by_parent(f: &perfgate_model::Function, c: &perfgate_model::Call) -> bool {
+    let mut parent = c.ctx.parent_call();
+    for _ in 0..16 {
+        let Some(p) = parent.and_then(|p| f.calls.get(p as usize)) else {
+            return false;
+        };
+        let swaps = matches!(&p.callee, perfgate_model::Callee::Path(path)
+            if matches!(path.last().map(|n| n.as_str()), Some("replace" | "swap"))
+                && path.iter().any(|s| s == "mem"));
+        if swaps || p.has(CallFlags::STORED | CallFlags::RETURNED) {
+            return true;
+        }
+        parent = p.ctx.parent_call();
     }
     false
 }
