@@ -926,13 +926,14 @@ impl<'a> Resolver<'a, '_> {
         // `wait_for(..)`, `join!(..)`) and, for timeouts, from the receiver chain
         // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
         for i in 0..f.calls.len() {
-            let (mut off, mut conc, mut tmo) = (false, false, false);
+            let (mut off, mut conc, mut tmo, mut spawned) = (false, false, false, false);
             let mut cur = f.calls[i].ctx.parent_call();
             let mut guard = 0;
             while let Some(p) = cur {
                 let pi = &infos[p as usize];
                 off |= pi.has_kind(Kind::Offload);
                 conc |= pi.has_kind(Kind::Concurrent);
+                spawned |= spawns(&f.calls[p as usize].callee);
                 tmo |= pi.has_kind(Kind::Timeout);
                 cur = f.calls[p as usize].ctx.parent_call();
                 guard += 1;
@@ -959,7 +960,9 @@ impl<'a> Resolver<'a, '_> {
             info.offloaded = off;
             info.concurrent = conc;
             info.timeout = tmo;
-            info.repeated = ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block;
+            // A spawned task runs beside its spawner, for as long as it likes: not start-up.
+            info.repeated =
+                ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block || spawned;
             if as_future {
                 info.apis
                     .retain(|a| a.when != perfgate_catalog::When::NotAwaited);
@@ -1168,4 +1171,18 @@ impl<'a> Resolver<'a, '_> {
         }
         Some(*only)
     }
+}
+
+/// Does the call start a task that runs on by itself (`tokio::spawn(f())`,
+/// `asyncio.create_task(f())`, `nursery.start_soon(f)`)?
+fn spawns(callee: &Callee) -> bool {
+    let name = match callee {
+        Callee::Path(p) => p.last().map_or("", |n| n.as_str()),
+        Callee::Method { name, .. } => name.as_str(),
+        Callee::Unknown => "",
+    };
+    matches!(
+        name,
+        "spawn" | "spawn_local" | "create_task" | "ensure_future" | "start_soon"
+    )
 }

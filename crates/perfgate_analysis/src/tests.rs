@@ -156,6 +156,30 @@ fn main_rs_calls_reach_the_library_root_of_its_package() {
     assert!(a.startup_only(find(&a, "setup")));
 }
 
+/// A task spawned at start-up runs beside the server for as long as it likes: what it
+/// calls is not start-up code, though only start-up code spawns it.
+#[test]
+fn spawned_tasks_are_not_start_up_code() {
+    let files = project(&[(
+        "src/main.rs",
+        r#"
+async fn worker() { load(); }
+fn load() {}
+fn configure() {}
+#[tokio::main]
+async fn main() {
+    configure();
+    tokio::spawn(worker());
+}
+"#,
+    )]);
+    let catalog = Catalog::bundled();
+    let a = Analysis::new(&files, &catalog);
+    assert!(a.startup_only(find(&a, "configure")));
+    assert!(!a.startup_only(find(&a, "worker")));
+    assert!(!a.startup_only(find(&a, "load")));
+}
+
 #[test]
 fn known_calls_copied_out_share_each_library_path() {
     // Resolution memoises a path per module, and the copy made off scratch memory keeps
