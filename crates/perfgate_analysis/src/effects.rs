@@ -381,6 +381,18 @@ pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
         if inside_heavy || is_small(l) || l.trip == TripCount::Unbounded {
             continue;
         }
+        // A loop that awaits gives the executor back on every round: no round holds it
+        // for more than one pass of the loops inside.
+        let yields = f.awaits.iter().any(|aw| {
+            !aw.ctx.in_closure
+                && aw
+                    .ctx
+                    .loop_idx()
+                    .is_some_and(|al| f.loop_within(al, i as u32))
+        });
+        if yields {
+            continue;
+        }
         let inner = f.loops.iter().enumerate().find(|(j, inner)| {
             *j != i
                 && f.loop_within(*j as u32, i as u32)

@@ -29,8 +29,9 @@ synchronous) before the next starts. Helpers that make the round trip are follow
 `get_user(id)` in a loop is reported with the chain to its query.
 
 Not reported: calls whose arguments do not change between iterations (that is a retry or
-polling loop), futures collected and run together (`asyncio.gather`, `join_all`,
-`buffer_unordered`), and loops over a small constant range.
+polling loop), loops that sleep every round (periodic jobs such as a token refresher),
+futures collected and run together (`asyncio.gather`, `join_all`, `buffer_unordered`), and
+loops over a small constant range.
 
 ## Why is this bad?
 N items cost N round trips: N times the network latency and N times the server's
@@ -71,10 +72,19 @@ impl crate::Rule for Rule {
         let helpers = Reach::compute(a, trips.iter().copied(), |_| true);
         for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
+            // Loops that sleep every round are periodic jobs (a token refresher, a poller),
+            // not walks over elements.
+            let sleeps: Vec<u32> = a
+                .known_calls(fid)
+                .filter(|(_, info)| {
+                    info.has_kind(Kind::AsyncSleep) || info.has_kind(Kind::BlockingSleep)
+                })
+                .filter_map(|(cid, _)| a.call(cid).ctx.loop_idx())
+                .collect();
             for (cid, _) in a.known_calls(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx() else { continue };
-                if !scope::loop_is_hot(f, li) || c.ctx.in_closure {
+                if !scope::loop_is_hot(f, li) || c.ctx.in_closure || sleeps.contains(&li) {
                     continue;
                 }
                 let info = a.info(cid);
