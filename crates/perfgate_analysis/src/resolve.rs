@@ -769,10 +769,7 @@ impl<'a> Resolver<'a, '_> {
     /// The latest binding of `name` before `at` (locals shadow parameters, which shadow
     /// module globals).
     fn binding<'f>(&'f self, f: &'f Function, name: &str, at: u32) -> Option<&'f Binding> {
-        f.locals
-            .iter()
-            .rev()
-            .find(|b| b.name == name && b.span.start <= at)
+        f.local_before(name, at)
             .or_else(|| f.params.iter().find(|b| b.name == name))
             .or_else(|| self.globals.get(name).copied())
     }

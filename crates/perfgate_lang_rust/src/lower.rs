@@ -2078,26 +2078,24 @@ fn uses_and_exits(n: Node, s: Src, out: &mut List<Name>, exits: &mut bool) {
     }
 }
 
-/// `&mut T`, `&'a mut T`.
-fn is_mut_ref_type(t: Node) -> bool {
-    t.kind_name() == "reference_type" && {
-        let mut c = t.walk();
-        let found = t
+/// A node of this kind with a `mut` in it: `reference_type` for `&mut T`, `&'a mut T`;
+/// `reference_expression` for `&mut <expression>`.
+fn mut_ref(n: Node, kind: &str) -> bool {
+    n.kind_name() == kind && {
+        let mut c = n.walk();
+        let found = n
             .children(&mut c)
             .any(|x| x.kind_name() == "mutable_specifier");
         found
     }
 }
 
-/// `&mut <expression>`.
+fn is_mut_ref_type(t: Node) -> bool {
+    mut_ref(t, "reference_type")
+}
+
 fn is_mut_borrow(e: Node) -> bool {
-    e.kind_name() == "reference_expression" && {
-        let mut c = e.walk();
-        let found = e
-            .children(&mut c)
-            .any(|x| x.kind_name() == "mutable_specifier");
-        found
-    }
+    mut_ref(e, "reference_expression")
 }
 
 /// Is the expression an exclusive loan of a place a name holds: `&mut conn`, `&mut *pool`,

@@ -682,6 +682,15 @@ impl Function {
     }
 
     /// Is the loop `inner` nested in (or equal to) `outer`?
+    /// The latest local binding of `name` at or before the offset `at`: the one a read of
+    /// `name` there sees (parameters aside).
+    pub fn local_before(&self, name: &str, at: u32) -> Option<&Binding> {
+        self.locals
+            .iter()
+            .rev()
+            .find(|b| b.name == name && b.span.start <= at)
+    }
+
     pub fn loop_within(&self, inner: u32, outer: u32) -> bool {
         let mut cur = Some(inner);
         while let Some(i) = cur {

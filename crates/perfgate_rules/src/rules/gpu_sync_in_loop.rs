@@ -123,12 +123,7 @@ fn on_host(
     if root.is_empty() || root == "self" || depth > 8 {
         return false;
     }
-    let Some(b) = f
-        .locals
-        .iter()
-        .rev()
-        .find(|b| b.name == root && b.span.start <= at)
-    else {
+    let Some(b) = f.local_before(&root, at) else {
         return false;
     };
     let Some(mut cur) = b.init_call else {

@@ -282,12 +282,7 @@ const ITERATOR_MAKERS: &[&str] = &[
 /// (`it = iter(args)`, `let mut it = line.chars();`, a generator expression)?
 fn is_iterator(a: &Analysis, fid: FuncId, name: &str, at: u32) -> bool {
     let f = a.func(fid);
-    let Some(b) = f
-        .locals
-        .iter()
-        .rev()
-        .find(|b| b.name == name && b.span.start <= at)
-    else {
+    let Some(b) = f.local_before(name, at) else {
         return false;
     };
     let made_by = b
@@ -422,11 +417,7 @@ fn sequence_type(
             {
                 return None;
             }
-            let local = f
-                .locals
-                .iter()
-                .rev()
-                .find(|b| b.name == name && b.span.start <= at);
+            let local = f.local_before(name, at);
             if let Some(b) = local {
                 // Rebuilt per iteration: a different, usually small, collection each time.
                 if l.span.encloses(b.span)

@@ -176,12 +176,7 @@ pub(crate) fn root_of<'f>(f: &'f Function, recv: &'f Receiver, at: u32) -> &'f R
     for _ in 0..16 {
         let call = match cur {
             Receiver::CallResult(c) => Some(*c),
-            Receiver::Local(name) => f
-                .locals
-                .iter()
-                .rev()
-                .find(|b| b.name == name && b.span.start <= at)
-                .and_then(|b| b.init_call),
+            Receiver::Local(name) => f.local_before(name, at).and_then(|b| b.init_call),
             _ => None,
         };
         let Some(c) = call else { return cur };

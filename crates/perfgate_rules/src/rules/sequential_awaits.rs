@@ -224,46 +224,39 @@ const CONSUMING: &[&str] = &[
     "read", "readline", "recv", "receive", "next", "accept", "pop",
 ];
 
+/// The receiver and name of the method an await calls, if it calls one.
+fn method_of<'a>(cx: &Checker<'a>, fid: FuncId, aw: &Await) -> Option<(&'a Receiver, &'a str)> {
+    let call = cx.a.call(CallId {
+        func: fid,
+        call: aw.call?,
+    });
+    match &call.callee {
+        Callee::Method { recv, name } => Some((recv, name.as_str())),
+        _ => None,
+    }
+}
+
 /// Do both awaits take from the same stream: a consuming method (see [`CONSUMING`]) of
 /// `self` or of one of its fields (`self._readline()` twice, `self.ws.recv()` then
 /// `self.ws.receive_json()`)?
 fn consume_same(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
-    let method = |aw: &Await| {
-        let call = cx.a.call(CallId {
-            func: fid,
-            call: aw.call?,
-        });
-        match &call.callee {
-            Callee::Method { recv, name } => {
-                let first = name.trim_start_matches('_').split('_').next().unwrap_or("");
-                CONSUMING
-                    .contains(&first)
-                    .then_some(recv)
-                    .filter(|r| matches!(r, Receiver::SelfValue | Receiver::SelfField(_)))
-            }
-            _ => None,
-        }
+    let reader = |aw: &Await| {
+        let (recv, name) = method_of(cx, fid, aw)?;
+        let first = name.trim_start_matches('_').split('_').next().unwrap_or("");
+        (CONSUMING.contains(&first) && matches!(recv, Receiver::SelfValue | Receiver::SelfField(_)))
+            .then_some(recv)
     };
-    matches!((method(x), method(y)), (Some(a), Some(b)) if a == b)
+    matches!((reader(x), reader(y)), (Some(a), Some(b)) if a == b)
 }
 
 /// Two calls on the same local object (`client.info()`, then `client.warmup()`) usually
 /// follow that object's protocol; their order is not ours to change.
 fn same_object(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
-    let recv = |aw: &Await| {
-        let call = cx.a.call(CallId {
-            func: fid,
-            call: aw.call?,
-        });
-        match &call.callee {
-            perfgate_model::Callee::Method {
-                recv: perfgate_model::Receiver::Local(n),
-                ..
-            } => Some(n.clone()),
-            _ => None,
-        }
+    let local = |aw: &Await| match method_of(cx, fid, aw)? {
+        (Receiver::Local(n), _) => Some(n),
+        _ => None,
     };
-    matches!((recv(x), recv(y)), (Some(a), Some(b)) if a == b)
+    matches!((local(x), local(y)), (Some(a), Some(b)) if a == b)
 }
 
 /// Can the two calls not be in flight at once, whatever flows between them? Both lend one
