@@ -41,6 +41,9 @@ pub struct CallInfo<'c> {
     pub apis: Vec<&'c Api>,
     /// Runs off the executor (inside `spawn_blocking`, `to_thread`, ...).
     pub offloaded: bool,
+    /// Runs only in debug mode ([`perfgate_model::CallFlags::DEBUG_ONLY`]): its effects are
+    /// not production's.
+    pub debug_only: bool,
     /// Part of a concurrent combinator (`join!`, `gather`, a spawned task).
     pub concurrent: bool,
     /// Bounded by a timeout (a wrapper, a per-request or a client-level timeout).
@@ -276,6 +279,7 @@ impl<'p> Analysis<'p> {
             target: Target::Unknown,
             apis: Vec::new(),
             offloaded: false,
+            debug_only: false,
             concurrent: false,
             timeout: false,
             repeated: false,
@@ -354,7 +358,7 @@ impl<'p> Analysis<'p> {
     /// [`Analysis::runs_on_executor`] for a caller that already holds the function, the
     /// call and what is known of it.
     pub fn on_executor(f: &Function, c: &Call, info: &CallInfo) -> bool {
-        (f.is_async || c.ctx.async_block) && !info.offloaded
+        (f.is_async || c.ctx.async_block) && !info.offloaded && !info.debug_only
     }
 
     /// A readable name for what a call targets, for messages.

@@ -679,7 +679,13 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::If(i) => {
                 self.lower_expr(&i.test);
+                let first = self.func.calls.len();
                 self.lower_block(&i.body, span_of(i), true);
+                if is_debug_test(&i.test) {
+                    for c in &mut self.func.calls[first..] {
+                        c.flags |= CallFlags::DEBUG_ONLY;
+                    }
+                }
                 for clause in &i.elif_else_clauses {
                     if let Some(t) = &clause.test {
                         self.lower_expr(t);
@@ -1673,6 +1679,37 @@ fn stores_in<'a>(body: &'a [Stmt], out: &mut FxHashSet<&'a str>, in_place: bool)
             _ => {}
         }
     }
+}
+
+/// Does an `if` test turn on debug mode (`self._debug`, `loop.get_debug()`, `__debug__`,
+/// `settings.DEBUG`, `logger.isEnabledFor(logging.DEBUG)`)? A negated test (`if not
+/// debug:`) is the production branch.
+fn is_debug_test(test: &Expr) -> bool {
+    #[derive(Default)]
+    struct Finder {
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            let name = match e {
+                Expr::Name(n) => Some(n.id.as_str()),
+                Expr::Attribute(a) => Some(a.attr.as_str()),
+                _ => None,
+            };
+            if name.is_some_and(|n| n.to_ascii_lowercase().contains("debug")) {
+                self.found = true;
+            }
+            if !self.found {
+                visitor::walk_expr(self, e);
+            }
+        }
+    }
+    if matches!(test, Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not) {
+        return false;
+    }
+    let mut f = Finder::default();
+    f.visit_expr(test);
+    f.found
 }
 
 /// Methods that change the collection they are called on.

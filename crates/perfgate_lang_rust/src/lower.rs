@@ -1471,6 +1471,26 @@ impl FnLower<'_> {
                 None
             }
             "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item" => None,
+            // `if cfg!(debug_assertions) { .. }`, `if self.debug { .. }`: not production's.
+            "if_expression"
+                if n.child_by_field_id(FIELDS.condition)
+                    .is_some_and(|c| is_debug_condition(s.of(c))) =>
+            {
+                if let Some(c) = n.child_by_field_id(FIELDS.condition) {
+                    self.conditional_expr(c, s);
+                }
+                let first = self.func.calls.len();
+                if let Some(b) = n.child_by_field_id(FIELDS.consequence) {
+                    self.conditional_expr(b, s);
+                }
+                for c in &mut self.func.calls[first..] {
+                    c.flags |= CallFlags::DEBUG_ONLY;
+                }
+                if let Some(e) = n.child_by_field_id(FIELDS.alternative) {
+                    self.conditional_expr(e, s);
+                }
+                None
+            }
             kind => {
                 let mut c = n.walk();
                 let children: Vec<Node> = n.named_children(&mut c).collect();
@@ -2025,6 +2045,12 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
         }
     }
     None
+}
+
+/// Does an `if` condition turn on debug mode (`cfg!(debug_assertions)`, `self.debug`,
+/// `log_enabled!(Level::Debug)`)? A negated one (`!self.debug`) guards production's branch.
+fn is_debug_condition(cond: &str) -> bool {
+    !cond.trim_start().starts_with('!') && cond.to_ascii_lowercase().contains("debug")
 }
 
 /// Macros that leave the function, or may.

@@ -489,6 +489,9 @@ impl CallFlags {
     /// `&mut` borrow (a parameter `pool: &mut DbPool`) passed on. Two calls that hold such a
     /// loan of one name cannot run at once (Rust refuses to compile it).
     pub const EXCLUSIVE: u8 = 64;
+    /// Inside a branch taken only in debug mode (`if self._debug:`, `if loop.get_debug():`,
+    /// `if cfg!(debug_assertions)`): not what runs in production.
+    pub const DEBUG_ONLY: u8 = 128;
 }
 
 impl Call {

@@ -19,7 +19,9 @@ Finds calls that block the calling thread on I/O — `std::fs::read`, `std::net:
 `reqwest::blocking`, `std::process::Command::output`, `open()`, `requests.get`,
 `subprocess.run`, `sqlite3` — made from an `async fn` / `async def`, either directly or
 through any chain of synchronous helpers in the project. The finding sits on the call in the
-async function; its trace shows the chain down to the blocking call.
+async function; its trace shows the chain down to the blocking call. Calls in a branch taken
+only in debug mode (`if self._debug:`, `if loop.get_debug():`, `if cfg!(debug_assertions)`)
+are not production's and are not followed.
 
 ## Why is this bad?
 An async runtime runs many tasks on a few threads (tokio: one per core; asyncio: one). A
