@@ -6,8 +6,8 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{Analysis, FuncId, Shape, Step};
 use perfgate_model::{
-    CallFlags, Category, Confidence, Finding, Function, Language, Receiver, Severity, Span,
-    TripCount,
+    CallFlags, Category, Confidence, Finding, Function, Language, LoopKind, Receiver, Severity,
+    Span, TripCount,
 };
 
 pub struct Rule;
@@ -36,7 +36,9 @@ over small constant ranges, searches of a collection rebuilt on each iteration, 
 nested over one iterator (`it = iter(args)`, `line.chars()`: the inner loop goes on where
 the outer one stopped, which is linear), grids (`for row in range(SIZE): for col in
 range(SIZE)`: counts up to a bound, not a collection's items), searches in a `while let`
-header that start where the last one stopped (`hay[from..].iter().position(..)`), and
+header that start where the last one stopped (`hay[from..].iter().position(..)`),
+comprehensions of every pair with no condition (`[a + b for a in t for b in t]`: the n²
+items are the result), searches in an exception handler that leaves the loop, and
 `s += ...` on a local string (CPython resizes
 a string in place when nothing else refers to it).
 
@@ -97,6 +99,14 @@ impl crate::Rule for Rule {
                 let Some((name, root)) = scope::method_on(f, cid.call) else {
                     continue;
                 };
+                // In a handler that leaves the loop (`except CancelledError: waiters.remove(w);
+                // raise`): it runs once, not on every iteration.
+                if c.ctx
+                    .handler()
+                    .is_some_and(|h| f.handlers.get(h as usize).is_some_and(|h| h.exits))
+                {
+                    continue;
+                }
                 let l = &f.loops[li as usize];
                 // `while let Some(i) = hay[from..].iter().position(..)`: each search starts
                 // where the last one stopped, the find-next idiom, linear in all.
@@ -207,6 +217,7 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         if !matches!(inner.trip, TripCount::Dynamic)
             || inner.vars.iter().any(|v| v == root)
             || is_iterator(cx.a, fid, root, inner.span.start)
+            || is_product(cx.a, fid, inner)
         {
             continue;
         }
@@ -254,6 +265,20 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// A comprehension of every pair with no condition (`[a + b for a in tab for b in tab]`):
+/// its result has n² items, which is what it is for; no index makes it cheaper. One with
+/// an `if` relating the two is a join, and stays reported.
+fn is_product(a: &Analysis, fid: FuncId, inner: &perfgate_model::Loop) -> bool {
+    let f = a.func(fid);
+    let Some(outer) = inner.parent.map(|p| &f.loops[p as usize]) else {
+        return false;
+    };
+    inner.kind == LoopKind::Comprehension
+        && outer.kind == LoopKind::Comprehension
+        && outer.span == inner.span
+        && !a.file(fid).slice(inner.span).contains(" if ")
 }
 
 /// Calls that make a one-pass iterator: loops nested over one of them share its items
