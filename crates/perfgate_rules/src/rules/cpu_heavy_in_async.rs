@@ -21,8 +21,9 @@ and catalogue APIs that burn CPU — image decode/resize (`image`, PIL, cv2), ha
 password hashing, compression, regex compilation, model inference (`ort`, onnxruntime,
 torch, numpy linear algebra). Helpers are followed: an `async fn` that calls
 `Self::preprocess_images(frames)`, which runs a 224x224x3 loop, is reported at the call.
-Small fixed loops (a 3x3 kernel, RGB channels) are not, nor are loops that await on every
-round (the executor gets its turn back between rounds).
+Small fixed loops (a 3x3 kernel, RGB channels) are not, nor are loops over tables written
+in the code and named as constants (`for name, color in COLORS`), nor loops that await on
+every round (the executor gets its turn back between rounds).
 
 ## Why is this bad?
 While a task computes, its executor thread runs nothing else; tokio's cooperative
