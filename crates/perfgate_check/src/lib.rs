@@ -201,6 +201,16 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .iter()
         .chain(&opts.ignore)
         .any(|x| x == invalid || x == "config");
+    // Nobody edits generated code: its findings would be noise (chains through it into the
+    // project's own code are reported where they start).
+    if sources.iter().any(|s| s.module.generated) {
+        let generated: rustc_hash::FxHashSet<&str> = sources
+            .iter()
+            .filter(|s| s.module.generated)
+            .map(|s| s.path.as_str())
+            .collect();
+        findings.retain(|f| !generated.contains(f.path.as_str()));
+    }
     suppress::apply(&sources, &mut findings, report_invalid);
     for f in &mut findings {
         if let Some(s) = severities.get(&*f.rule) {

@@ -35,6 +35,7 @@ pub(crate) fn lower_module(
             had_syntax_errors: false,
             directive_comments: Vec::new(),
             test_modules: Vec::new(),
+            generated: false,
         },
         is_package,
         is_test_file,

@@ -156,6 +156,7 @@ pub(crate) fn lower_file(
             had_syntax_errors: root.has_error(),
             directive_comments: directive_comments(root, src),
             test_modules: Vec::new(),
+            generated: false,
         },
         consts: FxHashMap::default(),
         parser,
