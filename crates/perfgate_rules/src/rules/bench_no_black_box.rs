@@ -18,8 +18,10 @@ In Rust benchmark routines (`b.iter(|| ..)`, `iter_batched`, `iter_with_large_dr
 `iter_with_setup`), reports routines that use no `black_box` (`std::hint::black_box`,
 `criterion::black_box`, `divan::black_box`) and either
 - call the measured function with only literal or constant arguments, which the compiler
-  can evaluate at compile time, or
-- discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work.
+  can evaluate at compile time (a method of a value built at run time, `index.get("500")`,
+  is not foldable), or
+- discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work (work
+  that writes through a `&mut`, `append(&mut log, x)`, cannot be deleted).
 
 ## Why is this bad?
 The optimiser sees the whole benchmark: a pure function of constants is folded to its
@@ -85,12 +87,18 @@ impl crate::Rule for Rule {
                         call: ri,
                     };
                     let text = a.call_text(cid);
-                    let constant = inside
-                        .iter()
-                        .any(|c| c.has(CallFlags::ARGS_CONST) && !c.is_macro);
-                    // `|| { work(x); }`: the closure's value is `()`.
-                    let discarded = text.trim_end_matches(')').trim_end().ends_with(";}")
-                        || text.replace(' ', "").contains(";})");
+                    // `|| fibonacci(20)`: only constants go in. A method of a value the
+                    // routine captures (`storage.get(i)`, `res.contains_key("id")`) reads
+                    // data the compiler cannot see through.
+                    let constant = !inside.iter().any(|c| on_captured_value(c))
+                        && inside
+                            .iter()
+                            .any(|c| c.has(CallFlags::ARGS_CONST) && !c.is_macro);
+                    // `|| { work(x); }`: the closure's value is `()`. Work that writes
+                    // through a `&mut` (`append(&mut storage, ..)`) cannot be deleted.
+                    let discarded = (text.trim_end_matches(')').trim_end().ends_with(";}")
+                        || text.replace(' ', "").contains(";})"))
+                        && !inside.iter().any(|c| c.has(CallFlags::EXCLUSIVE));
                     if !constant && !discarded {
                         continue;
                     }
@@ -137,4 +145,18 @@ fn is_black_box(c: &perfgate_model::Call) -> bool {
         Callee::Method { name, .. } => name == "black_box",
         Callee::Unknown => false,
     }
+}
+
+/// A method call on a value the routine names (`storage.get_value(i)`, `self.index.search`):
+/// its result depends on that value, not only on the call's arguments.
+fn on_captured_value(c: &perfgate_model::Call) -> bool {
+    matches!(
+        &c.callee,
+        Callee::Method {
+            recv: perfgate_model::Receiver::Local(_)
+                | perfgate_model::Receiver::SelfField(_)
+                | perfgate_model::Receiver::SelfValue,
+            ..
+        }
+    )
 }
