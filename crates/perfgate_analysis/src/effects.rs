@@ -199,7 +199,11 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                                 continue;
                             }
                             let c = a.call(cid);
-                            if !c.ctx.async_block && !c.awaited && !a.is_async(func) {
+                            if !c.ctx.async_block
+                                && !c.awaited
+                                && !a.is_async(func)
+                                && !deferred(a, id, c)
+                            {
                                 edges.push((id, func, cid.call, confidence));
                             }
                         }
@@ -272,7 +276,7 @@ fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
             continue;
         }
         let c = a.call(cid);
-        if c.awaited || (c.ctx.async_block && !a.is_async(id)) {
+        if c.awaited || (c.ctx.async_block && !a.is_async(id)) || deferred(a, id, c) {
             continue;
         }
         for (i, api) in info.apis.iter().enumerate() {
@@ -323,6 +327,31 @@ fn root_step(a: &Analysis, id: FuncId, root: &Root) -> Step {
 const SMALL_TRIP: u64 = 16;
 /// A constant nest with this many inner iterations is heavy (64x64 and up).
 const HEAVY_CONST_ITERATIONS: u64 = 4096;
+
+/// Is the call in a closure that is kept to be called later, not run on the spot: one
+/// handed straight to a constructor (`Provider::new(move || lock.blocking_read())`,
+/// `Box::new(|| ..)`, `from_fn(..)`)? Iterator adapters and `unwrap_or_else` run theirs
+/// inline, and `Arc::new(Embedder::new(..))` takes a value, not a closure.
+fn deferred(a: &Analysis, id: FuncId, c: &perfgate_model::Call) -> bool {
+    if !c.ctx.in_closure {
+        return false;
+    }
+    let f = a.func(id);
+    let Some(p) = c.ctx.parent_call().and_then(|p| f.calls.get(p as usize)) else {
+        return false;
+    };
+    let constructor = matches!(&p.callee, perfgate_model::Callee::Path(path)
+        if matches!(path.last().map(|n| n.as_str()), Some("new" | "from_fn" | "boxed")));
+    // The closure's `|..|` stands between the constructor's start and the call.
+    constructor
+        && p.span.start < c.span.start
+        && a.file(id)
+            .slice(perfgate_model::Span {
+                start: p.span.start,
+                end: c.span.start,
+            })
+            .contains('|')
+}
 
 fn is_small(l: &Loop) -> bool {
     matches!(l.trip, TripCount::Const(n) if n <= SMALL_TRIP) || over_constant_table(l)
