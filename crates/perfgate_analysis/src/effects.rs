@@ -332,7 +332,7 @@ const HEAVY_CONST_ITERATIONS: u64 = 4096;
 /// handed straight to a constructor (`Provider::new(move || lock.blocking_read())`,
 /// `Box::new(|| ..)`, `from_fn(..)`)? Iterator adapters and `unwrap_or_else` run theirs
 /// inline, and `Arc::new(Embedder::new(..))` takes a value, not a closure.
-fn deferred(a: &Analysis, id: FuncId, c: &perfgate_model::Call) -> bool {
+pub(crate) fn deferred(a: &Analysis, id: FuncId, c: &perfgate_model::Call) -> bool {
     if !c.ctx.in_closure {
         return false;
     }

@@ -355,6 +355,12 @@ impl<'p> Analysis<'p> {
         Self::on_executor(self.func(id.func), self.call(id), self.info(id))
     }
 
+    /// Is the call in a closure handed straight to a constructor, kept to run later
+    /// (`Provider::new(move || lock.blocking_read())`) rather than where it is written?
+    pub fn deferred(&self, id: CallId) -> bool {
+        effects::deferred(self, id.func, self.call(id))
+    }
+
     /// [`Analysis::runs_on_executor`] for a caller that already holds the function, the
     /// call and what is known of it.
     pub fn on_executor(f: &Function, c: &Call, info: &CallInfo) -> bool {

@@ -57,7 +57,7 @@ pub(crate) fn check(
                 continue;
             }
             let c = a.call(cid);
-            if c.awaited || !Analysis::on_executor(f, c, info) {
+            if c.awaited || !Analysis::on_executor(f, c, info) || a.deferred(cid) {
                 continue;
             }
             // Directly in async code.
