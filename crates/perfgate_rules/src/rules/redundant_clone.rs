@@ -27,8 +27,9 @@ returned from the method, passed straight to another function of the project, or
 inside a loop.
 
 Not reported: cheap clones (`Arc`, `Rc`, `bytes::Bytes`, handles, small `Copy` values),
-copies inside functions whose job is to copy (`clone`, `snapshot`, `to_owned`, ...), and
-copies of locals.
+copies inside functions whose job is to copy (`clone`, `snapshot`, `to_owned`, ...),
+fields of a new value built from `&self` (`Config { names: self.names.clone(), .. }`: the
+copy is the new value's own data), and copies of locals.
 
 ## Why is this bad?
 Cloning a field returns a full copy of its data: an audio buffer of 100 MB cloned per
@@ -137,6 +138,12 @@ impl crate::Rule for Rule {
                     continue;
                 }
                 let why = if c.has(CallFlags::RETURNED) {
+                    // A field of a new value built from `&self` (`Config { names:
+                    // self.names.clone(), .. }`): the copy is the new value's own data, and
+                    // no borrow can stand in for it.
+                    if struct_field_init(a.file(fid).text(), c.span.start) {
+                        continue;
+                    }
                     "returned to the caller".to_owned()
                 } else if let Some(l) = c.ctx.loop_idx().filter(|l| scope::loop_is_hot(f, *l)) {
                     format!(
@@ -181,5 +188,19 @@ fn passed_to_project(a: &perfgate_analysis::Analysis, id: CallId) -> Option<Stri
     match a.info(pid).target {
         Target::Project { func, .. } => Some(a.func(func).qualname.to_string()),
         _ => None,
+    }
+}
+
+/// Is the expression at `at` the value of a struct literal's field (`name: <here>`), or a
+/// Python keyword argument of a constructor (`name=<here>`)? Read from the text just before
+/// it: a name, then `:` (not `::`) or `=` with no space (an assignment `x = ` has one).
+fn struct_field_init(text: &str, at: u32) -> bool {
+    let before = text.get(..at as usize).unwrap_or("").trim_end();
+    let mut rev = before.chars().rev();
+    let name_char = |c: char| c.is_alphanumeric() || c == '_';
+    match (rev.next(), rev.next()) {
+        (Some(':'), Some(prev)) => name_char(prev),
+        (Some('='), Some(prev)) => name_char(prev),
+        _ => false,
     }
 }
