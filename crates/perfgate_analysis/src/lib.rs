@@ -350,21 +350,18 @@ impl<'p> Analysis<'p> {
 
     /// Does this call run in async context: in an `async fn`/`async def` (closures there
     /// included: iterator adapters run inline) or an async block, and not handed to a
-    /// blocking pool?
+    /// blocking pool, kept in a closure for later, or taken only in debug mode?
     pub fn runs_on_executor(&self, id: CallId) -> bool {
-        Self::on_executor(self.func(id.func), self.call(id), self.info(id))
-    }
-
-    /// Is the call in a closure handed straight to a constructor, kept to run later
-    /// (`Provider::new(move || lock.blocking_read())`) rather than where it is written?
-    pub fn deferred(&self, id: CallId) -> bool {
-        effects::deferred(self, id.func, self.call(id))
+        self.on_executor(id, self.func(id.func), self.call(id), self.info(id))
     }
 
     /// [`Analysis::runs_on_executor`] for a caller that already holds the function, the
     /// call and what is known of it.
-    pub fn on_executor(f: &Function, c: &Call, info: &CallInfo) -> bool {
-        (f.is_async || c.ctx.async_block) && !info.offloaded && !info.debug_only
+    pub fn on_executor(&self, id: CallId, f: &Function, c: &Call, info: &CallInfo) -> bool {
+        (f.is_async || c.ctx.async_block)
+            && !info.offloaded
+            && !info.debug_only
+            && !effects::deferred(self, id.func, c)
     }
 
     /// A readable name for what a call targets, for messages.

@@ -1175,13 +1175,8 @@ impl<'a> Resolver<'a, '_> {
 /// Does the call start a task that runs on by itself (`tokio::spawn(f())`,
 /// `asyncio.create_task(f())`, `nursery.start_soon(f)`)?
 fn spawns(callee: &Callee) -> bool {
-    let name = match callee {
-        Callee::Path(p) => p.last().map_or("", |n| n.as_str()),
-        Callee::Method { name, .. } => name.as_str(),
-        Callee::Unknown => "",
-    };
     matches!(
-        name,
+        callee.last_name(),
         "spawn" | "spawn_local" | "create_task" | "ensure_future" | "start_soon"
     )
 }

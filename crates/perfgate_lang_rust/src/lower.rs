@@ -456,11 +456,9 @@ impl FileLower {
         if let Some(params) = item.child_by_field_id(FIELDS.parameters) {
             let mut c = params.walk();
             for p in params.named_children(&mut c) {
-                if p.kind_name() == "self_parameter" {
-                    // `&mut self`, `&'a mut self`; not `mut self`, which owns it.
-                    let mut k = p.walk();
-                    let kinds: Vec<&str> = p.children(&mut k).map(|x| x.kind_name()).collect();
-                    func.mut_self = kinds.contains(&"&") && kinds.contains(&"mutable_specifier");
+                // `&mut self`, `&'a mut self`; not `mut self`, which owns it.
+                if mut_ref(p, "self_parameter") && s.of(p).starts_with('&') {
+                    func.mut_self = true;
                 }
                 if p.kind_name() == "parameter" {
                     if let Some(pat) = p.child_by_field_id(FIELDS.pattern) {
@@ -2066,12 +2064,13 @@ const EXIT_MACROS: &[&str] = &[
     "todo",
 ];
 
-/// The identifiers under an expression, as [`identifiers`] finds them, and whether it can
-/// leave the enclosing block (see [`StmtFacts::exits`]), in one walk. A `return` inside a
-/// closure or an async block leaves that, and a `break` inside a loop leaves the loop.
+/// The identifiers under an expression (at most 256), and whether it can leave the
+/// enclosing block (see [`StmtFacts::exits`]), in one walk. A `return` inside a closure or
+/// an async block leaves that, and a `break` inside a loop leaves the loop.
 fn uses_and_exits(n: Node, s: Src, out: &mut List<Name>, exits: &mut bool) {
     const IN_FN: u8 = 1;
     const IN_LOOP: u8 = 2;
+    // One cursor for the walk: making one allocates.
     let mut c = n.walk();
     let mut stack = vec![(n, 0u8)];
     while let Some((x, inside)) = stack.pop() {
@@ -2169,19 +2168,7 @@ fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
 
 /// All identifiers under a node (iteratively; no recursion on deep trees).
 fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
-    // One cursor for the walk: making one allocates.
-    let mut c = n.walk();
-    let mut stack = vec![n];
-    while let Some(x) = stack.pop() {
-        if x.kind_name() == "identifier" {
-            out.push(s.of(x).into());
-            continue;
-        }
-        if out.len() > 256 || stack.len() > 4096 {
-            break;
-        }
-        stack.extend(x.named_children(&mut c));
-    }
+    uses_and_exits(n, s, out, &mut false);
 }
 
 /// The root data name iterated over: `self.items.iter()` -> `items`, `&frames` -> `frames`.

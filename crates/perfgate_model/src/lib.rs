@@ -335,6 +335,18 @@ pub enum Callee {
     Unknown,
 }
 
+impl Callee {
+    /// The name it is called by: a path's last segment (`spawn` in `tokio::spawn`) or the
+    /// method's name; `""` when it has none.
+    pub fn last_name(&self) -> &str {
+        match self {
+            Callee::Path(p) => p.last().map_or("", |n| n.as_str()),
+            Callee::Method { name, .. } => name.as_str(),
+            Callee::Unknown => "",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Receiver {
     /// `self`

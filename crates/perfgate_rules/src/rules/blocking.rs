@@ -3,7 +3,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::{Analysis, Effect, Shape, Step, Target};
+use perfgate_analysis::{Effect, Shape, Step, Target};
 use perfgate_model::{Confidence, Finding, FunctionRole, Language};
 
 /// Rule-specific wording.
@@ -57,7 +57,7 @@ pub(crate) fn check(
                 continue;
             }
             let c = a.call(cid);
-            if c.awaited || !Analysis::on_executor(f, c, info) || a.deferred(cid) {
+            if c.awaited || !a.on_executor(cid, f, c, info) {
                 continue;
             }
             // Directly in async code.

@@ -15,7 +15,9 @@ pub static META: RuleMeta = RuleMeta {
     summary: "`std::thread::sleep` / `time.sleep` reached from async code",
     doc: r#"## What it does
 Finds `std::thread::sleep` and `time.sleep` called from async code, directly or through
-synchronous helpers (a retry helper that sleeps between attempts, say).
+synchronous helpers (a retry helper that sleeps between attempts, say). A zero sleep
+(`time.sleep(0)`) only yields the thread and is not reported; nor are calls in a branch
+taken only in debug mode or in a closure handed to a constructor to run later.
 
 ## Why is this bad?
 A thread sleep inside a task puts the whole executor thread to sleep: no other task on it

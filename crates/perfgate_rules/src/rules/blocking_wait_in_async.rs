@@ -18,7 +18,10 @@ pub static META: RuleMeta = RuleMeta {
 Finds synchronous waits in async code: `JoinHandle::join()`, `mpsc::Receiver::recv()`,
 `futures::executor::block_on`, `Runtime::block_on`, `Condvar::wait`, `future.result()`,
 `thread.join()`, `queue.get()`, `loop.run_until_complete()`, `submit_and_wait`-style calls
-— directly or through synchronous helpers.
+— directly or through synchronous helpers. A wait in a closure handed to a constructor
+(`Provider::new(move || lock.blocking_read())`) runs later, where the closure is called
+(usually a worker thread), and is not reported; nor is one in a branch taken only in debug
+mode.
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that

@@ -4,7 +4,7 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{CallId, Shape, Step, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{Callee, Category, Confidence, Finding, Language, LoopKind, Severity};
+use perfgate_model::{Category, Confidence, Finding, Language, LoopKind, Severity};
 
 pub struct Rule;
 
@@ -185,11 +185,7 @@ fn is_check(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
     if c.is_macro {
         return true;
     }
-    let name = match &c.callee {
-        Callee::Path(p) => p.last().map(|s| s.as_str()).unwrap_or(""),
-        Callee::Method { name, .. } => name.as_str(),
-        Callee::Unknown => "",
-    };
+    let name = c.callee.last_name();
     if CHECKS.contains(&name) || name.starts_with("is_") || name.starts_with("has_") {
         return true;
     }

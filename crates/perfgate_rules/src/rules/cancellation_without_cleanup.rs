@@ -5,7 +5,7 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{Analysis, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{Callee, Category, Confidence, Finding, HandlerKind, Language, Severity};
+use perfgate_model::{Category, Confidence, Finding, HandlerKind, Language, Severity};
 use rustc_hash::FxHashSet;
 
 pub struct Rule;
@@ -132,11 +132,7 @@ fn is_cleanup(a: &Analysis, cid: perfgate_analysis::CallId) -> bool {
     if info.has_kind(Kind::GpuCleanup) {
         return true;
     }
-    let name = match &a.call(cid).callee {
-        Callee::Path(p) => p.last().map(|s| s.to_string()).unwrap_or_default(),
-        Callee::Method { name, .. } => name.to_string(),
-        Callee::Unknown => String::new(),
-    };
+    let name = a.call(cid).callee.last_name();
     CLEANUP.iter().any(|c| name.contains(c))
 }
 

@@ -31,16 +31,15 @@ Finds three shapes of accidental O(n²) work:
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
 literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`), inner
 loops over a name bound anew inside the outer loop (`Value::Array(arr) => for v in arr`,
-`items = item.children`), loops
-over small constant ranges, searches of a collection rebuilt on each iteration, loops
-nested over one iterator (`it = iter(args)`, `line.chars()`: the inner loop goes on where
-the outer one stopped, which is linear), grids (`for row in range(SIZE): for col in
-range(SIZE)`: counts up to a bound, not a collection's items), searches in a `while let`
-header that start where the last one stopped (`hay[from..].iter().position(..)`),
-comprehensions of every pair with no condition (`[a + b for a in t for b in t]`: the n²
-items are the result), searches in an exception handler that leaves the loop, and
-`s += ...` on a local string (CPython resizes
-a string in place when nothing else refers to it).
+`items = item.children`), loops over small constant ranges, searches of a collection
+rebuilt on each iteration, loops nested over one iterator (`it = iter(args)`,
+`line.chars()`: the inner loop goes on where the outer one stopped, which is linear), grids
+(`for row in range(SIZE): for col in range(SIZE)`: counts up to a bound, not a
+collection's items), searches in a `while let` header that start where the last one
+stopped (`hay[from..].iter().position(..)`), comprehensions of every pair with no condition
+(`[a + b for a in t for b in t]`: the n² items are the result), searches in an exception
+handler that leaves the loop, and `s += ...` on a local string (CPython resizes a string in
+place when nothing else refers to it).
 
 ## Why is this bad?
 Each search walks the whole list, so a loop over n items doing one costs n²/2
@@ -312,11 +311,8 @@ fn is_iterator(a: &Analysis, fid: FuncId, name: &str, at: u32) -> bool {
     };
     let made_by = b
         .init_call
-        .and_then(|c| match &f.calls.get(c as usize)?.callee {
-            perfgate_model::Callee::Path(p) => p.last().map(|n| n.as_str()),
-            perfgate_model::Callee::Method { name, .. } => Some(name.as_str()),
-            perfgate_model::Callee::Unknown => None,
-        });
+        .and_then(|c| f.calls.get(c as usize))
+        .map(|c| c.callee.last_name());
     if made_by.is_some_and(|m| ITERATOR_MAKERS.contains(&m)) {
         return true;
     }
