@@ -29,6 +29,12 @@ pub enum Kind {
     AsyncLock,
     /// Opens a connection, client or pool: costly to repeat per call.
     Connection,
+    /// Opens one connection that is a session of its own (a socket, a WebSocket): a
+    /// function that serves the session (reads it in a loop, relays it) opens one per call
+    /// by design.
+    Session,
+    /// Copies one stream into another until either closes (`copy_bidirectional`).
+    Relay,
     /// Loads a model from disk.
     ModelLoad,
     /// Reads a file (a configuration file when its path is constant).

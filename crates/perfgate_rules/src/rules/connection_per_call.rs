@@ -26,7 +26,12 @@ Not reported: clients built in constructors (`__init__`, `new`, `default`), in `
 other start-up code (functions reached only from entry points), stored on `self` or in a
 global, returned to the caller, or created inside a `OnceLock`/`LazyLock`/`lazy_static`
 initialiser or a memoized (`@lru_cache`) function. A client created inside a hot loop is
-reported by `alloc-in-loop` instead.
+reported by `alloc-in-loop` instead. A socket or WebSocket (`TcpStream::connect`,
+`connect_async`, `asyncio.open_connection`, `websockets.connect`) is the session itself
+where the function serves it: it loops over the connection, relays it
+(`copy_bidirectional`) or awaits a project function that loops (a proxy tunnel, a
+subscriber); one connection per call is then the design. The same socket opened for one
+request and reply is reported.
 
 ## Why is this bad?
 A client owns a connection pool. Building one per call throws away every pooled
@@ -74,6 +79,7 @@ impl crate::Rule for Rule {
                 fix: "create the client once (in the constructor, at start-up, or in a `OnceLock`/module-level singleton) and reuse it",
                 skip_loops: true,
                 same_input_only: false,
+                sessions: true,
                 kind: Kind::Connection,
             },
             out,

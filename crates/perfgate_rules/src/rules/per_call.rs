@@ -23,6 +23,21 @@ pub(crate) struct Wording {
     /// call, or a call in async code or a loop. A helper that loads whatever path it is
     /// given (`convert_file(path)`) is doing its job.
     pub same_input_only: bool,
+    /// A resource with a `session` fact (a socket, a WebSocket) is the session itself: not
+    /// reported where the function serves it (see [`serves_session`]).
+    pub sessions: bool,
+}
+
+/// Whether a function serves a session it opens: it loops (reads or writes the connection
+/// round after round), relays it (`copy_bidirectional`), or awaits a project function that
+/// loops (a pump). One connection per call is then the design, not a missed pool.
+fn serves_session(a: &Analysis, fid: FuncId) -> bool {
+    !a.func(fid).loops.is_empty()
+        || a.known_calls(fid).any(|(_, info)| {
+            info.has_kind(Kind::Relay)
+                || matches!(info.target, Target::Project { func, confidence: Confidence::Certain }
+                    if a.is_async(func) && !a.func(func).loops.is_empty())
+        })
 }
 
 pub(crate) fn check<'c>(
@@ -87,6 +102,19 @@ pub(crate) fn check<'c>(
             }
             if w.skip_loops && c.ctx.loop_idx().is_some_and(|l| scope::loop_is_hot(f, l)) {
                 continue;
+            }
+            if w.sessions {
+                // The session-opening call: this one, or the one the factory it calls makes.
+                let root = match info.target {
+                    Target::Project { func: g, .. } if resource(a, cid, info).is_none() => {
+                        factories.root(g)
+                    }
+                    _ => Some(cid),
+                };
+                if root.is_some_and(|r| a.info(r).has_kind(Kind::Session)) && serves_session(a, fid)
+                {
+                    continue;
+                }
             }
             if w.same_input_only
                 && !c.has(CallFlags::ARGS_CONST)

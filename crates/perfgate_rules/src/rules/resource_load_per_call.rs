@@ -83,6 +83,7 @@ impl crate::Rule for Rule {
                 fix: "load it once at start-up or in the constructor (or lazily into a `OnceLock`/`functools.cache`) and share it",
                 skip_loops: false,
                 same_input_only: true,
+                sessions: false,
                 kind: Kind::ModelLoad,
             },
             out,

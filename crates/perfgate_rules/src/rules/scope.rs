@@ -273,6 +273,19 @@ impl Reach {
         self.next.contains_key(&func)
     }
 
+    /// The matching call that `func` reaches, at the end of its chain.
+    pub(crate) fn root(&self, func: FuncId) -> Option<CallId> {
+        let mut cur = func;
+        // A chain visits each function once: as many steps as functions at most.
+        for _ in 0..=self.next.len() {
+            match *self.next.get(&cur)? {
+                (call, None) => return Some(CallId { func: cur, call }),
+                (_, Some(g)) => cur = g,
+            }
+        }
+        None
+    }
+
     /// The chain of steps from `func` down to the matching call; the last step is noted
     /// with the catalogue's note for `kind`.
     pub(crate) fn chain(
