@@ -962,10 +962,9 @@ impl<'a> Resolver<'a, '_> {
             // A spawned task runs beside its spawner, for as long as it likes: not start-up.
             info.repeated =
                 ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block || spawned;
-            if as_future {
-                info.apis
-                    .retain(|a| a.when != perfgate_catalog::When::NotAwaited);
-            }
+            let awaited = f.calls[i].awaited || as_future;
+            let in_loop = ctx.loop_idx().is_some();
+            info.apis.retain(|a| a.when.holds(awaited, in_loop));
         }
     }
 

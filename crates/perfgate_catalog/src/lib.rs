@@ -78,6 +78,22 @@ pub enum When {
     Any,
     NotAwaited,
     Awaited,
+    /// Only a call inside a loop: work cheap once and costly round after round (a fast
+    /// hash, fed a stream chunk by chunk).
+    InLoop,
+}
+
+impl When {
+    /// Whether an entry applies to a call, awaited (directly or through a timeout or
+    /// combinator) or not, inside a loop or not.
+    pub fn holds(self, awaited: bool, in_loop: bool) -> bool {
+        match self {
+            When::Any => true,
+            When::NotAwaited => !awaited,
+            When::Awaited => awaited,
+            When::InLoop => in_loop,
+        }
+    }
 }
 
 /// One catalogue fact about an API.
@@ -117,6 +133,10 @@ pub struct ApiSchema {
     pub instead: Option<String>,
     #[serde(default)]
     pub returns: Option<String>,
+    /// `in-loop` narrows the entry to calls inside a loop; `awaited`/`not-awaited` to
+    /// calls awaited or not.
+    #[serde(default)]
+    pub when: When,
 }
 
 /// `[[method]]`: method names matched whatever the receiver.
@@ -212,7 +232,7 @@ impl Catalog {
                 by_name: false,
                 args: None,
                 max_args: None,
-                when: When::Any,
+                when: a.when,
             });
             if p.ends_with(".*") || p.ends_with("::*") {
                 cat.prefixes.push((key(&segs), idx));
@@ -277,11 +297,9 @@ impl Catalog {
             .filter(move |a| {
                 a.args.is_none_or(|n| n == n_args)
                     && a.max_args.is_none_or(|n| n_args <= n)
-                    && match a.when {
-                        When::Any => true,
-                        When::NotAwaited => !awaited,
-                        When::Awaited => awaited,
-                    }
+                    // Whether the call is in a loop is known at the call site only: the
+                    // analysis narrows it there.
+                    && a.when.holds(awaited, true)
             })
     }
 

@@ -97,6 +97,7 @@ pub fn catalog(loaded: &Loaded) -> Result<Catalog, Error> {
                     note: Some("listed in the project's perfgate configuration".into()),
                     instead: None,
                     returns: None,
+                    when: Default::default(),
                 },
             );
         }
