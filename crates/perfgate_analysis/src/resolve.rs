@@ -1079,6 +1079,22 @@ impl<'a> Resolver<'a, '_> {
                         .catalog
                         .by_method(lang, name, c.n_args, c.awaited)
                         .collect();
+                } else if matches!(
+                    info.target,
+                    Target::Project {
+                        confidence: Confidence::Assumed,
+                        ..
+                    }
+                ) {
+                    // A guess at the project's method of that name (qdrant's own
+                    // `AdaptiveHandle::spawn_blocking`) still runs its closure off the
+                    // executor if the name says so: whatever the receiver, `spawn_blocking`
+                    // offloads.
+                    info.apis = self
+                        .catalog
+                        .by_method(lang, name, c.n_args, c.awaited)
+                        .filter(|a| a.kind == Kind::Offload)
+                        .collect();
                 }
             }
             Callee::Unknown => {}

@@ -21,7 +21,9 @@ Finds synchronous waits in async code: `JoinHandle::join()`, `mpsc::Receiver::re
 — directly or through synchronous helpers. A wait in a closure handed to a constructor
 (`Provider::new(move || lock.blocking_read())`) runs later, where the closure is called
 (usually a worker thread), and is not reported; nor is one in a branch taken only in debug
-mode.
+mode, nor one in a closure handed to a `spawn_blocking` / `block_in_place` method, whatever
+the receiver (a runtime `Handle` kept in a field, the project's own pool of that name):
+re-entering the runtime with `Handle::current().block_on(..)` there is the idiom.
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that
