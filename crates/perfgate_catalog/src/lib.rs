@@ -331,6 +331,28 @@ mod tests {
         split_path(s)
     }
 
+    /// A blocking rule's fix reads "use <instead> instead of `call`": an order there
+    /// ("await the coroutine") makes a sentence no one wrote.
+    #[test]
+    fn blocking_alternatives_are_things_to_use() {
+        let c = Catalog::bundled();
+        for lang in [Language::Rust, Language::Python] {
+            for a in &c.lang(lang).apis {
+                let Some(instead) = a.instead.as_deref() else {
+                    continue;
+                };
+                let first = instead.split_whitespace().next().unwrap_or("");
+                assert!(
+                    !(a.kind.is_blocking()
+                        && ["await", "use", "run", "move", "call", "hash", "compute", "keep"]
+                            .contains(&first)),
+                    "{}: `instead` reads as an order: {instead}",
+                    a.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn bundled_catalogue_loads_and_answers() {
         let c = Catalog::bundled();
