@@ -166,10 +166,16 @@ pub(crate) fn lower_file(
         delta: 0,
     };
     cx.collect_consts(root, s);
+    // `#![cfg(test)]` at the top: the whole file is test code.
+    let mut c = root.walk();
+    let test_file = root
+        .named_children(&mut c)
+        .filter(|n| n.kind_name() == "inner_attribute_item")
+        .any(|n| cfg_test_only(&s.of(n).replace(' ', "")));
     let scope = ItemScope {
         mod_prefix: Path::new(),
         owner: None,
-        test: is_test,
+        test: is_test || test_file,
     };
     cx.lower_items(root, s, &scope);
     Ok(cx.module)
@@ -274,7 +280,7 @@ impl FileLower {
                         let inner = ItemScope {
                             mod_prefix: scope.mod_prefix.clone(),
                             owner,
-                            test: scope.test || attrs.iter().any(|a| a.contains("cfg(test)")),
+                            test: scope.test || attrs.iter().any(|a| cfg_test_only(a)),
                         };
                         self.lower_items(body, s, &inner);
                     }
@@ -294,9 +300,8 @@ impl FileLower {
                 }
                 "struct_item" | "enum_item" | "union_item" => self.lower_type(*item, s),
                 "mod_item" => {
-                    let is_test = |name: &str| {
-                        attrs.iter().any(|a| a.contains("cfg(test)")) || name == "tests"
-                    };
+                    let is_test =
+                        |name: &str| attrs.iter().any(|a| cfg_test_only(a)) || name == "tests";
                     // `#[cfg(test)] mod tests;`: the module is another file's.
                     if let (None, Some(name)) = (
                         item.child_by_field_id(FIELDS.body),
@@ -596,6 +601,41 @@ fn preceding_attributes(before: &[Node], s: Src) -> Vec<String> {
         .filter(|n| n.kind_name() == "attribute_item")
         .map(|n| s.of(*n).replace(' ', ""))
         .collect()
+}
+
+/// `#[cfg(test)]`, `#[cfg(all(test, feature = "x"))]` or the inner `#![cfg(test)]`: compiled
+/// for tests only. `any(test, ..)` and `not(test)` are not. `attr` is written without spaces.
+pub(crate) fn cfg_test_only(attr: &str) -> bool {
+    let Some(pred) = attr
+        .strip_prefix("#[cfg(")
+        .or_else(|| attr.strip_prefix("#![cfg("))
+        .and_then(|r| r.strip_suffix(")]"))
+    else {
+        return false;
+    };
+    if pred == "test" {
+        return true;
+    }
+    let Some(args) = pred.strip_prefix("all(").and_then(|r| r.strip_suffix(')')) else {
+        return false;
+    };
+    // The arguments at the top level of `all(..)`: commas inside `any(..)` do not count.
+    let mut depth = 0u32;
+    let mut start = 0;
+    for (i, ch) in args.char_indices().chain([(args.len(), ',')]) {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                if &args[start..i] == "test" {
+                    return true;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionRole {

@@ -384,3 +384,22 @@ async fn nested(c: &Client, on: bool) -> u32 {
     assert_eq!(n.blocks[0].stmts.len(), 4);
     assert!(n.blocks[1].stmts.is_empty());
 }
+
+#[test]
+fn test_only_cfgs() {
+    use crate::lower::cfg_test_only;
+    for (attr, test_only) in [
+        ("#[cfg(test)]", true),
+        ("#![cfg(test)]", true),
+        ("#[cfg(all(test,feature=\"it\"))]", true),
+        ("#[cfg(all(feature=\"it\",test))]", true),
+        ("#[cfg(all(any(unix,windows),test))]", true),
+        ("#[cfg(any(test,feature=\"replay\"))]", false),
+        ("#[cfg(all(any(test,unix),feature=\"x\"))]", false),
+        ("#[cfg(not(test))]", false),
+        ("#[cfg(testing)]", false),
+        ("#[cfg_attr(test,derive(Debug))]", false),
+    ] {
+        assert_eq!(cfg_test_only(attr), test_only, "{attr}");
+    }
+}
