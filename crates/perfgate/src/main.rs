@@ -126,7 +126,7 @@ struct CheckArgs {
     /// Also compare the latest recorded benchmark run with its baseline and check targets
     #[arg(long)]
     bench: bool,
-    /// History database for --bench (default: [bench] db, else .perfgate/history.sqlite)
+    /// History database for --bench (default: the bench.db setting, else .perfgate/history.sqlite)
     #[arg(long)]
     db: Option<PathBuf>,
     /// Baseline run for --bench: a name, branch, commit or #id

@@ -433,12 +433,74 @@ pub fn short_text(text: &str) -> String {
             _ => {}
         }
     }
+    // A text cut short (`cl.Message(content="..", elements=[..…`) has no closing bracket to
+    // find: its callee is what comes before the first argument list.
+    if text.ends_with('…') {
+        end = text.find('(').unwrap_or(text.len());
+    }
     let head = &text[..end];
     if head.is_empty() {
         text.to_owned()
     } else {
-        head.trim_end_matches('!').to_owned()
+        compact_chain(head.trim_end_matches('!'))
     }
+}
+
+/// A receiver chain as a reader scans it: long argument lists (closures, struct literals)
+/// become `(..)`, and the line breaks before `.` and `?` go
+/// (`File::open(name) .with_context(|_| Error { name })? .read_to_end` ->
+/// `File::open(name).with_context(..)?.read_to_end`). Short arguments stay: they say which.
+fn compact_chain(head: &str) -> String {
+    /// Longer arguments than this are elided.
+    const KEEP: usize = 24;
+    let bytes = head.as_bytes();
+    let mut out = String::with_capacity(head.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'(' || b == b'[' {
+            // The matching bracket (the text is the front end's own span: balanced, or cut
+            // short, in which case the rest is kept as it is).
+            let mut depth = 0usize;
+            let close = (i..bytes.len()).find(|&j| {
+                match bytes[j] {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => return false,
+                }
+                depth == 0
+            });
+            // Arguments or an index follow a name or another group; a group that opens
+            // the text or follows an operator is an expression (`(a * b).item`): kept.
+            let follows_name = i > 0
+                && (bytes[i - 1].is_ascii_alphanumeric()
+                    || matches!(bytes[i - 1], b'_' | b')' | b']' | b'>' | b'!' | b'?'));
+            if let Some(j) = close.filter(|_| follows_name) {
+                let inner = &head[i + 1..j];
+                if inner.len() > KEEP || inner.contains(['|', '{']) {
+                    out.push(b as char);
+                    out.push_str("..");
+                    out.push(bytes[j] as char);
+                } else {
+                    out.push_str(&head[i..=j]);
+                }
+                i = j + 1;
+                continue;
+            }
+        }
+        if b == b' ' && matches!(bytes.get(i + 1), Some(b'.' | b'?')) {
+            i += 1;
+            continue;
+        }
+        // Copy up to the next byte that matters: multi-byte characters go whole.
+        let next =
+            head[i..]
+                .find(['(', '[', ' '])
+                .map_or(bytes.len(), |k| if k == 0 { i + 1 } else { i + k });
+        out.push_str(&head[i..next]);
+        i = next;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -292,3 +292,26 @@ fn module_table_checks_paths_and_survives_hash_clashes() {
     );
     assert_eq!(index.find_symbol(py, &path("pkg::c::f"), &[]), None);
 }
+
+#[test]
+fn callee_text_reads_like_a_chain() {
+    for (call, callee) in [
+        ("self.engine.infer(x, y)", "self.engine.infer"),
+        ("tokio::runtime::Handle::current().block_on(async { 1 })", "tokio::runtime::Handle::current().block_on"),
+        (
+            "File::open(filename) .with_context(|_| FileOpenFailedSnafu { note, filename })? .read_to_end(&mut text)",
+            "File::open(filename).with_context(..)?.read_to_end",
+        ),
+        ("prev_batch[\"next_token_ids\"].tolist()", "prev_batch[\"next_token_ids\"].tolist"),
+        (
+            "Client::builder().timeout(Duration::from_secs(DEFAULT_TIMEOUT_SECONDS)).build()",
+            "Client::builder().timeout(..).build",
+        ),
+        ("println!(\"{x}\")", "println"),
+        ("données.lire(x)", "données.lire"),
+        ("(grid_t*llm_grid_h*llm_grid_w).item()", "(grid_t*llm_grid_h*llm_grid_w).item"),
+        ("cl.Message( content=\"Here is a cat\", elements=[ cl.Image(path=p, na…", "cl.Message"),
+    ] {
+        assert_eq!(crate::short_text(call), callee, "{call}");
+    }
+}

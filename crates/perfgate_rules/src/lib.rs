@@ -1,5 +1,5 @@
 //! perfgate's rules. Each rule lives in `rules/<rule_id>.rs` with its documentation beside
-//! its code; [`registry`] lists them. Rules read the analysis (model, call graph, effect
+//! its code; `registry.rs` lists them. Rules read the analysis (model, call graph, effect
 //! summaries, catalogue facts) and never syntax.
 
 mod checker;

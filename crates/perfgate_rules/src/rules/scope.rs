@@ -456,15 +456,16 @@ pub(crate) fn has_kind(apis: &[&Api], kind: Kind) -> bool {
     apis.iter().any(|x| x.kind == kind)
 }
 
-/// A call's callee, shortened for messages: `self.http.post(&url).timeout(d).send` becomes
-/// `self.http.post(…).send`.
+/// A call's callee, shortened for messages: a chain longer than 40 characters keeps its
+/// first call and its last name (`self.http.post(&url).timeout(d).send` becomes
+/// `self.http.post(..).send`), elided as [`perfgate_analysis::short_text`] elides arguments.
 pub(crate) fn short_name(a: &Analysis, id: CallId) -> String {
     let text: String = a.callee_text(id).split_whitespace().collect();
     if text.len() <= 40 {
         return text;
     }
     match (text.find('('), text.rfind('.')) {
-        (Some(open), Some(dot)) if dot > open => format!("{}(…){}", &text[..open], &text[dot..]),
+        (Some(open), Some(dot)) if dot > open => format!("{}(..){}", &text[..open], &text[dot..]),
         _ => text,
     }
 }
