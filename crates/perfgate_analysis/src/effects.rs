@@ -434,7 +434,11 @@ pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
                     .ctx
                     .loop_idx()
                     .is_some_and(|al| f.loop_within(al, i as u32))
-        });
+        }) || f
+            .loops
+            .iter()
+            .enumerate()
+            .any(|(j, inner)| inner.awaits && f.loop_within(j as u32, i as u32));
         if yields {
             continue;
         }

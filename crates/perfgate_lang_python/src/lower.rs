@@ -290,12 +290,30 @@ impl<'s> ModuleLower<'s> {
         let name = def.name.id.as_str();
         if self.is_test_file || name.starts_with("test_") || name.starts_with("bench_") {
             FunctionRole::Test
-        } else if name == "main" || name == "__init__" {
+        } else if name == "main" || name == "__init__" || runs_at_start_or_stop(def) {
             FunctionRole::Entry
         } else {
             FunctionRole::Normal
         }
     }
+}
+
+/// An ASGI server's start-up and shutdown hooks: `@app.on_event("startup")` /
+/// `("shutdown")`, and the `lifespan` async context manager (`FastAPI(lifespan=lifespan)`,
+/// Starlette's). They run once per server, like `main`.
+fn runs_at_start_or_stop(def: &ast::StmtFunctionDef) -> bool {
+    def.decorator_list.iter().any(|d| match &d.expression {
+        Expr::Call(c) => {
+            matches!(c.func.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "on_event")
+                && matches!(c.arguments.args.first(), Some(Expr::StringLiteral(s))
+                    if matches!(s.value.to_str(), "startup" | "shutdown"))
+        }
+        Expr::Name(n) => def.name.as_str() == "lifespan" && n.id.as_str() == "asynccontextmanager",
+        Expr::Attribute(a) => {
+            def.name.as_str() == "lifespan" && a.attr.as_str() == "asynccontextmanager"
+        }
+        _ => false,
+    })
 }
 
 /// Fields a method assigns on `self`, with the type of what it assigns when known.
@@ -648,6 +666,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     root_name(&f.iter),
                     vars.stores,
                     contains_exit(&f.body),
+                    f.is_async,
                     &f.body,
                 );
                 self.varying.pop();
@@ -673,6 +692,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     None,
                     List::new(),
                     !always || contains_exit(&w.body),
+                    false,
                     &w.body,
                 );
                 self.varying.pop();
@@ -812,6 +832,7 @@ impl<'m, 's> FnLower<'m, 's> {
         iter_root: Option<String>,
         vars: List<Name>,
         has_exit: bool,
+        awaits: bool,
         body: &'m [Stmt],
     ) {
         let mut scan = BodyScan::default();
@@ -819,6 +840,7 @@ impl<'m, 's> FnLower<'m, 's> {
             scan.visit_stmt(s);
         }
         let idx = self.push_loop(kind, span, header, trip, iter_root, vars, has_exit, scan);
+        self.func.loops[idx as usize].awaits = awaits;
         self.loops.push(idx);
         self.lower_block(body, span, false);
         self.loops.pop();
@@ -872,6 +894,7 @@ impl<'m, 's> FnLower<'m, 's> {
             body_index: scan.index,
             has_exit,
             rebound_in,
+            awaits: false,
             ctx: self.ctx(),
         });
         idx

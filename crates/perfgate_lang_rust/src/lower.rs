@@ -1607,6 +1607,8 @@ impl FnLower<'_> {
             body_index: index,
             has_exit,
             rebound_in,
+            // A `while let Some(x) = s.next().await` header's await is recorded as one.
+            awaits: false,
             ctx: self.ctx(),
         });
         self.loops.push(idx);

@@ -571,6 +571,9 @@ pub struct Loop {
     /// this loop (`let items = ..`, a match arm `Array(items) =>`): each of its iterations
     /// gives this loop a different collection.
     pub rebound_in: Option<u32>,
+    /// Every round awaits (`async for`): the executor gets its turn back between rounds.
+    /// Awaits written in the loop are [`Function::awaits`] of their own.
+    pub awaits: bool,
     pub ctx: Context,
 }
 

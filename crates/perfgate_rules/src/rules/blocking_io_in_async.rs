@@ -47,7 +47,8 @@ pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
 In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or
 `await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
 `block_in_place`, `asyncio.to_thread` or `run_in_executor` is not reported, and neither
-are tests and start-up code: functions reached only from `main` or module-level code, and
+are tests and start-up code: functions reached only from `main`, module-level code or a
+server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
 not from a loop or spawned task there (a `main` that loops over requests is serving).
 The same holds for the other blocking rules.
 "#,
