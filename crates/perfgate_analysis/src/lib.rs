@@ -378,7 +378,10 @@ impl<'p> Analysis<'p> {
 
     /// The call's source, whitespace-normalised (`self.engine.infer(x, y)`).
     pub fn call_text(&self, id: CallId) -> String {
-        perfgate_model::normalize_ws(self.file(id.func).slice(self.call(id).span), 160)
+        let file = self.file(id.func);
+        let text =
+            perfgate_model::strip_comments(file.slice(self.call(id).span), file.module.language);
+        perfgate_model::normalize_ws(&text, 160)
     }
 
     /// What the call names as its callee, as written (`self.engine.infer`).

@@ -36,6 +36,10 @@ pub enum TypeRef {
     External(Path),
 }
 
+/// Constructors of std's conversion traits: a library type has its own impls of them beside
+/// any the project adds, and the argument's type picks which runs.
+const CONVERSIONS: &[&str] = &["from", "try_from", "from_str", "from_iter", "default"];
+
 /// Method names too generic to resolve by name alone.
 const GENERIC_METHODS: &[&str] = &[
     "new",
@@ -173,6 +177,9 @@ pub(crate) struct Index<'p> {
     /// Per language: method name -> the one owner-bearing function of that name (`None`
     /// where there are several), for the by-name fallback.
     method_names: [FxHashMap<&'p str, Option<FuncId>>; 2],
+    /// Per language: every segment of every module path (crate names, packages, modules):
+    /// a path whose root is none of them is a library's.
+    roots: [rustc_hash::FxHashSet<&'p str>; 2],
 }
 
 /// (type name, method name) -> method. hashbrown's, for lookups by a borrowed
@@ -289,12 +296,16 @@ impl<'p> Index<'p> {
                     let mut types: [FxHashMap<&'p str, Vec<u32>>; 2] = Default::default();
                     let mut method_names: [FxHashMap<&'p str, Option<FuncId>>; 2] =
                         Default::default();
+                    let mut roots: [rustc_hash::FxHashSet<&'p str>; 2] = Default::default();
                     for (lang, n) in methods_per_language.into_iter().enumerate() {
                         method_names[lang].reserve(n / 2);
                     }
                     for (fi, file) in files.iter().enumerate() {
                         let m = &file.module;
                         let lang = m.language as usize;
+                        // Every segment, not the first alone: a package under `src/` or
+                        // `backend/` is imported by a shorter path than its module path.
+                        roots[lang].extend(m.module_path.iter().map(|s| s.as_str()));
                         // The last file of a module path wins, as a map insert does.
                         match modules[lang].entry(seg_hash(&m.module_path)) {
                             std::collections::hash_map::Entry::Vacant(e) => {
@@ -335,12 +346,12 @@ impl<'p> Index<'p> {
                                 .or_insert(Some(id));
                         }
                     }
-                    (modules, (clashes, same_path), types, method_names)
+                    (modules, (clashes, same_path), types, (method_names, roots))
                 },
             )
         };
         // Per-file names (parallel) and the two merged halves, side by side.
-        let (qualnames, (methods, (modules, (clashes, same_path), types, method_names))) =
+        let (qualnames, (methods, (modules, (clashes, same_path), types, (method_names, roots)))) =
             rayon::join(qualnames, tables);
         Index {
             files,
@@ -351,7 +362,21 @@ impl<'p> Index<'p> {
             types,
             methods,
             method_names,
+            roots,
         }
+    }
+
+    /// Is `path` rooted outside the project (`lettre::Message::builder`, `requests.get`)?
+    /// Paths relative to the current module or type (`Self::f`, `super::f`) are not, nor
+    /// are those rooted in a project type (`Session.get_by_id`, imported in a function).
+    fn is_library_path(&self, lang: Language, path: &[Name]) -> bool {
+        path.len() > 1
+            && path.first().is_some_and(|root| {
+                !matches!(root.as_str(), "Self" | "self" | "super" | "crate" | "")
+                    && !root.starts_with('.')
+                    && !self.roots[lang as usize].contains(root.as_str())
+                    && !self.types[lang as usize].contains_key(root.as_str())
+            })
     }
 
     /// The function at a full path, `prefix` then `path` (`pkg::engine` `Engine::infer`;
@@ -725,6 +750,11 @@ impl<'a> Resolver<'a, '_> {
         }
         let full = self.expand(module, written);
         let name = full.last()?;
+        // Imported from a library (`use lettre::Message`): the project's own `Message`
+        // elsewhere is another type.
+        if self.index.is_library_path(module.language, &full) {
+            return Some(TypeRef::External(full));
+        }
         if let Some(tf) = self.index.type_file(module.language, name, file) {
             // Prefer the project's own type when one of that name exists and the path is
             // not plainly a library's (`std::sync::Mutex`).
@@ -1062,6 +1092,7 @@ impl<'a> Resolver<'a, '_> {
                             info.target = Target::External(std::sync::Arc::new(full));
                         }
                     }
+                    None if self.library_value(f, recv, c.span.start, 0) => {}
                     None => {
                         if let Some(id) = self.by_name(name, recv) {
                             info.target = Target::Project {
@@ -1123,8 +1154,50 @@ impl<'a> Resolver<'a, '_> {
         if !ty.chars().next()?.is_uppercase() {
             return None;
         }
+        // `Bytes::from(v)` on a library's `Bytes`: the project's `impl From<Builder> for
+        // Bytes` is one conversion among the library's own, and the argument picks which.
+        if lang == Language::Rust
+            && CONVERSIONS.contains(&method)
+            && self.index.is_library_path(lang, full)
+        {
+            return None;
+        }
         let file = self.index.type_file(lang, ty, self.file)?;
         self.project_method(ty, method, file)
+    }
+
+    /// Whether a receiver is a value a library made: a local bound to, or a call chain
+    /// rooted in, a call of a library path (`let b = Message::builder().from(a);`). The
+    /// project's one method of a name is then no guess at what `b.body(..)` calls.
+    fn library_value(&self, f: &Function, recv: &Receiver, at: u32, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        let call = match recv {
+            Receiver::Local(name) => match self.binding(f, name, at) {
+                // Declared or constructed (`Message::builder()` is a `Message`'s): a
+                // library's type.
+                Some(b) if b.ty.is_some() => {
+                    return matches!(self.binding_type(f, b, depth), Some(TypeRef::External(_)));
+                }
+                Some(b) => b.init_call,
+                None => None,
+            },
+            Receiver::CallResult(c) => Some(*c),
+            _ => None,
+        };
+        let Some(c) = call.and_then(|c| f.calls.get(c as usize)) else {
+            return false;
+        };
+        match &c.callee {
+            Callee::Path(p) => {
+                let full = self.expand(self.module, p);
+                self.index.is_library_path(self.lang(), &full)
+                    && self.project_path(&full, p).is_none()
+            }
+            Callee::Method { recv, .. } => self.library_value(f, recv, c.span.start, depth + 1),
+            Callee::Unknown => false,
+        }
     }
 
     /// A method of a project type, looking through its bases (Python classes, Rust traits).

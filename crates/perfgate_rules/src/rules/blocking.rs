@@ -66,7 +66,7 @@ pub(crate) fn check(
                 if effect == Effect::Sleep && super::scope::sleeps_zero(&a.call_text(cid)) {
                     continue;
                 }
-                let name = a.callee_text(cid);
+                let name = super::scope::short_name(a, cid);
                 let fix = api
                     .instead
                     .as_ref()
@@ -118,7 +118,7 @@ pub(crate) fn check(
             } else {
                 ""
             };
-            let helper = a.callee_text(cid);
+            let helper = super::scope::short_name(a, cid);
             cx.emit(
                 Draft {
                     meta,

@@ -456,16 +456,30 @@ pub(crate) fn has_kind(apis: &[&Api], kind: Kind) -> bool {
     apis.iter().any(|x| x.kind == kind)
 }
 
-/// A call's callee, shortened for messages: a chain longer than 40 characters keeps its
-/// first call and its last name (`self.http.post(&url).timeout(d).send` becomes
-/// `self.http.post(..).send`), elided as [`perfgate_analysis::short_text`] elides arguments.
+/// A call's callee, shortened for messages: a chain longer than 60 characters keeps its
+/// first call and its last name (`std::fs::File::options().create(true)...open` becomes
+/// `std::fs::File::options()….open`); arguments are already elided as
+/// [`perfgate_analysis::short_text`] elides them.
 pub(crate) fn short_name(a: &Analysis, id: CallId) -> String {
+    const LONGEST: usize = 60;
     let text: String = a.callee_text(id).split_whitespace().collect();
-    if text.len() <= 40 {
+    if text.chars().count() <= LONGEST {
         return text;
     }
-    match (text.find('('), text.rfind('.')) {
-        (Some(open), Some(dot)) if dot > open => format!("{}(..){}", &text[..open], &text[dot..]),
+    // The first call's argument list, whole (its closing bracket at depth zero).
+    let first_call_end = text.find('(').and_then(|open| {
+        let mut depth = 0usize;
+        text[open..].char_indices().find_map(|(i, ch)| {
+            match ch {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth = depth.saturating_sub(1),
+                _ => return None,
+            }
+            (depth == 0).then_some(open + i + 1)
+        })
+    });
+    match (first_call_end, text.rfind('.')) {
+        (Some(end), Some(dot)) if dot > end => format!("{}…{}", &text[..end], &text[dot..]),
         _ => text,
     }
 }
