@@ -188,6 +188,10 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                         file: file as u32,
                         func: func as u32,
                     };
+                    // A function that runs once has no effects its callers pay for.
+                    if runs_once(a.func(id)) {
+                        continue;
+                    }
                     if !a.is_async(id) {
                         for (cid, info) in a.known_calls(id) {
                             // What is known of the call first: reading the call itself is
@@ -250,6 +254,14 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
         }
     }
     Summaries { hops }
+}
+
+/// A memoized function of no arguments (`@lru_cache def get_settings():`, `#[once]`): its
+/// body runs on the first call in the process, and every later call returns the kept value.
+/// What it does there is start-up work, not its callers'. (A method keyed on `self` runs
+/// once per instance, which may be once per request: not this.)
+fn runs_once(f: &perfgate_model::Function) -> bool {
+    f.memoized && f.params.is_empty() && f.owner.is_none()
 }
 
 /// Effects in a function's own body: blocking catalogue APIs and CPU-heavy loop nests.
