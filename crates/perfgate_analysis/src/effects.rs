@@ -192,6 +192,13 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                     if runs_once(a.func(id)) {
                         continue;
                     }
+                    // Blocks that run on the first call only, if the function has any.
+                    let f = a.func(id);
+                    let once_blocks = f.blocks.iter().any(|b| b.once).then_some(f);
+                    let runs_once_at =
+                        |f: Option<&perfgate_model::Function>, c: &perfgate_model::Call| {
+                            f.is_some_and(|f| f.runs_once_at(c.ctx.block))
+                        };
                     if !a.is_async(id) {
                         for (cid, info) in a.known_calls(id) {
                             // What is known of the call first: reading the call itself is
@@ -207,6 +214,7 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                                 && !c.awaited
                                 && !a.is_async(func)
                                 && !deferred(a, id, c)
+                                && !runs_once_at(once_blocks, c)
                             {
                                 edges.push((id, func, cid.call, confidence));
                             }
@@ -288,7 +296,11 @@ fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
             continue;
         }
         let c = a.call(cid);
-        if c.awaited || (c.ctx.async_block && !a.is_async(id)) || deferred(a, id, c) {
+        if c.awaited
+            || (c.ctx.async_block && !a.is_async(id))
+            || deferred(a, id, c)
+            || a.func(id).runs_once_at(c.ctx.block)
+        {
             continue;
         }
         for (i, api) in info.apis.iter().enumerate() {

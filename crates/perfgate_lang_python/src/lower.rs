@@ -357,6 +357,8 @@ struct FnLower<'m, 's> {
     /// (`self.x = x`, `items.append(x)`): the calls that built them are marked after lowering.
     returned_names: FxHashSet<&'m str>,
     stored_names: FxHashSet<&'m str>,
+    /// Names the function declares `global`.
+    globals_declared: FxHashSet<&'m str>,
     _marker: std::marker::PhantomData<&'m ()>,
 }
 
@@ -396,6 +398,7 @@ impl<'m, 's> FnLower<'m, 's> {
             varying: Vec::new(),
             returned_names: FxHashSet::default(),
             stored_names: FxHashSet::default(),
+            globals_declared: FxHashSet::default(),
             qual_prefix: if qualname == "<module>" {
                 String::new()
             } else {
@@ -701,7 +704,13 @@ impl<'m, 's> FnLower<'m, 's> {
             Stmt::If(i) => {
                 self.lower_expr(&i.test);
                 let first = self.func.calls.len();
+                let body_block = self.func.blocks.len();
                 self.lower_block(&i.body, span_of(i), true);
+                if self.func.blocks.len() > body_block
+                    && sets_unset_global(&i.test, &i.body, &self.globals_declared)
+                {
+                    self.func.blocks[body_block].once = true;
+                }
                 if is_debug_test(&i.test) {
                     for c in &mut self.func.calls[first..] {
                         c.flags |= CallFlags::DEBUG_ONLY;
@@ -806,6 +815,10 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::Assert(a) => {
                 self.lower_expr(&a.test);
+            }
+            Stmt::Global(g) => {
+                self.globals_declared
+                    .extend(g.names.iter().map(|n| n.id.as_str()));
             }
             Stmt::Delete(d) => {
                 for t in &d.targets {
@@ -1878,6 +1891,41 @@ fn literal_type(e: &Expr) -> Option<Path> {
 }
 
 /// `@lru_cache`, `@functools.cache(maxsize=..)`, `@cached_property`, `@memoize`.
+/// `if X is None:` / `if not X:` whose body assigns `X`, a name the function declares
+/// `global`: the lazily built singleton, made on the first call only.
+fn sets_unset_global(test: &Expr, body: &[Stmt], globals: &FxHashSet<&str>) -> bool {
+    let name = match test {
+        Expr::Compare(c)
+            if matches!(c.ops.as_ref(), [ast::CmpOp::Is])
+                && matches!(c.comparators.as_ref(), [Expr::NoneLiteral(_)]) =>
+        {
+            c.left.as_ref()
+        }
+        Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => u.operand.as_ref(),
+        _ => return false,
+    };
+    let Expr::Name(n) = name else { return false };
+    let x = n.id.as_str();
+    globals.contains(x) && assigns(body, x)
+}
+
+/// Does a block assign the name, directly or in a `with`, `try` or `if` inside it?
+fn assigns(body: &[Stmt], x: &str) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Assign(a) => a
+            .targets
+            .iter()
+            .any(|t| matches!(t, Expr::Name(t) if t.id.as_str() == x)),
+        Stmt::AnnAssign(a) => matches!(a.target.as_ref(), Expr::Name(t) if t.id.as_str() == x),
+        Stmt::With(w) => assigns(&w.body, x),
+        Stmt::Try(t) => assigns(&t.body, x) || assigns(&t.orelse, x),
+        Stmt::If(i) => {
+            assigns(&i.body, x) || i.elif_else_clauses.iter().any(|c| assigns(&c.body, x))
+        }
+        _ => false,
+    })
+}
+
 fn is_memoizer(d: &Expr) -> bool {
     let callee = match d {
         Expr::Call(c) => &c.func,

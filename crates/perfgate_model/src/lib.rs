@@ -627,6 +627,9 @@ pub struct Block {
     /// Runs only when a condition holds: an `if`/`else`/`elif` branch, a `match` arm, an
     /// `except` handler, a loop's `else`, a `let ... else`.
     pub conditional: bool,
+    /// Runs on the first call in the process only: the body of `if X is None:` that sets
+    /// the module global `X` (a lazily built singleton).
+    pub once: bool,
     pub stmts: List<StmtFacts>,
 }
 
@@ -650,9 +653,22 @@ impl Function {
             parent,
             span,
             conditional,
+            once: false,
             stmts: List::new(),
         });
         self.blocks.len() as u32 - 1
+    }
+
+    /// Does a block run on the first call in the process only (inside a [`Block::once`])?
+    pub fn runs_once_at(&self, block: u32) -> bool {
+        let mut cur = Some(block);
+        while let Some(b) = cur.and_then(|b| self.blocks.get(b as usize)) {
+            if b.once {
+                return true;
+            }
+            cur = b.parent;
+        }
+        false
     }
 
     /// The first argument of a call, when it is `self.field` or a module global.

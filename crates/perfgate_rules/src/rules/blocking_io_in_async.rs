@@ -51,7 +51,8 @@ are tests and start-up code: functions reached only from `main`, module-level co
 server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
 not from a loop or spawned task there (a `main` that loops over requests is serving); nor
 is a memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs
-once per process (one keyed on its arguments still blocks for each new key).
+once per process (one keyed on its arguments still blocks for each new key), nor a lazily
+built module global (`global _config` / `if _config is None: _config = load()`).
 The same holds for the other blocking rules.
 "#,
 };
