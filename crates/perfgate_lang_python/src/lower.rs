@@ -290,7 +290,11 @@ impl<'s> ModuleLower<'s> {
         let name = def.name.id.as_str();
         if self.is_test_file || name.starts_with("test_") || name.starts_with("bench_") {
             FunctionRole::Test
-        } else if name == "main" || name == "__init__" || runs_at_start_or_stop(def) {
+        } else if name == "main"
+            || name == "__init__"
+            || perfgate_model::STARTUP_NAMES.contains(&name)
+            || runs_at_start_or_stop(def)
+        {
             FunctionRole::Entry
         } else {
             FunctionRole::Normal

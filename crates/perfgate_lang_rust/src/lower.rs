@@ -649,7 +649,10 @@ fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionR
             .any(|a| a.contains("test") || a.contains("bench"))
     {
         FunctionRole::Test
-    } else if name == "main" || attrs.iter().any(|a| a.contains("::main")) {
+    } else if name == "main"
+        || attrs.iter().any(|a| a.contains("::main"))
+        || perfgate_model::STARTUP_NAMES.contains(&name)
+    {
         FunctionRole::Entry
     } else {
         FunctionRole::Normal

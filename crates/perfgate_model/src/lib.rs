@@ -324,6 +324,11 @@ pub enum FunctionRole {
     Entry,
 }
 
+/// Names that say a function starts a program or a server (`Server.startup`, a plugin's
+/// `setup(app)`): like `main`, it runs once, and the front ends make it an
+/// [`FunctionRole::Entry`]. Exact names only: `init_session(request)` is per request.
+pub const STARTUP_NAMES: &[&str] = &["startup", "on_startup", "setup", "bootstrap", "initialize"];
+
 /// How a call names what it calls. Resolution happens in the analysis layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callee {

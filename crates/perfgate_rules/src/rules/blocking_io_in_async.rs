@@ -47,8 +47,9 @@ pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
 In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or
 `await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
 `block_in_place`, `asyncio.to_thread` or `run_in_executor` is not reported, and neither
-are tests and start-up code: functions reached only from `main`, module-level code or a
-server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
+are tests and start-up code: functions reached only from `main`, module-level code, a
+function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`)
+or a server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
 not from a loop or spawned task there (a `main` that loops over requests is serving); nor
 is a memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs
 once per process (one keyed on its arguments still blocks for each new key), nor a lazily
