@@ -8,6 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Names of functions whose job is to set things up once: constructors, connectors,
 /// framework start-up hooks. Creating clients or loading models there is the fix, not the bug.
+/// (Besides these, [`perfgate_model::STARTUP_NAMES`] are entry points, never per call.)
 const SETUP_NAMES: &[&str] = &[
     "__init__",
     "__new__",
@@ -16,11 +17,8 @@ const SETUP_NAMES: &[&str] = &[
     "__aenter__",
     "new",
     "default",
-    "setup",
     "setUp",
     "setup_method",
-    "startup",
-    "on_startup",
     "lifespan",
     "main",
     "run",
@@ -28,8 +26,6 @@ const SETUP_NAMES: &[&str] = &[
     "reconnect",
     "open",
     "init",
-    "initialize",
-    "bootstrap",
     "configure",
 ];
 
