@@ -29,7 +29,8 @@ Finds three shapes of accidental O(n²) work:
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
-literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`), inner
+literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`) or of
+an enum's members (`ops = [op.value for op in Operator]`), inner
 loops over a name bound anew inside the outer loop (`Value::Array(arr) => for v in arr`,
 `items = item.children`), loops over small constant ranges, searches of a collection
 rebuilt on each iteration, loops nested over one iterator (`it = iter(args)`,
@@ -419,6 +420,37 @@ fn iter_key(header: &str) -> String {
     }
 }
 
+/// `keywords = [k.value for k in Keyword]` with `Keyword` an enum of the project's: one
+/// element per member, a fixed handful written in the code.
+fn over_enum(a: &Analysis, fid: FuncId, b: &perfgate_model::Binding) -> bool {
+    let f = a.func(fid);
+    f.loops.iter().any(|l| {
+        l.kind == perfgate_model::LoopKind::Comprehension
+            && b.span.encloses(l.span)
+            && l.iter_root.as_ref().is_some_and(|root| {
+                let Some(perfgate_analysis::resolve::TypeRef::Project { name, file }) =
+                    a.resolve_type(fid.file, std::slice::from_ref(root))
+                else {
+                    return false;
+                };
+                a.files[file as usize]
+                    .module
+                    .types
+                    .iter()
+                    .find(|t| t.name == name)
+                    .is_some_and(|t| {
+                        t.bases.iter().any(|base| {
+                            base.last().is_some_and(|x| {
+                                x.ends_with("Enum")
+                                    || x.as_str() == "Flag"
+                                    || x.as_str() == "IntFlag"
+                            })
+                        })
+                    })
+            })
+    })
+}
+
 /// "list", "tuple", "Vec" or "slice" when the receiver is known to be one, and is not
 /// rebuilt inside the loop.
 fn sequence_type(
@@ -449,7 +481,7 @@ fn sequence_type(
                     return None;
                 }
                 // `valid_keys = ('name', 'topic', 'nsfw')`: a handful of constants.
-                if small_literal(a.file(fid).slice(b.span)) {
+                if small_literal(a.file(fid).slice(b.span)) || over_enum(a, fid, b) {
                     return None;
                 }
                 b.ty.clone()
