@@ -23,7 +23,8 @@ Finds sized allocations (`Vec::with_capacity`, `vec![0; n]`, `String::with_capac
 `aiohttp.ClientSession()`, `redis.Redis()`) created inside a loop that can run many times,
 when neither their arguments nor their receiver change from one iteration to the next.
 
-Not reported: allocations whose size or contents depend on the loop variable, on values
+Not reported: random draws (`torch.randn`, `torch.rand`: each call must give new values),
+allocations whose size or contents depend on the loop variable, on values
 computed in the loop body or on collections it changes (`parts.append(x)` then
 `bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers
 that take a kept one's place (`out.push(std::mem::replace(&mut chunk,
