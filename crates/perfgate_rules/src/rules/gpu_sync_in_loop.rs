@@ -21,7 +21,10 @@ Finds calls that copy a device value to the host or wait for the GPU — `.item(
 every iteration of a loop that can run many times, in files that use a tensor library
 (`torch`, `cupy`, `tch`, `candle`).
 
-Not reported: reads of tensors already on the host (bound from `.cpu()`, `.numpy()`,
+Not reported: loops that only copy their own elements to the host
+(`{k: v.detach().cpu() for k, v in weights.items()}`: no GPU work is queued between the
+copies, so they do not stall it; a denoising loop's `t.item()` is reported), reads of
+tensors already on the host (bound from `.cpu()`, `.numpy()`,
 `torch.tensor(...)` or `torch.from_numpy(...)` without a device), syncs under a condition inside the loop (`if step % 100 == 0:` logging),
 syncs after the loop, and loops over a small constant range.
 
@@ -89,6 +92,23 @@ impl crate::Rule for Rule {
                 continue;
             }
             let l = &f.loops[li as usize];
+            // `{k: v.cpu() for k, v in weights.items()}`: each element of a collection copied
+            // to the host by a loop that does nothing else. No GPU work is queued between the
+            // copies, so only the first waits: the copies are the loop's work, not a stall.
+            // (A denoising loop's `t.item()` waits for the step queued before it: reported.)
+            let root: String = name
+                .trim_start_matches('(')
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            // A scalar read per element (`token.item()`) is a transfer per element, which one
+            // `.tolist()` of the whole tensor replaces: still reported.
+            if l.vars.iter().any(|v| *v == root)
+                && c.callee.last_name() != "item"
+                && only_copies(f, li)
+            {
+                continue;
+            }
             cx.emit(
                 Draft {
                     message: format!(
@@ -103,6 +123,59 @@ impl crate::Rule for Rule {
             );
         }
     }
+}
+
+/// Calls that move or reshape a value on its way to the host, or put it in a container:
+/// a loop of only these queues no GPU work.
+const COPY_ONLY: &[&str] = &[
+    "detach",
+    "cpu",
+    "numpy",
+    "tolist",
+    "item",
+    "to",
+    "float",
+    "half",
+    "double",
+    "long",
+    "int",
+    "contiguous",
+    "clone",
+    "view",
+    "reshape",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "permute",
+    "transpose",
+    "append",
+    "extend",
+    "add",
+    "update",
+    "insert",
+    "items",
+    "values",
+    "keys",
+    "enumerate",
+    "zip",
+    "range",
+    "len",
+    "str",
+    "list",
+    "dict",
+    "tuple",
+    "isinstance",
+    "hasattr",
+    "getattr",
+];
+
+/// Does each round of the loop (nested loops included; not the iterable, made once) call
+/// nothing but [`COPY_ONLY`] methods?
+fn only_copies(f: &perfgate_model::Function, li: u32) -> bool {
+    f.calls
+        .iter()
+        .filter(|c| c.ctx.loop_idx().is_some_and(|l| f.loop_within(l, li)))
+        .all(|c| COPY_ONLY.contains(&c.callee.last_name()))
 }
 
 /// Is the value read (`probs[i, j]` in `probs[i, j].item()`) a local built on the host:
