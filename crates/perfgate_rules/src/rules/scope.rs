@@ -62,16 +62,58 @@ pub(crate) fn per_call(a: &Analysis, fid: FuncId) -> bool {
 }
 
 /// Calls that run their closure once and keep the value: `OnceLock::get_or_init(|| ..)`,
-/// `LazyLock::new(|| ..)`, `lazy_static!`.
+/// `LazyLock::new(|| ..)`, `lazy_static!`, a cache's `get_with(key, init)` (moka).
 const LAZY_INIT: &[&str] = &[
     "get_or_init",
     "get_or_try_init",
+    "get_with",
+    "try_get_with",
     "get_or_insert_with",
     "call_once",
     "lazy_static",
     "thread_local",
     "once_cell",
 ];
+
+/// Does the function hand back a kept value: memoized (`@lru_cache`, `#[cached]`), or an
+/// async function whose only await (outside the initialiser it hands over) is on a lazy
+/// initialiser or cache lookup (`Box::pin(CACHE.try_get_with(k, init)).await`)? Awaiting
+/// it is usually immediate.
+pub(crate) fn returns_cached(f: &Function) -> bool {
+    if f.memoized {
+        return true;
+    }
+    let lazy: Vec<u32> = (0..f.calls.len() as u32)
+        .filter(|&i| LAZY_INIT.contains(&f.calls[i as usize].callee.last_name()))
+        .collect();
+    if lazy.is_empty() {
+        return false;
+    }
+    // The await is on a lazy call, or on a call that holds one (`Box::pin(..)`).
+    let holds_lazy = |call: u32| {
+        lazy.iter().any(|&l| {
+            let mut cur = Some(l);
+            let mut guard = 0;
+            while let Some(c) = cur {
+                if c == call {
+                    return true;
+                }
+                cur = f.calls[c as usize].ctx.parent_call();
+                guard += 1;
+                if guard > 16 {
+                    break;
+                }
+            }
+            false
+        })
+    };
+    let mut top = f
+        .awaits
+        .iter()
+        .filter(|aw| !aw.ctx.in_closure && !aw.ctx.async_block)
+        .peekable();
+    top.peek().is_some() && top.all(|aw| aw.call.is_some_and(holds_lazy))
+}
 
 /// Is the call inside a lazy initialiser (or a `static` built with `Lazy::new`)?
 pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {

@@ -34,7 +34,10 @@ calls that lend one value exclusively (`fetch(conn)` twice with `conn: &mut Conn
 `&mut self` method and another method of `self`), or that both use one connection,
 transaction or cursor (a name such as `conn`, `tx`, `cursor`: it serves one query at a
 time), cannot be in flight at once and are not reported; nor are two reads of one stream
-or queue (`self._readline()` twice: each takes the item the other would have).
+or queue (`self._readline()` twice: each takes the item the other would have). Cached
+getters are no work to overlap: a memoized function, or one whose only await is a cache
+lookup or lazy initialiser (`CACHE.try_get_with(key, load).await`), answers at once after
+its first call and is left out of groups.
 
 ## Why is this bad?
 Each await waits for the previous one to finish: two 800 ms model inferences that could
@@ -137,6 +140,8 @@ fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
             *confidence == Confidence::Certain
                 && cx.a.is_async(*func)
                 && !writes(&cx.a.func(*func).name)
+                // A cached getter answers at once: nothing to overlap.
+                && !super::scope::returns_cached(cx.a.func(*func))
         }
         _ => info.has_kind(Kind::Remote),
     }
