@@ -172,4 +172,16 @@ proptest! {
     fn front_ends_never_panic_on_arbitrary_text(src in "\\PC{0,400}") {
         lower_any(&src);
     }
+
+    /// The text helpers that quote code in messages take any slice of a source file:
+    /// unbalanced brackets, open strings and comments, multi-byte characters.
+    #[test]
+    fn quoting_helpers_never_panic(src in soup(), tail in "\\PC{0,40}") {
+        let text = format!("{src}{tail}");
+        for lang in [perfgate_model::Language::Rust, perfgate_model::Language::Python] {
+            let stripped = perfgate_model::strip_comments(&text, lang);
+            let flat = perfgate_model::normalize_ws(&stripped, 160);
+            let _ = perfgate_analysis::short_text(&flat);
+        }
+    }
 }
