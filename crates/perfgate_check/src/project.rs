@@ -163,6 +163,15 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
         }
         facts.manifests.push(m);
     }
+    // `benches/default.rs` declaring `mod batch;`: `benches/batch.rs` is part of that
+    // benchmark, not one of its own (vector, its codecs crate).
+    let declared: std::collections::HashSet<String> = bench_rs
+        .iter()
+        .flat_map(|(path, text)| {
+            let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+            declared_modules(text).map(move |m| format!("{dir}/{m}.rs"))
+        })
+        .collect();
     for (path, text) in &bench_rs {
         let kind = if text.contains("criterion_main!") || text.contains("criterion_group!") {
             BenchKind::Criterion
@@ -182,12 +191,13 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
             .filter(|(_, m)| path.starts_with(&m.dir))
             .max_by_key(|(_, m)| m.dir.len())
             .map(|(i, _)| i);
-        let is_target = manifest.is_some_and(|i| {
-            let d = &facts.manifests[i].dir;
-            path.strip_prefix(d.as_str())
-                .and_then(|r| r.strip_prefix("benches/"))
-                .is_some_and(|r| !r.contains('/'))
-        });
+        let is_target = !declared.contains(path)
+            && manifest.is_some_and(|i| {
+                let d = &facts.manifests[i].dir;
+                path.strip_prefix(d.as_str())
+                    .and_then(|r| r.strip_prefix("benches/"))
+                    .is_some_and(|r| !r.contains('/'))
+            });
         let anchor = ["criterion_main!", "divan::main", "main!"]
             .iter()
             .find(|a| text.contains(**a))
@@ -207,6 +217,18 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
         root: Some(root.clone()),
         facts,
     }
+}
+
+/// The modules a Rust file declares in files of their own (`mod batch;`, `pub mod util;`).
+fn declared_modules(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|line| {
+        let line = line.trim();
+        let rest = line.strip_prefix("pub ").unwrap_or(line);
+        let name = rest.strip_prefix("mod ")?.strip_suffix(';')?.trim();
+        name.chars()
+            .all(|c| c.is_alphanumeric() || c == '_')
+            .then_some(name)
+    })
 }
 
 /// The project's facts: what [`walk`] found, with the Python benchmarks and configured values

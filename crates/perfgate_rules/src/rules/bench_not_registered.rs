@@ -16,7 +16,9 @@ pub static META: RuleMeta = RuleMeta {
 For every crate of the workspace, checks that each `benches/*.rs` written for criterion,
 divan or iai-callgrind (it calls `criterion_main!`, `divan::main()` or
 `library_benchmark_group!`/`main!`) has a `[[bench]]` entry with `harness = false` in that
-crate's `Cargo.toml`, and that each `[[bench]]` entry names a file that exists.
+crate's `Cargo.toml`, and that each `[[bench]]` entry names a file that exists. A file
+that another benchmark declares as a module (`mod tokens;` in `benches/parse.rs`) is part
+of that benchmark, not a target of its own.
 
 ## Why is this bad?
 Without `harness = false`, Cargo builds the file with the built-in test harness, which
