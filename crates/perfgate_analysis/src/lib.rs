@@ -174,7 +174,8 @@ impl<'p> Analysis<'p> {
     pub fn new(files: &'p [SourceFile], catalog: &'p Catalog) -> Self {
         let index = resolve::Index::build(files);
         perfgate_model::timings::mark("index");
-        let calls = resolve::resolve_all(files, catalog, &index);
+        let mut calls = resolve::resolve_all(files, catalog, &index);
+        resolve::offload_through_helpers(files, &mut calls);
         perfgate_model::timings::mark("resolve");
         let mut a = Analysis {
             files,

@@ -610,6 +610,118 @@ pub(crate) fn resolve_all<'a>(
         .collect()
 }
 
+/// Marks as offloaded the calls inside a closure handed to a project function that passes a
+/// parameter on to an offloading call: tokio's `asyncify(move || std::fs::read(p))` calls
+/// `spawn_blocking(f)`; a `run_sync(func)` helper awaits `loop.run_in_executor(None, func)`.
+/// The closure runs where the library call puts it, as if handed to it directly.
+pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCalls<'_>]) {
+    use rayon::prelude::*;
+    let offloaders: rustc_hash::FxHashSet<FuncId> = files
+        .par_iter()
+        .zip(calls.par_iter())
+        .enumerate()
+        .flat_map_iter(|(fi, (file, fc))| {
+            let functions = &file.module.functions;
+            (0..functions.len()).filter_map(move |func| {
+                let f = &functions[func];
+                let passes_param = !f.params.is_empty()
+                    && fc.of(func as u32).iter().any(|(call, info)| {
+                        let c = &f.calls[*call as usize];
+                        info.has_kind(Kind::Offload)
+                            && !c.ctx.in_closure
+                            && call_args(file.slice(c.span))
+                                .any(|arg| f.params.iter().any(|p| p.name == arg))
+                    });
+                passes_param.then_some(FuncId {
+                    file: fi as u32,
+                    func: func as u32,
+                })
+            })
+        })
+        .collect();
+    if offloaders.is_empty() {
+        return;
+    }
+    files
+        .par_iter()
+        .zip(calls.par_iter_mut())
+        .for_each(|(file, fc)| {
+            for (func, f) in file.module.functions.iter().enumerate() {
+                let (from, to) = (fc.start[func] as usize, fc.start[func + 1] as usize);
+                let known = &mut fc.known[from..to];
+                let through_helper = |call: u32, known: &[(u32, CallInfo<'_>)]| {
+                    let mut cur = f.calls[call as usize].ctx.parent_call();
+                    let mut guard = 0;
+                    while let Some(p) = cur {
+                        let helper = known
+                            .binary_search_by_key(&p, |(c, _)| *c)
+                            .ok()
+                            .is_some_and(|i| {
+                                matches!(known[i].1.target, Target::Project { func, .. }
+                                    if offloaders.contains(&func))
+                            });
+                        if helper {
+                            return true;
+                        }
+                        cur = f.calls[p as usize].ctx.parent_call();
+                        guard += 1;
+                        if guard > 64 {
+                            break;
+                        }
+                    }
+                    false
+                };
+                let marked: Vec<usize> = (0..known.len())
+                    .filter(|&i| {
+                        let (call, info) = &known[i];
+                        !info.offloaded
+                            && f.calls[*call as usize].ctx.in_closure
+                            && through_helper(*call, known)
+                    })
+                    .collect();
+                for i in marked {
+                    known[i].1.offloaded = true;
+                }
+            }
+        });
+}
+
+/// The arguments of a call as written, top-level commas apart, without `move`, `&` or
+/// `mut` (`spawn_blocking(move || f())` -> `|| f()`; `run_in_executor(None, func)` ->
+/// `None`, `func`).
+fn call_args(text: &str) -> impl Iterator<Item = &str> {
+    let inner = text
+        .find('(')
+        .and_then(|open| {
+            text.rfind(')')
+                .filter(|&close| close > open)
+                .map(|close| &text[open + 1..close])
+        })
+        .unwrap_or("");
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (i, ch) in inner.char_indices() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[start..]);
+    parts.into_iter().map(|a| {
+        a.trim()
+            .trim_start_matches("move ")
+            .trim_start_matches('&')
+            .trim_start_matches("mut ")
+            .trim()
+    })
+}
+
 /// Resolve every call of one file.
 fn resolve_file<'a>(
     files: &'a [SourceFile],

@@ -46,7 +46,9 @@ pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
 ```
 In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or
 `await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
-`block_in_place`, `asyncio.to_thread` or `run_in_executor` is not reported, and neither
+`block_in_place`, `asyncio.to_thread` or `run_in_executor`, directly or through a project
+helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`), is not
+reported, and neither
 are tests and start-up code: functions reached only from `main`, module-level code, a
 function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`)
 or a server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
