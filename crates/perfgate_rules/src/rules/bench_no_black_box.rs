@@ -21,7 +21,8 @@ In Rust benchmark routines (`b.iter(|| ..)`, `iter_batched`, `iter_with_large_dr
   can evaluate at compile time (a method of a value built at run time, `index.get("500")`,
   is not foldable), or
 - discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work (work
-  that writes through a `&mut`, `append(&mut log, x)`, cannot be deleted).
+  that writes through a `&mut`, `append(&mut log, x)`, or runs on a value the routine
+  captures, `rt.block_on(task())`, cannot be deleted).
 
 ## Why is this bad?
 The optimiser sees the whole benchmark: a pure function of constants is folded to its
@@ -95,9 +96,22 @@ impl crate::Rule for Rule {
                             .iter()
                             .any(|c| c.has(CallFlags::ARGS_CONST) && !c.is_macro);
                     // `|| { work(x); }`: the closure's value is `()`. Work that writes
-                    // through a `&mut` (`append(&mut storage, ..)`) cannot be deleted.
+                    // through a `&mut` (`append(&mut storage, ..)`), or that runs on a value
+                    // the routine captures (`rt.block_on(task())`, `tx.send(x)`: a runtime's,
+                    // a channel's state), cannot be deleted.
+                    // The routine's last statement: the work whose value is dropped.
+                    let last = inside
+                        .iter()
+                        .filter(|c| c.ctx.parent_call() == Some(ri))
+                        .max_by_key(|c| c.span.start);
+                    let captured = last.is_some_and(|c| {
+                        on_captured_value(c)
+                            && EFFECTS.contains(&c.callee.last_name())
+                            && !bound_within(f, c, r.span)
+                    });
                     let discarded = (text.trim_end_matches(')').trim_end().ends_with(";}")
                         || text.replace(' ', "").contains(";})"))
+                        && !captured
                         && !inside.iter().any(|c| c.has(CallFlags::EXCLUSIVE));
                     if !constant && !discarded {
                         continue;
@@ -146,6 +160,49 @@ fn is_black_box(c: &perfgate_model::Call) -> bool {
         Callee::Unknown => false,
     }
 }
+
+/// Is the call's receiver a local bound inside `span` (the routine's own `let mut v`)?
+fn bound_within(
+    f: &perfgate_model::Function,
+    c: &perfgate_model::Call,
+    span: perfgate_model::Span,
+) -> bool {
+    let Callee::Method {
+        recv: perfgate_model::Receiver::Local(name),
+        ..
+    } = &c.callee
+    else {
+        return false;
+    };
+    f.local_before(name, c.span.start)
+        .is_some_and(|b| span.encloses(b.span))
+}
+
+/// Methods that run work on, or change, the value they are called on (a runtime, a channel,
+/// a collection, a lock): called on a value the routine captures, the optimiser must keep
+/// them, whatever becomes of their result.
+const EFFECTS: &[&str] = &[
+    "block_on",
+    "spawn",
+    "spawn_blocking",
+    "send",
+    "try_send",
+    "recv",
+    "try_recv",
+    "run",
+    "execute",
+    "insert",
+    "push",
+    "remove",
+    "write",
+    "write_all",
+    "flush",
+    "lock",
+    "store",
+    "fetch_add",
+    "swap",
+    "call",
+];
 
 /// A method call on a value the routine names (`storage.get_value(i)`, `self.index.search`):
 /// its result depends on that value, not only on the call's arguments.
