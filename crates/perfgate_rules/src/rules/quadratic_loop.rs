@@ -33,7 +33,9 @@ literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL
 an enum's members (`ops = [op.value for op in Operator]`), inner
 loops over a name bound anew inside the outer loop (`Value::Array(arr) => for v in arr`,
 `items = item.children`), loops over small constant ranges, searches of a collection
-rebuilt on each iteration, loops nested over one iterator (`it = iter(args)`,
+rebuilt on each iteration, every pair of one collection's indexes visited with no way out
+of the inner loop (`for j in range(len(d)): for k in range(len(d)):`), loops nested over
+one iterator (`it = iter(args)`,
 `line.chars()`: the inner loop goes on where the outer one stopped, which is linear), grids
 (`for row in range(SIZE): for col in range(SIZE)`: counts up to a bound, not a
 collection's items), searches in a `while let` header that start where the last one
@@ -229,12 +231,18 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
             let rebound = inner
                 .rebound_in
                 .is_some_and(|k| outer.span.encloses(f.loops[k as usize].span));
+            // `for j in range(len(d)): for k in range(len(d)):` with no way out of the inner
+            // loop: every pair of indexes is visited, and the pairs are the work (a search
+            // for one would stop when found).
+            let all_index_pairs =
+                walks_indexes(&outer.header) && walks_indexes(&inner.header) && !inner.has_exit;
             if outer.iter_root.as_ref() == Some(root)
                 && !rebound
                 && matches!(outer.trip, TripCount::Dynamic)
                 && !outer.vars.iter().any(|v| v == root)
                 && key == iter_key(&inner.header)
                 && !counts_to_a_bound(&key)
+                && !all_index_pairs
             {
                 let span = Span {
                     start: inner.span.start,
@@ -375,6 +383,12 @@ fn bare_tuple(rhs: &str) -> bool {
 /// loops nested walk a grid, not every pair of one collection's items.
 fn counts_to_a_bound(key: &str) -> bool {
     (key.starts_with("range(") || key.contains("..")) && !key.contains("len(")
+}
+
+/// Does the loop count through a collection's indexes (`range(len(items))`,
+/// `0..items.len()`) rather than its items?
+fn walks_indexes(header: &str) -> bool {
+    header.contains("range(len(") || (header.contains("..") && header.contains(".len()"))
 }
 
 /// What a loop header iterates over, without the adapters that do not change the
