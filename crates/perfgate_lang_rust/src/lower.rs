@@ -254,7 +254,10 @@ impl FileLower {
             let attrs = preceding_attributes(&children[..i], s);
             match item.kind_name() {
                 "function_item" => {
-                    let role = role_of(item, s, &attrs, scope.test);
+                    let mut role = role_of(item, s, &attrs, scope.test);
+                    if role == FunctionRole::Normal && builds_from_config(item, s, scope) {
+                        role = FunctionRole::Entry;
+                    }
                     self.lower_function(*item, s, scope, role);
                     if attrs.iter().any(|a| {
                         a.starts_with("#[cached")
@@ -636,6 +639,21 @@ pub(crate) fn cfg_test_only(attr: &str) -> bool {
         }
     }
     false
+}
+
+/// `impl SinkConfig for HttpConfig { async fn build(&self) .. }`: a method that builds a
+/// component from its configuration runs when the configuration is loaded (start-up, a
+/// reload), not per request: like `main`, an entry point.
+fn builds_from_config(item: &Node, s: Src, scope: &ItemScope) -> bool {
+    let name = item
+        .child_by_field_id(FIELDS.name)
+        .map(|n| s.of(n))
+        .unwrap_or("");
+    scope
+        .owner
+        .as_deref()
+        .is_some_and(|o| o.ends_with("Config"))
+        && (name == "build" || name.starts_with("build_"))
 }
 
 fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionRole {

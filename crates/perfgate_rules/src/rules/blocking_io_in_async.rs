@@ -50,8 +50,10 @@ In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`,
 helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`), is not
 reported, and neither
 are tests and start-up code: functions reached only from `main`, module-level code, a
-function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`)
-or a server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
+function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`),
+a Rust method that builds a component from its configuration (`HttpSinkConfig::build`,
+run when the configuration is loaded) or a server's start-up and shutdown hooks
+(`@app.on_event("startup")`, an ASGI `lifespan`), and
 not from a loop or spawned task there (a `main` that loops over requests is serving); nor
 is a memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs
 once per process (one keyed on its arguments still blocks for each new key), nor a lazily
