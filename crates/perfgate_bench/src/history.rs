@@ -24,6 +24,29 @@ pub struct RunInfo {
     pub machine: String,
 }
 
+/// How long a writer waits for another to finish with the file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `step` again while SQLite reports the file busy or locked, up to [`BUSY_TIMEOUT`].
+fn retry_while_busy<T>(
+    mut step: impl FnMut() -> Result<T, rusqlite::Error>,
+) -> Result<T, rusqlite::Error> {
+    let start = std::time::Instant::now();
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 pub struct History {
     conn: Connection,
     path: PathBuf,
@@ -42,13 +65,19 @@ impl History {
             path: path.display().to_string(),
             source: e,
         };
-        let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             CREATE TABLE IF NOT EXISTS runs (
+        let mut conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        // Two processes opening a new file at once: switching it to WAL takes a lock the
+        // busy handler does not wait for, and a schema written statement by statement can
+        // meet the other's half-way. Each step is retried while the file is busy, and the
+        // schema is written in one transaction that takes the write lock first.
+        retry_while_busy(|| conn.execute_batch("PRAGMA journal_mode = WAL;")).map_err(db)?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(db)?;
+        retry_while_busy(|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS runs (
                  id INTEGER PRIMARY KEY AUTOINCREMENT,
                  name TEXT,
                  commit_sha TEXT,
@@ -69,7 +98,9 @@ impl History {
              );
              CREATE INDEX IF NOT EXISTS runs_by_name ON runs(name);
              CREATE INDEX IF NOT EXISTS runs_by_branch ON runs(branch);",
-        )
+            )?;
+            tx.commit()
+        })
         .map_err(db)?;
         Ok(History {
             conn,
