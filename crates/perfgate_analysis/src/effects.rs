@@ -378,22 +378,7 @@ pub(crate) fn deferred(a: &Analysis, id: FuncId, c: &perfgate_model::Call) -> bo
 }
 
 fn is_small(l: &Loop) -> bool {
-    matches!(l.trip, TripCount::Const(n) if n <= SMALL_TRIP) || over_constant_table(l)
-}
-
-/// A loop over a constant named as one (`for name, color in COLORS`, `for k in &KERNEL`):
-/// a table written in the code, its size fixed when it was written, not the data's.
-fn over_constant_table(l: &Loop) -> bool {
-    // Not `0..N` or `range(N)`: there the constant is a bound, and the trip count says more.
-    let counts = l.header.contains("..") || l.header.contains("range(");
-    l.trip == TripCount::Dynamic
-        && !counts
-        && l.iter_root.as_deref().is_some_and(|r| {
-            r.len() >= 2
-                && r.chars().any(|c| c.is_ascii_uppercase())
-                && r.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        })
+    matches!(l.trip, TripCount::Const(n) if n <= SMALL_TRIP) || l.over_constant_table()
 }
 
 fn trip_text(l: &Loop) -> String {

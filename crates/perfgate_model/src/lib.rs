@@ -582,6 +582,50 @@ pub struct Loop {
     pub ctx: Context,
 }
 
+impl Loop {
+    /// A loop over a constant named as one (`for name, color in COLORS`, `for k in &KERNEL`):
+    /// a table written in the code, its size fixed when it was written, not the data's.
+    pub fn over_constant_table(&self) -> bool {
+        // Not `0..N` or `range(N)`: there the constant is a bound, and the trip count says
+        // more.
+        let counts = self.header.contains("..") || self.header.contains("range(");
+        let constant = |r: &str| {
+            r.len() >= 2
+                && r.chars().any(|c| c.is_ascii_uppercase())
+                && r.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        };
+        // The table itself, or through adapters that keep its items (`COLORS.items()`,
+        // `enumerate(&KERNEL)`); not a constant applied to data (`RE.find_iter(&input)`,
+        // `PATTERN.findall(text)`), whose items are the data's.
+        const ADAPTERS: &[&str] = &[
+            "iter",
+            "items",
+            "keys",
+            "values",
+            "enumerate",
+            "sorted",
+            "reversed",
+            "list",
+            "tuple",
+            "into_iter",
+            "iter_mut",
+            "copied",
+            "cloned",
+            "mut",
+        ];
+        let iterable = self.header.split_once(" in ").map_or("", |(_, e)| e);
+        let only_table = iterable
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .all(|w| constant(w) || ADAPTERS.contains(&w));
+        self.trip == TripCount::Dynamic
+            && !counts
+            && only_table
+            && self.iter_root.as_deref().is_some_and(constant)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockKind {
     /// A guard whose holder blocks the thread (`std::sync::Mutex`, `parking_lot`, `threading.Lock`).

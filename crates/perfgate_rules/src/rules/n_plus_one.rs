@@ -31,7 +31,9 @@ synchronous) before the next starts. Helpers that make the round trip are follow
 Not reported: calls whose arguments do not change between iterations (that is a retry or
 polling loop), loops that sleep every round (periodic jobs such as a token refresher),
 futures collected and run together (`asyncio.gather`, `join_all`, `buffer_unordered`), and
-loops over a small constant range.
+loops over a small constant range or a table named as a constant (`for region in REGIONS`;
+not `for url in LINK.findall(text)`, whose items are the data's). The same holds for the
+other loop rules.
 
 ## Why is this bad?
 N items cost N round trips: N times the network latency and N times the server's

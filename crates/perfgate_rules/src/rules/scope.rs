@@ -146,13 +146,16 @@ pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
     false
 }
 
-/// A loop is hot when it may run many times: anything but a small constant trip count.
+/// A loop is hot when it may run many times: anything but a small constant trip count or
+/// a walk over a table named as a constant.
 pub(crate) fn loop_is_hot(f: &Function, idx: u32) -> bool {
     let mut cur = Some(idx);
     while let Some(i) = cur {
         let l = &f.loops[i as usize];
         match l.trip {
             TripCount::Const(n) if n <= 16 => {}
+            // `for name, url in ENDPOINTS`: a table written in the code, not data.
+            _ if l.over_constant_table() => {}
             _ => return true,
         }
         cur = l.parent;
