@@ -650,26 +650,15 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
                 let (from, to) = (fc.start[func] as usize, fc.start[func + 1] as usize);
                 let known = &mut fc.known[from..to];
                 let through_helper = |call: u32, known: &[(u32, CallInfo<'_>)]| {
-                    let mut cur = f.calls[call as usize].ctx.parent_call();
-                    let mut guard = 0;
-                    while let Some(p) = cur {
-                        let helper = known
+                    f.enclosing_calls(f.calls[call as usize].ctx).any(|p| {
+                        known
                             .binary_search_by_key(&p, |(c, _)| *c)
                             .ok()
                             .is_some_and(|i| {
                                 matches!(known[i].1.target, Target::Project { func, .. }
                                     if offloaders.contains(&func))
-                            });
-                        if helper {
-                            return true;
-                        }
-                        cur = f.calls[p as usize].ctx.parent_call();
-                        guard += 1;
-                        if guard > 64 {
-                            break;
-                        }
-                    }
-                    false
+                            })
+                    })
                 };
                 let marked: Vec<usize> = (0..known.len())
                     .filter(|&i| {
@@ -1067,19 +1056,12 @@ impl<'a> Resolver<'a, '_> {
         // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
         for i in 0..f.calls.len() {
             let (mut off, mut conc, mut tmo, mut spawned) = (false, false, false, false);
-            let mut cur = f.calls[i].ctx.parent_call();
-            let mut guard = 0;
-            while let Some(p) = cur {
+            for p in f.enclosing_calls(f.calls[i].ctx) {
                 let pi = &infos[p as usize];
                 off |= pi.has_kind(Kind::Offload);
                 conc |= pi.has_kind(Kind::Concurrent);
                 spawned |= spawns(&f.calls[p as usize].callee);
                 tmo |= pi.has_kind(Kind::Timeout);
-                cur = f.calls[p as usize].ctx.parent_call();
-                guard += 1;
-                if guard > 64 {
-                    break;
-                }
             }
             tmo |= self.chain_has_timeout(f, infos, i as u32);
             tmo |= f

@@ -708,6 +708,16 @@ impl Function {
         self.blocks.len() as u32 - 1
     }
 
+    /// The calls whose arguments hold a call, await or loop at `ctx`, innermost first
+    /// (`spawn_blocking(move || fs::read(p))`: `spawn_blocking` holds the read). At most 64:
+    /// recovered syntax can nest without end.
+    pub fn enclosing_calls(&self, ctx: Context) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(ctx.parent_call(), |&p| {
+            self.calls.get(p as usize).and_then(|c| c.ctx.parent_call())
+        })
+        .take(64)
+    }
+
     /// Does a block run on the first call in the process only (inside a [`Block::once`])?
     pub fn runs_once_at(&self, block: u32) -> bool {
         let mut cur = Some(block);

@@ -160,18 +160,11 @@ fn receiver_varies(f: &perfgate_model::Function, call: u32) -> bool {
 /// Vec::with_capacity(n))` puts it in `chunk` (and the old one usually goes on to be
 /// pushed), and a call whose own result is stored or returned keeps its argument with it.
 fn kept_by_parent(f: &perfgate_model::Function, c: &perfgate_model::Call) -> bool {
-    let mut parent = c.ctx.parent_call();
-    for _ in 0..16 {
-        let Some(p) = parent.and_then(|p| f.calls.get(p as usize)) else {
-            return false;
-        };
+    f.enclosing_calls(c.ctx).any(|p| {
+        let p = &f.calls[p as usize];
         let swaps = matches!(&p.callee, perfgate_model::Callee::Path(path)
             if matches!(path.last().map(|n| n.as_str()), Some("replace" | "swap"))
                 && path.iter().any(|s| s == "mem"));
-        if swaps || p.has(CallFlags::STORED | CallFlags::RETURNED) {
-            return true;
-        }
-        parent = p.ctx.parent_call();
-    }
-    false
+        swaps || p.has(CallFlags::STORED | CallFlags::RETURNED)
+    })
 }

@@ -138,19 +138,7 @@ impl crate::Rule for Rule {
 
 /// Is the call inside the arguments of call `outer` (its closure)?
 fn within(f: &perfgate_model::Function, c: &perfgate_model::Call, outer: u32) -> bool {
-    let mut cur = c.ctx.parent_call();
-    let mut guard = 0;
-    while let Some(p) = cur {
-        if p == outer {
-            return true;
-        }
-        cur = f.calls[p as usize].ctx.parent_call();
-        guard += 1;
-        if guard > 64 {
-            break;
-        }
-    }
-    false
+    f.enclosing_calls(c.ctx).any(|p| p == outer)
 }
 
 fn is_black_box(c: &perfgate_model::Call) -> bool {

@@ -92,19 +92,9 @@ pub(crate) fn returns_cached(f: &Function) -> bool {
     // The await is on a lazy call, or on a call that holds one (`Box::pin(..)`).
     let holds_lazy = |call: u32| {
         lazy.iter().any(|&l| {
-            let mut cur = Some(l);
-            let mut guard = 0;
-            while let Some(c) = cur {
-                if c == call {
-                    return true;
-                }
-                cur = f.calls[c as usize].ctx.parent_call();
-                guard += 1;
-                if guard > 16 {
-                    break;
-                }
-            }
-            false
+            l == call
+                || f.enclosing_calls(f.calls[l as usize].ctx)
+                    .any(|p| p == call)
         })
     };
     let mut top = f
@@ -117,9 +107,7 @@ pub(crate) fn returns_cached(f: &Function) -> bool {
 
 /// Is the call inside a lazy initialiser (or a `static` built with `Lazy::new`)?
 pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
-    let mut cur = f.calls[call as usize].ctx.parent_call();
-    let mut guard = 0;
-    while let Some(p) = cur {
+    f.enclosing_calls(f.calls[call as usize].ctx).any(|p| {
         let c = &f.calls[p as usize];
         let name = match &c.callee {
             Callee::Method { name, .. } => Some(name.as_str()),
@@ -134,16 +122,8 @@ pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
             }
             Callee::Unknown => None,
         };
-        if name.is_some_and(|n| LAZY_INIT.contains(&n)) {
-            return true;
-        }
-        cur = c.ctx.parent_call();
-        guard += 1;
-        if guard > 64 {
-            break;
-        }
-    }
-    false
+        name.is_some_and(|n| LAZY_INIT.contains(&n))
+    })
 }
 
 /// A loop is hot when it may run many times: anything but a small constant trip count or
