@@ -649,6 +649,13 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
             for (func, f) in file.module.functions.iter().enumerate() {
                 let (from, to) = (fc.start[func] as usize, fc.start[func + 1] as usize);
                 let known = &mut fc.known[from..to];
+                // Most functions call no such helper: their calls are not read.
+                let calls_helper = known.iter().any(|(_, info)| {
+                    matches!(info.target, Target::Project { func, .. } if offloaders.contains(&func))
+                });
+                if !calls_helper {
+                    continue;
+                }
                 let through_helper = |call: u32, known: &[(u32, CallInfo<'_>)]| {
                     f.enclosing_calls(f.calls[call as usize].ctx).any(|p| {
                         known
@@ -1186,9 +1193,13 @@ impl<'a> Resolver<'a, '_> {
                             info.target = Target::External(std::sync::Arc::new(full));
                         }
                     }
-                    None if self.library_value(f, recv, c.span.start, 0) => {}
                     None => {
-                        if let Some(id) = self.by_name(name, recv) {
+                        // The guess first (one table lookup), then whether the receiver is a
+                        // library's value, which follows its binding back.
+                        if let Some(id) = self
+                            .by_name(name, recv)
+                            .filter(|_| !self.library_value(f, recv, c.span.start, 0))
+                        {
                             info.target = Target::Project {
                                 func: id,
                                 confidence: Confidence::Assumed,

@@ -588,7 +588,7 @@ impl Loop {
     pub fn over_constant_table(&self) -> bool {
         // Not `0..N` or `range(N)`: there the constant is a bound, and the trip count says
         // more.
-        let counts = self.header.contains("..") || self.header.contains("range(");
+        let counts = || self.header.contains("..") || self.header.contains("range(");
         let constant = |r: &str| {
             r.len() >= 2
                 && r.chars().any(|c| c.is_ascii_uppercase())
@@ -614,15 +614,17 @@ impl Loop {
             "cloned",
             "mut",
         ];
-        let iterable = self.header.split_once(" in ").map_or("", |(_, e)| e);
-        let only_table = iterable
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
-            .all(|w| constant(w) || ADAPTERS.contains(&w));
+        let only_table = || {
+            let iterable = self.header.split_once(" in ").map_or("", |(_, e)| e);
+            iterable
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .all(|w| constant(w) || ADAPTERS.contains(&w))
+        };
         self.trip == TripCount::Dynamic
-            && !counts
-            && only_table
             && self.iter_root.as_deref().is_some_and(constant)
+            && !counts()
+            && only_table()
     }
 }
 
