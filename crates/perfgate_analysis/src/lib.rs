@@ -422,21 +422,7 @@ impl<'p> Analysis<'p> {
 
 /// The callee part of a call's text: `self.engine.infer(x, y)` -> `self.engine.infer`.
 pub fn short_text(text: &str) -> String {
-    let mut depth = 0i32;
-    let mut end = text.len();
-    for (i, ch) in text.char_indices().rev() {
-        match ch {
-            ')' | ']' => depth += 1,
-            '(' | '[' => {
-                depth -= 1;
-                if depth == 0 {
-                    end = i;
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let mut end = perfgate_model::last_group(text).map_or(text.len(), |(open, _)| open);
     // A text cut short (`cl.Message(content="..", elements=[..…`) has no closing bracket to
     // find: its callee is what comes before the first argument list.
     if text.ends_with('…') {
@@ -465,15 +451,7 @@ fn compact_chain(head: &str) -> String {
         if b == b'(' || b == b'[' {
             // The matching bracket (the text is the front end's own span: balanced, or cut
             // short, in which case the rest is kept as it is).
-            let mut depth = 0usize;
-            let close = (i..bytes.len()).find(|&j| {
-                match bytes[j] {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                    _ => return false,
-                }
-                depth == 0
-            });
+            let close = perfgate_model::matching_bracket(head, i);
             // Arguments or an index follow a name or another group; a group that opens
             // the text or follows an operator is an expression (`(a * b).item`): kept.
             let follows_name = i > 0

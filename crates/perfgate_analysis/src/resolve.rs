@@ -682,34 +682,11 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
         });
 }
 
-/// The arguments of a call as written, top-level commas apart, without `move`, `&` or
-/// `mut` (`spawn_blocking(move || f())` -> `|| f()`; `run_in_executor(None, func)` ->
-/// `None`, `func`).
+/// The arguments of a call as written (its last argument list: `loop.run_in_executor(None,
+/// func)` -> `None`, `func`), without `move`, `&` or `mut`.
 fn call_args(text: &str) -> impl Iterator<Item = &str> {
-    let inner = text
-        .find('(')
-        .and_then(|open| {
-            text.rfind(')')
-                .filter(|&close| close > open)
-                .map(|close| &text[open + 1..close])
-        })
-        .unwrap_or("");
-    let mut depth = 0i32;
-    let mut start = 0;
-    let mut parts = Vec::new();
-    for (i, ch) in inner.char_indices() {
-        match ch {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&inner[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&inner[start..]);
-    parts.into_iter().map(|a| {
+    let inner = perfgate_model::last_group(text).map_or("", |(open, close)| &text[open + 1..close]);
+    perfgate_model::split_top_level(inner).map(|a| {
         a.trim()
             .trim_start_matches("move ")
             .trim_start_matches('&')

@@ -623,22 +623,7 @@ pub(crate) fn cfg_test_only(attr: &str) -> bool {
         return false;
     };
     // The arguments at the top level of `all(..)`: commas inside `any(..)` do not count.
-    let mut depth = 0u32;
-    let mut start = 0;
-    for (i, ch) in args.char_indices().chain([(args.len(), ',')]) {
-        match ch {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                if &args[start..i] == "test" {
-                    return true;
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    false
+    perfgate_model::split_top_level(args).any(|a| a == "test")
 }
 
 /// `impl SinkConfig for HttpConfig { async fn build(&self) .. }`: a method that builds a

@@ -7,8 +7,11 @@
 mod diagnostic;
 mod lines;
 pub mod scratch;
+mod text;
 pub mod timings;
 pub mod units;
+
+pub use text::{last_group, matching_bracket, normalize_ws, split_top_level, strip_comments};
 
 pub use diagnostic::{Category, Confidence, Finding, RootCause, Severity, TraceStep};
 pub use lines::LineIndex;
@@ -837,104 +840,6 @@ pub fn split_path(s: &str) -> Path {
         .collect()
 }
 
-/// A stretch of source without its comments (`// ..`, `/* .. */` in Rust, `# ..` in
-/// Python), for messages that quote code: a comment inside a call chain would otherwise run
-/// into its names once whitespace is collapsed. Strings are kept whole, comment markers in
-/// them (`"https://.."`, `"#fff"`) included.
-pub fn strip_comments(text: &str, lang: Language) -> std::borrow::Cow<'_, str> {
-    let has_comment = match lang {
-        Language::Rust => text.contains("//") || text.contains("/*"),
-        Language::Python => text.contains('#'),
-    };
-    if !has_comment {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let (mut i, mut kept) = (0, 0);
-    // Where a comment starts, up to where it ends (its newline stays).
-    let mut cut = |from: usize, to: usize, i: &mut usize, kept: &mut usize| {
-        out.push_str(&text[*kept..from]);
-        out.push(' ');
-        *i = to;
-        *kept = to;
-    };
-    while i < b.len() {
-        match (lang, b[i]) {
-            (Language::Rust, b'/') if b.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(b.len(), |k| i + k);
-                cut(i, end, &mut i, &mut kept);
-            }
-            (Language::Rust, b'/') if b.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..].find("*/").map_or(b.len(), |k| i + 2 + k + 2);
-                cut(i, end, &mut i, &mut kept);
-            }
-            (Language::Python, b'#') => {
-                let end = text[i..].find('\n').map_or(b.len(), |k| i + k);
-                cut(i, end, &mut i, &mut kept);
-            }
-            // A Rust raw string: `r"..."`, `r#"..."#`.
-            (Language::Rust, b'r') if matches!(b.get(i + 1), Some(b'"' | b'#')) => {
-                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
-                if b.get(i + 1 + hashes) == Some(&b'"') {
-                    let close = format!("\"{}", "#".repeat(hashes));
-                    let body = i + 2 + hashes;
-                    i = text[body..]
-                        .find(&close)
-                        .map_or(b.len(), |k| body + k + close.len());
-                } else {
-                    i += 1;
-                }
-            }
-            // A Rust char literal (`'"'`), not a lifetime (`'a`).
-            (Language::Rust, b'\'') => {
-                i += match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
-                    (Some(b'\\'), _, _) => text[i + 2..].find('\'').map_or(b.len() - i, |k| k + 3),
-                    (Some(_), Some(b'\''), _) => 3,
-                    _ => 1,
-                };
-            }
-            (_, q @ (b'"' | b'\'')) => {
-                // Python's triple quotes, then any quote: up to the same, unescaped.
-                let triple = lang == Language::Python
-                    && b.get(i + 1) == Some(&q)
-                    && b.get(i + 2) == Some(&q);
-                let delim: &[u8] = if triple { &b[i..i + 3] } else { &b[i..i + 1] };
-                let mut j = i + delim.len();
-                while j < b.len() && !b[j..].starts_with(delim) {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                i = (j + delim.len()).min(b.len());
-            }
-            _ => i += 1,
-        }
-    }
-    out.push_str(&text[kept.min(b.len())..]);
-    std::borrow::Cow::Owned(out)
-}
-
-/// Collapse runs of whitespace so the text of a statement is stable under reformatting.
-pub fn normalize_ws(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max));
-    let mut last_ws = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            if !last_ws && !out.is_empty() {
-                out.push(' ');
-            }
-            last_ws = true;
-        } else {
-            out.push(c);
-            last_ws = false;
-        }
-        if out.len() >= max {
-            out.push('…');
-            break;
-        }
-    }
-    out.trim_end().to_owned()
-}
-
 /// A checked file: its lowered model, its line index, and its text.
 ///
 /// The text is only needed for the few files that have findings (snippets, fingerprints)
@@ -1028,32 +933,5 @@ impl SourceFile {
     /// The text of a 1-based line.
     pub fn line_text(&self, line: u32) -> &str {
         self.lines().line_text(self.text(), line)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{normalize_ws, strip_comments, Language};
-
-    #[test]
-    fn comments_go_and_strings_stay() {
-        let rust = |t: &str| normalize_ws(&strip_comments(t, Language::Rust), 200);
-        let python = |t: &str| normalize_ws(&strip_comments(t, Language::Python), 200);
-        assert_eq!(
-            rust("cx.globals // only global\n    .resolve(x)"),
-            "cx.globals .resolve(x)"
-        );
-        assert_eq!(rust("a /* why */ .b()"), "a .b()");
-        assert_eq!(
-            rust("get(\"https://x//y\") // fetch"),
-            "get(\"https://x//y\")"
-        );
-        assert_eq!(rust("get(r#\"a \"// b\"#)"), "get(r#\"a \"// b\"#)");
-        assert_eq!(rust("f('/', '\\'', x) // c"), "f('/', '\\'', x)");
-        assert_eq!(rust("f::<'a>(x) // c"), "f::<'a>(x)");
-        assert_eq!(python("f(x)  # why\n.g()"), "f(x) .g()");
-        assert_eq!(python("f(\"#fff\", '#') # c"), "f(\"#fff\", '#')");
-        assert_eq!(python("f(\"\"\"a # b\"\"\")"), "f(\"\"\"a # b\"\"\")");
-        assert_eq!(rust("plain(x)"), "plain(x)");
     }
 }

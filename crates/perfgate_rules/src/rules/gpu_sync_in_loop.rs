@@ -96,11 +96,7 @@ impl crate::Rule for Rule {
             // to the host by a loop that does nothing else. No GPU work is queued between the
             // copies, so only the first waits: the copies are the loop's work, not a stall.
             // (A denoising loop's `t.item()` waits for the step queued before it: reported.)
-            let root: String = name
-                .trim_start_matches('(')
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let root = leading_name(name.trim_start_matches('('));
             // A scalar read per element (`token.item()`) is a transfer per element, which one
             // `.tolist()` of the whole tensor replaces: still reported.
             if l.vars.iter().any(|v| *v == root)
@@ -178,6 +174,14 @@ fn only_copies(f: &perfgate_model::Function, li: u32) -> bool {
         .all(|c| COPY_ONLY.contains(&c.callee.last_name()))
 }
 
+/// The name a text starts with (`probs` in `probs[i, j].item`).
+fn leading_name(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
 /// Is the value read (`probs[i, j]` in `probs[i, j].item()`) a local built on the host:
 /// from `.cpu()`/`.numpy()`/`.tolist()`, or `torch.tensor(...)`/`torch.from_numpy(...)`
 /// with no device?
@@ -189,26 +193,20 @@ fn on_host(
     depth: u32,
 ) -> bool {
     use perfgate_model::{Callee, Receiver};
-    let root: String = callee
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
+    let root = leading_name(callee);
     if root.is_empty() || root == "self" || depth > 8 {
         return false;
     }
-    let Some(b) = f.local_before(&root, at) else {
+    let Some(b) = f.local_before(root, at) else {
         return false;
     };
     let Some(mut cur) = b.init_call else {
         // `part = tokens[a:b]`: a slice or attribute of another local lives where it does.
         let text = file.slice(b.span);
         let rhs = text.split_once('=').map_or("", |(_, r)| r).trim_start();
-        let base: String = rhs
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
+        let base = leading_name(rhs);
         let derived = rhs[base.len()..].starts_with(['[', '.']);
-        return derived && base != root && on_host(f, file, &base, b.span.start, depth + 1);
+        return derived && base != root && on_host(f, file, base, b.span.start, depth + 1);
     };
     for _ in 0..16 {
         let c = &f.calls[cur as usize];

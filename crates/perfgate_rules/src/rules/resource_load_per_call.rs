@@ -29,7 +29,8 @@ whatever path its caller passes (`convert_file(path)`) is doing its job.
 Not reported: reads of live kernel state (`/proc/...`, `/sys/...`, `/dev/...`, whose
 content changes), loading in constructors, `main` and other start-up code, results stored on
 `self` or in a global (lazy initialisation), returned to the caller, or loaded inside a
-`OnceLock`/`LazyLock` initialiser or a memoized (`@lru_cache`) function.
+`OnceLock`/`LazyLock` initialiser, a cache's `get_with(key, init)` or a memoized
+(`@lru_cache`) function.
 
 ## Why is this bad?
 Loading a model reads hundreds of megabytes to gigabytes from disk, deserialises it and

@@ -487,18 +487,11 @@ pub(crate) fn short_name(a: &Analysis, id: CallId) -> String {
     if text.chars().count() <= LONGEST {
         return text;
     }
-    // The first call's argument list, whole (its closing bracket at depth zero).
-    let first_call_end = text.find('(').and_then(|open| {
-        let mut depth = 0usize;
-        text[open..].char_indices().find_map(|(i, ch)| {
-            match ch {
-                '(' | '[' => depth += 1,
-                ')' | ']' => depth = depth.saturating_sub(1),
-                _ => return None,
-            }
-            (depth == 0).then_some(open + i + 1)
-        })
-    });
+    // The first call's argument list, whole.
+    let first_call_end = text
+        .find('(')
+        .and_then(|open| perfgate_model::matching_bracket(&text, open))
+        .map(|close| close + 1);
     match (first_call_end, text.rfind('.')) {
         (Some(end), Some(dot)) if dot > end => format!("{}…{}", &text[..end], &text[dot..]),
         _ => text,
