@@ -3,9 +3,11 @@
 use crate::{Analysis, FuncId, Shape, Target};
 
 /// A function is start-up code when it is an entry point (`main`, `#[tokio::main]`,
-/// module-level code, a test) or when it has callers, every one of them is start-up code,
-/// and none calls it from a loop, closure or spawned task: `main` that loops over requests
-/// is serving, not starting. Computed by counting down each function's callers not yet
+/// module-level code) or when it has callers, every one of them is start-up code, and none
+/// calls it from a loop, closure or spawned task: `main` that loops over requests is
+/// serving, not starting. Tests and benchmarks are not callers here: a handler that only a
+/// test calls directly is one the framework calls, as if nothing called it, and a
+/// function called from `main` and from a test runs once in production. Computed by counting down each function's callers not yet
 /// known to be start-up code: linear in the number of call edges. Functions are numbered
 /// across files and edges kept in flat arrays: this runs on one thread over every function.
 pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
@@ -26,6 +28,9 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
                         file: file as u32,
                         func: func as u32,
                     };
+                    if a.shape(f) & Shape::TEST != 0 {
+                        continue;
+                    }
                     for (_, info) in a.known_calls(f) {
                         if let Target::Project { func: g, .. } = info.target {
                             if g != f {
@@ -54,7 +59,7 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
         }
     }
     let mut work: Vec<usize> = Vec::new();
-    for f in a.functions_shaped(Shape::TEST | Shape::ENTRY, 0) {
+    for f in a.functions_shaped(Shape::ENTRY, Shape::TEST) {
         startup[flat(f)] = true;
         work.push(flat(f));
     }

@@ -42,16 +42,17 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         check_limits(depth, chain)?;
     }
     let (module_path, is_package) = module_path_for(rel_path);
-    // Test code: `test_*.py`, `*_test.py`, `conftest.py`, or anything under a tests folder.
+    // Test code: `test_*.py`, `*_test.py`, `conftest.py`, `testing_utils.py`, or anything
+    // under a tests folder (`perfgate_model::is_test_dir`).
     let (dirs, file) = rel_path.rsplit_once('/').unwrap_or(("", rel_path));
-    let is_test_file = file.starts_with("test_")
-        || file.ends_with("_test.py")
-        || file == "conftest.py"
-        || dirs.split('/').any(|d| {
-            matches!(d, "tests" | "test" | "testing")
-                || d.ends_with("-tests")
-                || d.ends_with("_tests")
-        });
+    let stem = file.strip_suffix(".py").unwrap_or(file);
+    let is_test_file = stem.starts_with("test_")
+        || stem.starts_with("tests_")
+        || stem.starts_with("testing_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || matches!(stem, "test" | "tests" | "testing" | "conftest")
+        || dirs.split('/').any(perfgate_model::is_test_dir);
     let parsed =
         ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     if small && may_exceed_limits(source) {

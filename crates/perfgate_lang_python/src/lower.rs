@@ -43,9 +43,14 @@ pub(crate) fn lower_module(
         consts: Rc::new(module_consts(&suite.body)),
     };
     cx.collect_imports(&suite.body);
-    // Module-level statements run once, at import: model them as an entry function.
+    // Module-level statements run once, at import: model them as an entry function (test
+    // code, in a test file).
     let mut top = FnLower::new(&cx, "<module>".into(), None, false, span_of(suite));
-    top.func.role = FunctionRole::Entry;
+    top.func.role = if is_test_file {
+        FunctionRole::Test
+    } else {
+        FunctionRole::Entry
+    };
     top.lower_suite(&suite.body, span_of(suite));
     let (top_fn, nested) = top.finish();
     for b in &top_fn.locals {
@@ -288,7 +293,11 @@ impl<'s> ModuleLower<'s> {
 
     fn role_of(&self, def: &ast::StmtFunctionDef) -> FunctionRole {
         let name = def.name.id.as_str();
-        if self.is_test_file || name.starts_with("test_") || name.starts_with("bench_") {
+        if self.is_test_file
+            || name.starts_with("test_")
+            || name.starts_with("bench_")
+            || perfgate_model::is_test_helper_name(name)
+        {
             FunctionRole::Test
         } else if name == "main"
             || name == "__init__"

@@ -303,8 +303,13 @@ impl FileLower {
                 }
                 "struct_item" | "enum_item" | "union_item" => self.lower_type(*item, s),
                 "mod_item" => {
-                    let is_test =
-                        |name: &str| attrs.iter().any(|a| cfg_test_only(a)) || name == "tests";
+                    // `mod tests`, and modules named for test support (`pub mod test;`,
+                    // `mod test_utils;`) though not compiled for tests only.
+                    let is_test = |name: &str| {
+                        attrs.iter().any(|a| cfg_test_only(a))
+                            || matches!(name, "test" | "tests" | "testing")
+                            || name.starts_with("test_")
+                    };
                     // `#[cfg(test)] mod tests;`: the module is another file's.
                     if let (None, Some(name)) = (
                         item.child_by_field_id(FIELDS.body),
@@ -650,6 +655,7 @@ fn role_of(item: &Node, s: Src, attrs: &[String], test_scope: bool) -> FunctionR
         || attrs
             .iter()
             .any(|a| a.contains("test") || a.contains("bench"))
+        || perfgate_model::is_test_helper_name(name)
     {
         FunctionRole::Test
     } else if name == "main"

@@ -332,6 +332,21 @@ pub enum FunctionRole {
 /// [`FunctionRole::Entry`]. Exact names only: `init_session(request)` is per request.
 pub const STARTUP_NAMES: &[&str] = &["startup", "on_startup", "setup", "bootstrap", "initialize"];
 
+/// Is a directory test code by its name: one of its words (split at `_` and `-`) is
+/// `test`, `tests` or `testing`: `tests`, `test_utils`, `testing_support`, `model_testing`,
+/// `k8s-e2e-tests`, `tokio-test`. Whole words only: `latest`, `contest` and `attestation`
+/// are not.
+pub fn is_test_dir(dir: &str) -> bool {
+    dir.split(['_', '-'])
+        .any(|w| matches!(w, "test" | "tests" | "testing"))
+}
+
+/// Is a function a test helper by its name (`new_for_test`, `with_param_for_tests`)? Only
+/// names no production function would have: `test_connection` may be a health check.
+pub fn is_test_helper_name(name: &str) -> bool {
+    name.ends_with("_for_test") || name.ends_with("_for_tests")
+}
+
 /// How a call names what it calls. Resolution happens in the analysis layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callee {
@@ -933,5 +948,43 @@ impl SourceFile {
     /// The text of a 1-based line.
     pub fn line_text(&self, line: u32) -> &str {
         self.lines().line_text(self.text(), line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_folders_are_named_by_whole_words() {
+        for d in [
+            "tests",
+            "test",
+            "testing",
+            "test_utils",
+            "testing_support",
+            "model_testing",
+            "k8s-e2e-tests",
+            "tokio-test",
+            "k8s-test-framework",
+        ] {
+            assert!(super::is_test_dir(d), "{d}");
+        }
+        for d in [
+            "latest",
+            "contest",
+            "attestation",
+            "src",
+            "testdata",
+            "pytest_plugin",
+        ] {
+            assert!(!super::is_test_dir(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn test_helpers_are_named_for_tests() {
+        assert!(super::is_test_helper_name("new_for_test"));
+        assert!(super::is_test_helper_name("seeded_for_tests"));
+        assert!(!super::is_test_helper_name("test_connection"));
+        assert!(!super::is_test_helper_name("send_test_email"));
     }
 }

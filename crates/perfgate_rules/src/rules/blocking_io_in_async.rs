@@ -49,7 +49,9 @@ In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`,
 `block_in_place`, `asyncio.to_thread` or `run_in_executor`, directly or through a project
 helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`), is not
 reported, and neither
-are tests and start-up code: functions reached only from `main`, module-level code, a
+are tests (test files, folders named for tests such as `tests/`, `test_utils/` or
+`k8s-e2e-tests/`, `#[cfg(test)]` code, helpers named `*_for_tests`) and start-up code:
+functions reached only from `main`, module-level code, a
 function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`),
 a Rust method that builds a component from its configuration (`HttpSinkConfig::build`,
 run when the configuration is loaded) or a server's start-up and shutdown hooks
@@ -57,7 +59,9 @@ run when the configuration is loaded) or a server's start-up and shutdown hooks
 not from a loop or spawned task there (a `main` that loops over requests is serving); nor
 is a memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs
 once per process (one keyed on its arguments still blocks for each new key), nor a lazily
-built module global (`global _config` / `if _config is None: _config = load()`).
+built module global (`global _config` / `if _config is None: _config = load()`). A call
+from a test makes nothing start-up code: a library's method that only its tests call is
+reported as if nothing called it (its users call it per request).
 The same holds for the other blocking rules.
 "#,
 };
