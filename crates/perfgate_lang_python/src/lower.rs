@@ -214,7 +214,12 @@ impl<'s> ModuleLower<'s> {
                         .iter()
                         .any(|d| is_memoizer(&d.expression));
                     fl.lower_params(&def.parameters);
-                    fl.lower_suite(&def.body, span_of(def));
+                    // A test keeps its signature (its name for resolution, pytest-benchmark's
+                    // `benchmark` parameter) but not its body: no rule reads test code, and
+                    // lowering it was a third of the work on a well-tested project.
+                    if fl.func.role != FunctionRole::Test {
+                        fl.lower_suite(&def.body, span_of(def));
+                    }
                     let (func, nested) = fl.finish();
                     if let Some(owner) = &owner {
                         let fields = self.class_fields.entry(owner.clone()).or_default();

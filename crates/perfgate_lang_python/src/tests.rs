@@ -1,5 +1,5 @@
 use super::*;
-use perfgate_model::{Callee, HandlerKind, LockKind, Receiver, TripCount};
+use perfgate_model::{Callee, FunctionRole, HandlerKind, LockKind, Receiver, TripCount};
 
 const SRC: &str = r#"
 import asyncio
@@ -180,4 +180,44 @@ fn statement_facts_are_kept_where_two_awaits_may_depend_on_each_other() {
     let branch = two.blocks.iter().find(|b| b.conditional).unwrap();
     assert_eq!(branch.stmts.len(), 1);
     assert_eq!(branch.stmts[0].defs, vec!["d"]);
+}
+
+#[test]
+fn tests_keep_their_signatures_not_their_bodies() {
+    let src = r#"
+import requests
+
+
+def fetch(url):
+    return requests.get(url, timeout=5)
+
+
+def test_fetch(benchmark):
+    for _ in range(3):
+        benchmark(fetch, "http://x")
+
+    def nested():
+        requests.get("http://y")
+
+
+class TestClient:
+    async def test_get(self):
+        await fetch("http://z")
+"#;
+    let m = lower(src, "pkg/client.py").unwrap();
+    let f = |n: &str| m.functions.iter().find(|f| f.name == n).unwrap();
+    assert_eq!(f("fetch").calls.len(), 1);
+    let t = f("test_fetch");
+    assert_eq!(t.role, FunctionRole::Test);
+    // pytest-benchmark's fixture is read from the parameters.
+    assert_eq!(t.params[0].name.as_str(), "benchmark");
+    assert!(t.calls.is_empty() && t.loops.is_empty());
+    assert!(m.functions.iter().all(|f| f.name != "nested"));
+    let m = lower(src, "tests/test_client.py").unwrap();
+    let g = m.functions.iter().find(|f| f.name == "test_get").unwrap();
+    assert_eq!(g.qualname.as_str(), "TestClient.test_get");
+    assert!(g.is_async && g.awaits.is_empty());
+    // A test file's module-level code is test code too.
+    let top = m.functions.iter().find(|f| f.name == "<module>").unwrap();
+    assert_eq!(top.role, FunctionRole::Test);
 }

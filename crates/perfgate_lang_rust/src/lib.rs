@@ -73,7 +73,8 @@ pub fn lower_in_crate(
     if let Some(name) = crate_name {
         module_path[0] = name.replace('-', "_").into();
     }
-    lower::lower_file(source, module_path, is_test)
+    let bench_file = rel_path.split('/').any(|d| d == "benches");
+    lower::lower_file(source, module_path, is_test, bench_file)
 }
 
 /// Deepest nesting of `([{`, skipping string literals and comments.

@@ -139,6 +139,7 @@ pub(crate) fn lower_file(
     src: &str,
     module_path: Path,
     is_test: bool,
+    bench_file: bool,
 ) -> Result<Module, FrontendError> {
     let mut parser = new_parser()?;
     let tree = parser
@@ -158,6 +159,7 @@ pub(crate) fn lower_file(
             test_modules: Vec::new(),
             generated: false,
         },
+        bench_file,
         consts: FxHashMap::default(),
         parser,
     };
@@ -212,6 +214,9 @@ struct ItemScope {
 
 struct FileLower {
     module: Module,
+    /// A benchmark file (`benches/`): its tests' bodies are lowered, for the benchmark
+    /// rules; other test code keeps only its signatures (see [`FileLower::lower_fn`]).
+    bench_file: bool,
     consts: FxHashMap<String, f64>,
     parser: Parser,
 }
@@ -517,6 +522,12 @@ impl FileLower {
             stored_names: FxHashSet::default(),
             exclusive,
         };
+        // A test keeps its signature but not its body, nor what it declares inside: no rule
+        // reads test code but the benchmark rules, which read benchmark files.
+        if role == FunctionRole::Test && !self.bench_file {
+            self.module.functions.push(fl.func);
+            return;
+        }
         if let Some(body) = item.child_by_field_id(FIELDS.body) {
             fl.returned(body, s, 0);
             fl.lower_block(body, s);

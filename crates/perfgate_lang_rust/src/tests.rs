@@ -294,19 +294,55 @@ fn checks() {
     names.sort_unstable();
     assert_eq!(
         names,
-        [
-            "Local::go",
-            "checks",
-            "deeper",
-            "fixture",
-            "helper",
-            "outer",
-            "plain"
-        ]
+        ["Local::go", "checks", "deeper", "helper", "outer", "plain"]
     );
-    let role = |n: &str| m.functions.iter().find(|f| f.name == n).unwrap().role;
-    assert_eq!(role("fixture"), FunctionRole::Test);
-    assert_eq!(role("helper"), FunctionRole::Normal);
+    let role = |m: &perfgate_model::Module, n: &str| {
+        m.functions.iter().find(|f| f.name == n).unwrap().role
+    };
+    assert_eq!(role(&m, "helper"), FunctionRole::Normal);
+    // A test keeps its signature only: what it declares inside is not lowered, but in a
+    // benchmark file, whose routines the benchmark rules read.
+    assert!(m.functions.iter().all(|f| f.name != "fixture"));
+    let checks = m.functions.iter().find(|f| f.name == "checks").unwrap();
+    assert_eq!(checks.role, FunctionRole::Test);
+    let bench = lower(src, "benches/speed.rs").unwrap();
+    assert_eq!(role(&bench, "fixture"), FunctionRole::Test);
+}
+
+#[test]
+fn test_bodies_are_not_lowered_but_in_benchmark_files() {
+    let src = r#"
+pub async fn serve() {
+    std::fs::read("x").unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn serves() {
+        super::serve().await;
+        std::fs::read("y").unwrap();
+    }
+}
+
+pub fn store_for_tests() -> Vec<u8> {
+    std::fs::read("seed").unwrap()
+}
+"#;
+    let m = lower(src, "src/lib.rs").unwrap();
+    let f = |m: &perfgate_model::Module, n: &str| {
+        m.functions.iter().find(|f| f.name == n).cloned().unwrap()
+    };
+    assert_eq!(f(&m, "serve").calls.len(), 2);
+    for name in ["serves", "store_for_tests"] {
+        let t = f(&m, name);
+        assert_eq!(t.role, FunctionRole::Test, "{name}");
+        assert!(t.calls.is_empty() && t.awaits.is_empty(), "{name}");
+    }
+    assert_eq!(f(&m, "serves").qualname.as_str(), "tests::serves");
+    assert!(f(&m, "serves").is_async);
+    let b = lower(src, "benches/serve.rs").unwrap();
+    assert!(!f(&b, "serves").calls.is_empty());
 }
 
 #[test]

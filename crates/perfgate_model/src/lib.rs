@@ -323,6 +323,9 @@ pub struct Mutation {
 pub enum FunctionRole {
     #[default]
     Normal,
+    /// Test code: the front ends keep its signature (name, owner, parameters, spans) and
+    /// leave its body out, calls, loops and nested items alike, but in benchmark files
+    /// (`benches/`), whose routines the benchmark rules read. No other rule reads tests.
     Test,
     Entry,
 }
