@@ -100,9 +100,9 @@ impl crate::Rule for Rule {
             if info.has_kind(Kind::RoundTrip) || receiver_varies(f, cid.call) {
                 continue;
             }
-            // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer.
-            let text = a.call_text(cid);
-            if c.is_macro && !text.contains(';') {
+            // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer. (The
+            // call's text is read from the source file, read again for it: macros only.)
+            if c.is_macro && !a.call_text(cid).contains(';') {
                 continue;
             }
             // `bytearray()`, `Vec::new()`: an empty buffer to fill, no sized allocation.

@@ -97,8 +97,10 @@ impl crate::Rule for Rule {
                 if !chain_varies(f, cid.call) {
                     continue;
                 }
-                let name = scope::short_name(a, cid);
                 let l = &f.loops[li as usize];
+                // Named from the source text, which is read again for it: only once the call
+                // is known to be reported.
+                let name = || scope::short_name(a, cid);
                 let (trace, what, fix, confidence) = if let Some(api) = info.api_of(Kind::RoundTrip)
                 {
                     // An async round trip that is not awaited here is being collected.
@@ -112,7 +114,7 @@ impl crate::Rule for Rule {
                     }
                     let note = api.note.clone().unwrap_or_else(|| "a round trip".into());
                     (
-                        vec![scope::step(a, cid, format!("`{name}`: {note}"))],
+                        vec![scope::step(a, cid, format!("`{}`: {note}", name()))],
                         note,
                         api.instead
                             .clone()
@@ -149,7 +151,8 @@ impl crate::Rule for Rule {
                         func: fid,
                         span: c.span,
                         message: format!(
-                            "`{name}` makes {what} per element of `{}`",
+                            "`{}` makes {what} per element of `{}`",
+                            name(),
                             l.header
                         ),
                         impact: "N elements cost N sequential round trips: N times the network latency and per-request overhead, where one batched call costs about one".into(),

@@ -123,7 +123,9 @@ pub(crate) fn check<'c>(
             {
                 continue;
             }
-            let name = scope::short_name(a, cid);
+            // Named from the source text, which is read again for it: only once the call
+            // is known to be reported.
+            let name = || scope::short_name(a, cid);
             let in_loop = if c.ctx.loop_idx().is_some() {
                 " inside a loop"
             } else {
@@ -131,6 +133,7 @@ pub(crate) fn check<'c>(
             };
             let (message, trace, confidence) = if let Some(api) = resource(a, cid, info) {
                 let note = api.note.as_deref().unwrap_or(w.what);
+                let name = name();
                 (
                     format!(
                         "`{name}` {note} on every call of `{}`{in_loop}; the result is dropped on return",
@@ -151,8 +154,10 @@ pub(crate) fn check<'c>(
                 trace.extend(chain);
                 (
                     format!(
-                        "`{name}` returns {} ({root}) on every call of `{}`{in_loop}; it is dropped on return",
-                        w.what, f.qualname
+                        "`{}` returns {} ({root}) on every call of `{}`{in_loop}; it is dropped on return",
+                        name(),
+                        w.what,
+                        f.qualname
                     ),
                     trace,
                     a.confidence(cid),

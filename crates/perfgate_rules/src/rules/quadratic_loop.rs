@@ -216,11 +216,7 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         let (Some(root), Some(mut p)) = (&inner.iter_root, inner.parent) else {
             continue;
         };
-        if !matches!(inner.trip, TripCount::Dynamic)
-            || inner.vars.iter().any(|v| v == root)
-            || is_iterator(cx.a, fid, root, inner.span.start)
-            || is_product(cx.a, fid, inner)
-        {
+        if !matches!(inner.trip, TripCount::Dynamic) || inner.vars.iter().any(|v| v == root) {
             continue;
         }
         loop {
@@ -244,6 +240,10 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
                 && !counts_to_a_bound(&key)
                 && !all_index_pairs
             {
+                // Read from the source text (read again for it): last, and once.
+                if is_iterator(cx.a, fid, root, inner.span.start) || is_product(cx.a, fid, inner) {
+                    break;
+                }
                 let span = Span {
                     start: inner.span.start,
                     end: inner.span.start
@@ -475,6 +475,8 @@ fn sequence_type(
     li: u32,
 ) -> Option<&'static str> {
     let f: &Function = a.func(fid);
+    // The local's binding, to be read from the source text once the type says it matters.
+    let mut bound = None;
     let ty = match root {
         Receiver::Local(name) => {
             let l = &f.loops[li as usize];
@@ -494,10 +496,7 @@ fn sequence_type(
                 {
                     return None;
                 }
-                // `valid_keys = ('name', 'topic', 'nsfw')`: a handful of constants.
-                if small_literal(a.file(fid).slice(b.span)) || over_enum(a, fid, b) {
-                    return None;
-                }
+                bound = Some(b);
                 b.ty.clone()
             } else {
                 f.params.iter().find(|b| b.name == name)?.ty.clone()
@@ -512,12 +511,17 @@ fn sequence_type(
         _ => None,
     }?;
     let last = ty.last()?.as_str();
-    Some(match last {
+    let kind = match last {
         "list" | "List" => "list",
         "tuple" | "Tuple" => "tuple",
         "Vec" => "Vec",
         "VecDeque" | "deque" => "deque",
         "[]" => "slice",
         _ => return None,
-    })
+    };
+    // `valid_keys = ('name', 'topic', 'nsfw')`: a handful of constants.
+    if bound.is_some_and(|b| small_literal(a.file(fid).slice(b.span)) || over_enum(a, fid, b)) {
+        return None;
+    }
+    Some(kind)
 }
