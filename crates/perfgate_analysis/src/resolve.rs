@@ -490,6 +490,34 @@ impl<'p> Index<'p> {
         None
     }
 
+    /// The file of the module at `path`, if the project has it.
+    fn module_file(&self, lang: Language, path: &[Name]) -> Option<u32> {
+        match self.modules[lang as usize].get(&seg_hash(path)).copied()? {
+            CLASH => self.clashes[lang as usize].get(&key(path)).copied(),
+            file => (self.files[file as usize].module.module_path == path).then_some(file),
+        }
+    }
+
+    /// `module.name` where the module imports `name` from elsewhere (`from .generator import
+    /// new_var` in a package's facade, `pub use inner::run;`): the function it names,
+    /// through at most four such imports.
+    fn reexported(&self, lang: Language, path: &[Name]) -> Option<FuncId> {
+        let (mut name, mut module) = path.split_last()?;
+        for _ in 0..4 {
+            let file = self.module_file(lang, module)?;
+            let import = self.files[file as usize]
+                .module
+                .imports
+                .iter()
+                .find(|i| i.alias == *name)?;
+            if let Some(id) = self.find_symbol(lang, &import.path, &[]) {
+                return Some(id);
+            }
+            (name, module) = import.path.split_last()?;
+        }
+        None
+    }
+
     fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {
         self.methods[lang as usize]
             .get(&MethodKey(ty, name))
@@ -730,7 +758,7 @@ fn resolve_file<'a>(
 }
 
 /// A type and its project base types, in method lookup order.
-type Lineage = std::rc::Rc<[String]>;
+type Lineage = std::rc::Rc<[(String, u32)]>;
 
 struct Resolver<'a, 'i> {
     files: &'a [SourceFile],
@@ -890,6 +918,20 @@ impl<'a> Resolver<'a, '_> {
             .or_else(|| self.globals.get(name).copied())
     }
 
+    /// The type of a module-level value that another module of the project defines and
+    /// this one imports: `from esphome.core import CORE`, where `CORE = EsphomeCore()`.
+    fn imported_global(&self, name: &str) -> Option<TypeRef> {
+        let import = self.imports.get(name)?;
+        let (global, module) = import.path.split_last()?;
+        let file = self.index.module_file(self.lang(), module)?;
+        let b = self.files[file as usize]
+            .module
+            .globals
+            .iter()
+            .find(|g| g.name == *global)?;
+        self.resolve_type(file, b.ty.as_ref()?)
+    }
+
     /// The type of a module-level binding that a function does not shadow.
     fn global_type(&self, f: &Function, name: &str) -> Option<&Path> {
         let g = self.globals.get(name)?;
@@ -973,11 +1015,20 @@ impl<'a> Resolver<'a, '_> {
                     Language::Rust => (&p[..p.len().saturating_sub(1)], true),
                     Language::Python => (&p[..], true),
                 };
-                let name = ty.last()?;
-                if ctor && name.chars().next()?.is_uppercase() {
+                if ctor
+                    && ty
+                        .last()
+                        .is_some_and(|n| n.chars().next().is_some_and(char::is_uppercase))
+                {
                     return self.resolve_type(self.file, ty);
                 }
-                None
+                // A project function's declared return type (`-> Pvariable`), from the
+                // call's resolution (memoised per path).
+                let hit = self.memo.borrow().get(p).map(|i| i.target.clone());
+                match hit.unwrap_or_else(|| self.resolve_call(f, c).target) {
+                    Target::Project { func, .. } => self.declared_return(func),
+                    _ => None,
+                }
             }
             Callee::Method { recv, name } => {
                 // Unwrapping and cloning keep the type.
@@ -998,7 +1049,9 @@ impl<'a> Resolver<'a, '_> {
                         }
                         None
                     }
-                    Some(TypeRef::Project { .. }) => None,
+                    Some(TypeRef::Project { name: ty, file }) => self
+                        .project_method(&ty, name, file)
+                        .and_then(|id| self.declared_return(id)),
                     // Unknown receiver: a method the catalogue knows by name (`.submit()`).
                     None => self
                         .catalog
@@ -1009,6 +1062,32 @@ impl<'a> Resolver<'a, '_> {
             }
             Callee::Unknown => None,
         }
+    }
+
+    /// The type a project function declares it returns, resolved where it is declared:
+    /// `-> Self` is its owner; `Any`, `object` and type variables (`T`) say nothing. A Python
+    /// type the project does not declare is taken as a library's: its methods are not
+    /// guessed to be the project's (esphome's `new_Pvariable(..) -> Pvariable` gives a
+    /// code-generation object whose every attribute is a method; its `set_state` is not the
+    /// dashboard's).
+    fn declared_return(&self, id: FuncId) -> Option<TypeRef> {
+        let g = &self.files[id.file as usize].module.functions[id.func as usize];
+        let ret = g.returns.as_ref()?;
+        let last = ret.last()?.as_str();
+        if last == "Self" {
+            return self.resolve_type(id.file, std::slice::from_ref(g.owner.as_ref()?));
+        }
+        let type_variable = last.len() == 1 && last.chars().all(|c| c.is_ascii_uppercase());
+        if type_variable || matches!(last, "Any" | "object" | "None") {
+            return None;
+        }
+        let resolved = self.resolve_type(id.file, ret);
+        // A Rust return type the index does not know is usually an alias of a project type
+        // (`LockedSegmentHolder`): unknown, not a library's.
+        if resolved.is_none() && self.files[id.file as usize].module.language == Language::Rust {
+            return None;
+        }
+        Some(resolved.unwrap_or_else(|| TypeRef::External(ret.clone())))
     }
 
     fn receiver_type(&self, f: &Function, recv: &Receiver, at: u32, depth: u32) -> Option<TypeRef> {
@@ -1129,6 +1208,19 @@ impl<'a> Resolver<'a, '_> {
                 if let Some(hit) = self.memo.borrow().get(p) {
                     return hit.clone();
                 }
+                // `CORE.get_variable(..)` with `from esphome.core import CORE`.
+                if let [value, method] = &p[..] {
+                    if let Some(TypeRef::Project { name: ty, file }) = self.imported_global(value) {
+                        if let Some(id) = self.project_method(&ty, method, file) {
+                            info.target = Target::Project {
+                                func: id,
+                                confidence: Confidence::Certain,
+                            };
+                            self.memo.borrow_mut().insert(p.clone(), info.clone());
+                            return info;
+                        }
+                    }
+                }
                 let full = self.expand(self.module, p);
                 if let Some(id) = self.project_path(&full, p) {
                     info.target = Target::Project {
@@ -1227,6 +1319,9 @@ impl<'a> Resolver<'a, '_> {
                 return Some(id);
             }
         }
+        if let Some(id) = self.index.reexported(lang, full) {
+            return Some(id);
+        }
         // `Type::method(..)` with `Type` imported, or `Class(..)` -> `Class.__init__`.
         let (ty, method) = match lang {
             Language::Rust if full.len() >= 2 => (&full[full.len() - 2], full.last()?.as_str()),
@@ -1285,9 +1380,23 @@ impl<'a> Resolver<'a, '_> {
     /// A method of a project type, looking through its bases (Python classes, Rust traits).
     fn project_method(&self, ty: &str, name: &str, file: u32) -> Option<FuncId> {
         let lineage = self.lineage(ty, file);
-        lineage
-            .iter()
-            .find_map(|t| self.index.method(self.lang(), t, name))
+        lineage.iter().find_map(|(t, tf)| {
+            let id = self.index.method(self.lang(), t, name)?;
+            // Methods are indexed by type name across the project. A Python class's methods
+            // are in its own file: where two classes share a name (textual's `Selection`s),
+            // the one in the type's file is looked for there.
+            if self.lang() == Language::Python && id.file != *tf {
+                let funcs = &self.files[*tf as usize].module.functions;
+                let func = funcs
+                    .iter()
+                    .position(|f| f.name == name && f.owner.as_deref() == Some(t.as_str()))?;
+                return Some(FuncId {
+                    file: *tf,
+                    func: func as u32,
+                });
+            }
+            Some(id)
+        })
     }
 
     /// A type and its project base types, depth first (at most 16).
@@ -1313,7 +1422,7 @@ impl<'a> Resolver<'a, '_> {
                     }
                 }
             }
-            out.push(t);
+            out.push((t, tf));
         }
         let lineage: Lineage = out.into();
         self.lineage

@@ -214,6 +214,7 @@ impl<'s> ModuleLower<'s> {
                         .iter()
                         .any(|d| is_memoizer(&d.expression));
                     fl.lower_params(&def.parameters);
+                    fl.func.returns = def.returns.as_deref().and_then(annotation_path);
                     // A test keeps its signature (its name for resolution, pytest-benchmark's
                     // `benchmark` parameter) but not its body: no rule reads test code, and
                     // lowering it was a third of the work on a well-tested project.

@@ -51,6 +51,7 @@ fields! {
     parameters: "parameters",
     path: "path",
     pattern: "pattern",
+    return_type: "return_type",
     right: "right",
     tr: "trait",
     ty: "type",
@@ -470,6 +471,9 @@ impl FileLower {
             role,
             ..Function::default()
         };
+        func.returns = item
+            .child_by_field_id(FIELDS.return_type)
+            .and_then(|t| return_path(t, s));
         let mut exclusive = FxHashSet::default();
         if let Some(params) = item.child_by_field_id(FIELDS.parameters) {
             let mut c = params.walk();
@@ -768,6 +772,21 @@ fn type_path(n: Node, s: Src) -> Option<Path> {
         }
         _ => None,
     }
+}
+
+/// A return type as the value it gives once unwrapped: `Result<Client, E>` as `Client` (`?`
+/// and `unwrap` keep the type), other types as [`type_path`] reads them.
+fn return_path(n: Node, s: Src) -> Option<Path> {
+    if n.kind_name() == "generic_type" {
+        let outer = type_path(n.child_by_field_id(FIELDS.ty)?, s)?;
+        if outer.last().is_some_and(|l| l == "Result") {
+            let args = n.child_by_field_id(FIELDS.type_arguments)?;
+            let mut c = args.walk();
+            let first = args.named_children(&mut c).next()?;
+            return type_path(first, s);
+        }
+    }
+    type_path(n, s)
 }
 
 fn number(n: Node, s: Src) -> Option<f64> {

@@ -147,6 +147,7 @@ impl Module {
                     extra: _,
                     memoized,
                     mut_self,
+                    returns,
                 } = f;
                 Function {
                     name: name.clone(),
@@ -159,6 +160,7 @@ impl Module {
                     role: *role,
                     memoized: *memoized,
                     mut_self: *mut_self,
+                    returns: returns.clone(),
                     ..Function::default()
                 }
             })
@@ -278,6 +280,9 @@ pub struct Function {
     /// A method that borrows its receiver exclusively (`&mut self`): two calls of it, or
     /// one of it and another of the same receiver's methods, cannot run at once.
     pub mut_self: bool,
+    /// The declared return type as written, unresolved (`-> Pvariable`, `-> Result<Client>`
+    /// as `Client`, `-> Self`): what a method called on the result belongs to.
+    pub returns: Option<Path>,
 }
 
 #[derive(Clone, Debug, Default)]

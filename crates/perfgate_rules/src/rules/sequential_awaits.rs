@@ -8,7 +8,7 @@ use perfgate_model::{
     Await, CallFlags, Callee, Category, Confidence, Finding, Function, FunctionRole, Language,
     Name, Receiver, Severity, Span,
 };
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct Rule;
 
@@ -37,7 +37,12 @@ time), cannot be in flight at once and are not reported; nor are two reads of on
 or queue (`self._readline()` twice: each takes the item the other would have). Cached
 getters are no work to overlap: a memoized function, or one whose only await is a cache
 lookup or lazy initialiser (`CACHE.try_get_with(key, load).await`), answers at once after
-its first call and is left out of groups.
+its first call and is left out of groups. So is a coroutine that waits on nothing outside
+the project: one whose every await is of the project's own coroutines or awaitable classes,
+down to none that waits on a library, a socket or a stream (a code generator's `await
+get_variable(id)`, which waits on the generator's own scheduler); two of them run straight
+through, one after the other, gathered or not. A coroutine that awaits nothing at all may be
+an abstract method whose overrides query a database: it still counts.
 
 ## Why is this bad?
 Each await waits for the previous one to finish: two 800 ms model inferences that could
@@ -70,13 +75,20 @@ impl crate::Rule for Rule {
 
     fn check(&self, cx: &Checker, out: &mut Vec<Finding>) {
         let a = cx.a;
+        // Which project coroutines wait on anything outside the project (see
+        // `waits_outside`), worked out as awaits ask.
+        let mut outside = FxHashMap::default();
         for fid in cx.functions_with(Shape::AWAITS) {
             let f = a.func(fid);
             // Start-up code runs once, before serving: its latency is nobody's wait.
             if !f.is_async || f.role != FunctionRole::Normal || a.startup_only(fid) {
                 continue;
             }
-            let cands: Vec<&Await> = f.awaits.iter().filter(|aw| is_work(cx, fid, aw)).collect();
+            let cands: Vec<&Await> = f
+                .awaits
+                .iter()
+                .filter(|aw| is_work(cx, fid, aw, &mut outside))
+                .collect();
             let mut used = vec![false; cands.len()];
             for i in 0..cands.len() {
                 if used[i] {
@@ -125,7 +137,7 @@ impl crate::Rule for Rule {
 
 /// An await of real, independent-looking work: a project async function or a remote call,
 /// binding a result, not already concurrent.
-fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
+fn is_work(cx: &Checker, fid: FuncId, aw: &Await, outside: &mut FxHashMap<FuncId, bool>) -> bool {
     let Some(call) = aw.call else { return false };
     if aw.binds.is_empty() || aw.ctx.in_closure || aw.ctx.parent_call().is_some() {
         return false;
@@ -142,9 +154,54 @@ fn is_work(cx: &Checker, fid: FuncId, aw: &Await) -> bool {
                 && !writes(&cx.a.func(*func).name)
                 // A cached getter answers at once: nothing to overlap.
                 && !super::scope::returns_cached(cx.a.func(*func))
+                && waits_outside(cx.a, *func, outside, 0)
         }
         _ => info.has_kind(Kind::Remote),
     }
+}
+
+/// Does a project coroutine wait on anything outside the project's own coroutines: a
+/// library's awaitable (a query, a request, a sleep, a lock, `async with` a session, `async
+/// for` over a stream), or one perfgate cannot name? One whose every await is of the
+/// project's own coroutines, down to none of those, runs straight through on the executor:
+/// two of them overlap no waiting. esphome's code generators `await cg.get_variable(id)`,
+/// which waits on the generator's own scheduler (`await _FakeAwaitable(gen)`, a class of the
+/// project): nothing to gather. A coroutine that awaits nothing at all may be an abstract
+/// method whose overrides do: it counts as waiting.
+fn waits_outside(
+    a: &perfgate_analysis::Analysis,
+    g: FuncId,
+    memo: &mut FxHashMap<FuncId, bool>,
+    depth: u32,
+) -> bool {
+    if let Some(&known) = memo.get(&g) {
+        return known;
+    }
+    if depth > 16 {
+        return true;
+    }
+    // A cycle waits on nothing the rest of it does not.
+    memo.insert(g, false);
+    let f = a.func(g);
+    let awaited: Vec<u32> = (0..f.calls.len() as u32)
+        .filter(|&i| f.calls[i as usize].awaited)
+        .collect();
+    let found = (awaited.is_empty() && f.awaits.is_empty())
+        // `await task`, `fut.await`: something else's work; `async for`: a stream's.
+        || f.awaits.iter().any(|aw| aw.call.is_none())
+        || f.loops.iter().any(|l| l.awaits)
+        || awaited.into_iter().any(|call| {
+            match &a.info(CallId { func: g, call }).target {
+                Target::Project { func, .. } if a.is_async(*func) => {
+                    waits_outside(a, *func, memo, depth + 1)
+                }
+                // The project's own awaitable class (`await _FakeAwaitable(gen)`).
+                Target::Project { func, .. } => a.func(*func).name != "__init__",
+                _ => true,
+            }
+        });
+    memo.insert(g, found);
+    found
 }
 
 /// The first words of function names that change state somewhere else (a row, a file, a
