@@ -1140,6 +1140,11 @@ impl<'a> Resolver<'a, '_> {
                 let pi = &infos[p as usize];
                 pi.has_kind(Kind::Timeout) || pi.has_kind(Kind::Concurrent)
             });
+            // A call of a function that runs itself on a worker thread (`@work(thread=True)`).
+            if let Target::Project { func, .. } = &infos[i].target {
+                off |= self.files[func.file as usize].module.functions[func.func as usize]
+                    .runs_in_thread;
+            }
             let ctx = f.calls[i].ctx;
             let info = &mut infos[i];
             info.offloaded = off;

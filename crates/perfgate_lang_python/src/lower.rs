@@ -213,6 +213,10 @@ impl<'s> ModuleLower<'s> {
                         .decorator_list
                         .iter()
                         .any(|d| is_memoizer(&d.expression));
+                    fl.func.runs_in_thread = def
+                        .decorator_list
+                        .iter()
+                        .any(|d| runs_in_thread(&d.expression));
                     fl.lower_params(&def.parameters);
                     fl.func.returns = def.returns.as_deref().and_then(annotation_path);
                     // A test keeps its signature (its name for resolution, pytest-benchmark's
@@ -1958,6 +1962,29 @@ fn is_memoizer(d: &Expr) -> bool {
                 "lru_cache" | "cache" | "cached_property" | "cached" | "memoize" | "alru_cache"
             )
         })
+}
+
+/// A decorator that makes calls of the function run it on a worker thread:
+/// `@work(thread=True)` (textual's thread workers), `@sync_to_async` (asgiref),
+/// `@database_sync_to_async` (channels). `@work` alone runs an async worker on the loop.
+fn runs_in_thread(d: &Expr) -> bool {
+    let (callee, call) = match d {
+        Expr::Call(c) => (c.func.as_ref(), Some(c)),
+        other => (other, None),
+    };
+    let Some(name) = dotted(callee).and_then(|p| p.last().cloned()) else {
+        return false;
+    };
+    match name.as_str() {
+        "sync_to_async" | "database_sync_to_async" => true,
+        "work" => call.is_some_and(|c| {
+            c.arguments.keywords.iter().any(|k| {
+                k.arg.as_ref().is_some_and(|a| a.as_str() == "thread")
+                    && matches!(&k.value, Expr::BooleanLiteral(b) if b.value)
+            })
+        }),
+        _ => false,
+    }
 }
 
 /// Arithmetic and indexing in a loop body (the marks of pixel, matrix and sample loops).

@@ -147,6 +147,7 @@ impl Module {
                     extra: _,
                     memoized,
                     mut_self,
+                    runs_in_thread,
                     returns,
                 } = f;
                 Function {
@@ -160,6 +161,7 @@ impl Module {
                     role: *role,
                     memoized: *memoized,
                     mut_self: *mut_self,
+                    runs_in_thread: *runs_in_thread,
                     returns: returns.clone(),
                     ..Function::default()
                 }
@@ -280,6 +282,10 @@ pub struct Function {
     /// A method that borrows its receiver exclusively (`&mut self`): two calls of it, or
     /// one of it and another of the same receiver's methods, cannot run at once.
     pub mut_self: bool,
+    /// Calling it runs its body on a worker thread, not the caller's: a Python function
+    /// decorated `@work(thread=True)` (textual), `@sync_to_async` (asgiref) or
+    /// `@database_sync_to_async` (channels). What it blocks on blocks no event loop.
+    pub runs_in_thread: bool,
     /// The declared return type as written, unresolved (`-> Pvariable`, `-> Result<Client>`
     /// as `Client`, `-> Self`): what a method called on the result belongs to.
     pub returns: Option<Path>,

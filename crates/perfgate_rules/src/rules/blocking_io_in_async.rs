@@ -48,7 +48,9 @@ In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`,
 `await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
 `block_in_place`, `asyncio.to_thread` or `run_in_executor`, directly or through a project
 helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`), is not
-reported, and neither
+reported, nor is a call of a function that runs itself on a worker thread (textual's
+`@work(thread=True)`, asgiref's `@sync_to_async`, channels' `@database_sync_to_async`), and
+neither
 are tests (test files, folders named for tests such as `tests/`, `test_utils/` or
 `k8s-e2e-tests/`, `#[cfg(test)]` code, helpers named `*_for_tests`) and start-up code:
 functions reached only from `main`, module-level code, a
