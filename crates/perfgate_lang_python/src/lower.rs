@@ -931,6 +931,7 @@ impl<'m, 's> FnLower<'m, 's> {
             has_exit,
             rebound_in,
             awaits: false,
+            yields: false,
             ctx: self.ctx(),
         });
         idx
@@ -1034,6 +1035,9 @@ impl<'a> Visitor<'a> for ExprLower<'_, 'a, '_> {
                 self.membership(cmp);
             }
             Expr::Yield(y) => {
+                for &l in &self.fl.loops {
+                    self.fl.func.loops[l as usize].yields = true;
+                }
                 if let Some(v) = &y.value {
                     self.last_call = None;
                     self.visit_expr(v);

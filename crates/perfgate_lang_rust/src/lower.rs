@@ -1651,6 +1651,7 @@ impl FnLower<'_> {
             rebound_in,
             // A `while let Some(x) = s.next().await` header's await is recorded as one.
             awaits: false,
+            yields: false,
             ctx: self.ctx(),
         });
         self.loops.push(idx);

@@ -611,6 +611,9 @@ pub struct Loop {
     /// Every round awaits (`async for`): the executor gets its turn back between rounds.
     /// Awaits written in the loop are [`Function::awaits`] of their own.
     pub awaits: bool,
+    /// The body yields a value (`yield "ping"` in a generator): each round produces
+    /// something for the consumer, whatever else it does.
+    pub yields: bool,
     pub ctx: Context,
 }
 

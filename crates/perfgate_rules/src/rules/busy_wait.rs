@@ -20,8 +20,9 @@ Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
 `std::thread::sleep`, `tokio::time::sleep`) between checks of a condition they exit on, and
 does no other work: the loop exists only to wait for something to become true. Retry loops
 (the sleep is in an error handler), periodic workers (the loop body does real work each
-round) and loops that yield with a zero sleep (`await asyncio.sleep(0)` between chunks) are
-not reported.
+round), generators that yield a value each round (a keep-alive `yield "ping"` every 100 ms)
+and loops that yield with a zero sleep (`await asyncio.sleep(0)` between chunks) are not
+reported.
 
 ## Why is this bad?
 Polling trades latency against CPU: a short sleep burns CPU and wakes the scheduler
@@ -109,7 +110,9 @@ impl crate::Rule for Rule {
         for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
             for (li, l) in f.loops.iter().enumerate() {
-                if !matches!(l.kind, LoopKind::While | LoopKind::Loop) || !l.has_exit {
+                // A loop that yields a value every round (`while not closed.is_set(): await
+                // sleep(0.1); yield "ping"`) is a periodic producer, not a wait.
+                if !matches!(l.kind, LoopKind::While | LoopKind::Loop) || !l.has_exit || l.yields {
                     continue;
                 }
                 let li = li as u32;
