@@ -970,6 +970,9 @@ impl<'m, 's> FnLower<'m, 's> {
         v.visit_expr(expr);
         match expr {
             Expr::Call(_) | Expr::Await(_) => v.last_call,
+            // `client or httpx.AsyncClient()`: the value may be the call's, the default when
+            // none is given; it is what the binding's type and keeping are read from.
+            Expr::BoolOp(b) if matches!(b.values.last(), Some(Expr::Call(_))) => v.last_call,
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use crate::{Checker, RuleMeta};
 use perfgate_analysis::{Analysis, CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
-    Callee, Category, Confidence, Finding, Language, MutOp, Receiver, Severity, Span,
+    CallFlags, Callee, Category, Confidence, Finding, Language, MutOp, Receiver, Severity, Span,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -34,7 +34,12 @@ Not reported: bounded types (`lru::LruCache`, `moka`, `cachetools`, `deque(maxle
 `functools.lru_cache`), collections that some method shrinks (`remove`, `pop`, `clear`,
 `retain`, `truncate`, `del`, reassignment) or that the growing method measures
 (`len(self.cache) > MAX`), collections handed to other project functions (they may evict),
-growth in constructors only, and collections local to one call.
+growth in constructors only, and collections local to one call. A Python class whose every
+instance is made per call is short-lived whatever its name: each place that calls its
+constructor (tests aside) binds it to a local or uses it at once, keeping and returning
+nothing, outside start-up code, or keeps it on another object in that class's `__init__`,
+and that class is made per call too (a `BulkImportService` made for one request, the
+`SchemaRegistry` of a context built per schema build).
 
 ## Why is this bad?
 A cache without eviction is a memory leak with a delay: every distinct key stays for the
@@ -248,8 +253,11 @@ impl crate::Rule for Rule {
             let (facts, owner_text) = match owner {
                 Some(o) => {
                     let long_lived = LONG_LIVED.iter().any(|s| o.ends_with(s));
-                    // A cache in a short-lived object dies with it.
-                    if !long_lived {
+                    // A cache in a short-lived object dies with it: by its name, or (a Python
+                    // class) by where every instance is made.
+                    if !long_lived
+                        || (lang == Language::Python && made_per_call(a, o, gfid.file, 0))
+                    {
                         continue;
                     }
                     (
@@ -346,6 +354,60 @@ fn key_of<'a>(
         }
         _ => None,
     }
+}
+
+/// Is every instance of the Python class `owner` (declared in `file`) made in a call that
+/// serves, and dropped with it? Each place its constructor is called (tests aside) binds it
+/// to a local or uses it at once, neither returning nor keeping it, in a function that is
+/// not start-up code (what `main` or a module builds lives as long as the process); or keeps
+/// it on another object in that object's `__init__`, and that class is made per call too.
+/// litestar builds an `OpenAPIContext` per schema build and keeps its `SchemaRegistry` on it:
+/// the registry's maps grow with one build's types and go with it. Not known without a
+/// constructor of the class's own, or with no place that makes one.
+fn made_per_call(a: &Analysis, owner: &str, file: u32, depth: u32) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let Some(init) = a.files[file as usize]
+        .module
+        .functions
+        .iter()
+        .position(|f| f.owner.as_deref() == Some(owner) && f.name == "__init__")
+    else {
+        return false;
+    };
+    let init = FuncId {
+        file,
+        func: init as u32,
+    };
+    let mut sites = a
+        .certain_callers(init)
+        .iter()
+        .filter(|site| a.shape(site.func) & Shape::TEST == 0)
+        .peekable();
+    sites.peek().is_some()
+        && sites.all(|&site| {
+            let f = a.func(site.func);
+            // Constructors are entry points of their own in the model, not start-up code.
+            let entry = f.role == perfgate_model::FunctionRole::Entry && f.name != "__init__";
+            if entry || a.startup_only(site.func) {
+                return false;
+            }
+            let c = a.call(site);
+            let kept = c.has(CallFlags::RETURNED) || c.has(CallFlags::STORED);
+            if !kept {
+                return true;
+            }
+            // `self.registry = Registry()` in another class's constructor.
+            let on_self = f
+                .locals
+                .iter()
+                .any(|b| b.init_call == Some(site.call) && b.name.starts_with("self."));
+            match (&f.owner, on_self && f.name == "__init__") {
+                (Some(holder), true) => made_per_call(a, holder, site.func.file, depth + 1),
+                _ => false,
+            }
+        })
 }
 
 /// Registration APIs grow with the program's configuration (handlers, routes, checks,
