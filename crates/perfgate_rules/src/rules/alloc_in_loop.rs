@@ -29,8 +29,10 @@ computed in the loop body or on collections it changes (`parts.append(x)` then
 `bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers
 that take a kept one's place (`out.push(std::mem::replace(&mut chunk,
 Vec::with_capacity(n)))`), buffers that are kept (pushed into a collection,
-stored, returned or yielded: each iteration needs its own), and loops over a small
-constant range. One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
+stored, returned or yielded: each iteration needs its own), loops over a small
+constant range, and loops that sleep (a retry or a poll, paced by its sleep: `loop {
+match TcpStream::connect(addr).await { Ok(_) => break, Err(_) => sleep(RETRY).await } }`).
+One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
 
 ## Why is this bad?
 Each iteration pays the allocator (and for large buffers, page faults and zeroing) for
@@ -98,6 +100,17 @@ impl crate::Rule for Rule {
                 .or_else(|| info.api_of(Kind::Connection));
             let Some(api) = api else { continue };
             if info.has_kind(Kind::RoundTrip) || receiver_varies(f, cid.call) {
+                continue;
+            }
+            // A loop that sleeps (`loop { match connect().await { Ok(_) => break, Err(_) =>
+            // sleep(RETRY).await } }`) is a retry or a poll, paced by its sleep: a connection
+            // attempt or a buffer per round is what each round is for.
+            if a.calls_of(fid).any(|s| {
+                let sc = a.call(s);
+                let si = a.info(s);
+                (si.has_kind(Kind::AsyncSleep) || si.has_kind(Kind::BlockingSleep))
+                    && sc.ctx.loop_idx().is_some_and(|sl| f.loop_within(sl, li))
+            }) {
                 continue;
             }
             // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer. (The
