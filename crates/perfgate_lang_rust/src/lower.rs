@@ -342,17 +342,22 @@ impl FileLower {
                         self.lower_items(body, s, &inner);
                     }
                 }
-                "use_declaration" => {
-                    if let Some(arg) = item.child_by_field_id(FIELDS.argument) {
-                        let mut out = Vec::new();
-                        use_tree(arg, s, Path::new(), &mut out);
-                        for (alias, path) in out {
-                            let path = self.absolute(path, &scope.mod_prefix);
-                            self.module.imports.push(Import { alias, path });
-                        }
-                    }
-                }
+                "use_declaration" => self.lower_use(*item, s, scope),
                 _ => {}
+            }
+        }
+    }
+
+    /// A `use` declaration's names, as the module's imports. One inside a function body
+    /// (`use tokio::time::timeout;` in `main`) is taken as the module's too: its names
+    /// rarely clash with the module's own.
+    fn lower_use(&mut self, item: Node, s: Src, scope: &ItemScope) {
+        if let Some(arg) = item.child_by_field_id(FIELDS.argument) {
+            let mut out = Vec::new();
+            use_tree(arg, s, Path::new(), &mut out);
+            for (alias, path) in out {
+                let path = self.absolute(path, &scope.mod_prefix);
+                self.module.imports.push(Import { alias, path });
             }
         }
     }
@@ -580,7 +585,9 @@ impl FileLower {
                     "function_item" if !has_items => {
                         self.lower_function(ch, s, &inner, nested_role)
                     }
-                    "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item" => {}
+                    "use_declaration" if !has_items => self.lower_use(ch, s, &inner),
+                    "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item"
+                    | "use_declaration" => {}
                     _ if ch.child_count() > 0 && stack.len() < 4096 => stack.push(ch),
                     _ => {}
                 }
@@ -603,10 +610,10 @@ pub(crate) fn word_count(text: &str, word: &str, enough: usize) -> usize {
         .count()
 }
 
-/// Could `text` declare an item: does it hold `fn`, `impl`, `struct`, `mod` or `trait` as
-/// a word? A superset test (a keyword in a string or comment passes it), never a miss.
+/// Could `text` declare an item: does it hold `fn`, `impl`, `struct`, `mod`, `trait` or
+/// `use` as a word? A superset test (a keyword in a string or comment passes it), never a miss.
 pub(crate) fn may_hold_items(text: &str) -> bool {
-    ["fn", "impl", "struct", "mod", "trait"]
+    ["fn", "impl", "struct", "mod", "trait", "use"]
         .iter()
         .any(|kw| word_count(text, kw, 1) > 0)
 }
