@@ -868,6 +868,27 @@ impl<'a> Resolver<'a, '_> {
         if self.index.is_library_path(module.language, &full) {
             return Some(TypeRef::External(full));
         }
+        // `server::Cmd` where each subcommand module declares a `Cmd`: the one in the
+        // module the path names (absolute, or relative to this one).
+        let declaring = self.index.type_files(module.language, name);
+        if full.len() > 1 && declaring.len() > 1 {
+            let relative = || {
+                let mut p = module.module_path.clone();
+                p.extend(written[..written.len() - 1].iter().cloned());
+                self.index.module_file(module.language, &p)
+            };
+            let named = self
+                .index
+                .module_file(module.language, &full[..full.len() - 1])
+                .filter(|f| declaring.contains(f))
+                .or_else(|| relative().filter(|f| declaring.contains(f)));
+            if let Some(tf) = named {
+                return Some(TypeRef::Project {
+                    name: name.clone(),
+                    file: tf,
+                });
+            }
+        }
         if let Some(tf) = self.index.type_file(module.language, name, file) {
             // Prefer the project's own type when one of that name exists and the path is
             // not plainly a library's (`std::sync::Mutex`).
@@ -1387,18 +1408,26 @@ impl<'a> Resolver<'a, '_> {
         let lineage = self.lineage(ty, file);
         lineage.iter().find_map(|(t, tf)| {
             let id = self.index.method(self.lang(), t, name)?;
-            // Methods are indexed by type name across the project. A Python class's methods
-            // are in its own file: where two classes share a name (textual's `Selection`s),
-            // the one in the type's file is looked for there.
-            if self.lang() == Language::Python && id.file != *tf {
+            // Methods are indexed by type name across the project. Where two types share a
+            // name (textual's four `Selection` classes, a command-line tool's `Cmd` per
+            // subcommand module), the one in the type's own file is looked for there. A
+            // Python class's methods are all in its file; a Rust type's usually are, but
+            // an `impl` may be elsewhere.
+            if id.file != *tf {
                 let funcs = &self.files[*tf as usize].module.functions;
-                let func = funcs
+                let own = funcs
                     .iter()
-                    .position(|f| f.name == name && f.owner.as_deref() == Some(t.as_str()))?;
-                return Some(FuncId {
-                    file: *tf,
-                    func: func as u32,
-                });
+                    .position(|f| f.name == name && f.owner.as_deref() == Some(t.as_str()));
+                match own {
+                    Some(func) => {
+                        return Some(FuncId {
+                            file: *tf,
+                            func: func as u32,
+                        })
+                    }
+                    None if self.lang() == Language::Python => return None,
+                    None => {}
+                }
             }
             Some(id)
         })

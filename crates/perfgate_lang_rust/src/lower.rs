@@ -161,6 +161,7 @@ pub(crate) fn lower_file(
             generated: false,
         },
         bench_file,
+        variants: FxHashMap::default(),
         consts: FxHashMap::default(),
         parser,
     };
@@ -215,6 +216,9 @@ struct ItemScope {
 
 struct FileLower {
     module: Module,
+    /// The field type of each one-field tuple variant of the file's enums, by enum and
+    /// variant name (`AtuinCmd::Client(client::Cmd)`): what a match arm binds.
+    variants: FxHashMap<(String, String), Path>,
     /// A benchmark file (`benches/`): its tests' bodies are lowered, for the benchmark
     /// rules; other test code keeps only its signatures (see [`FileLower::lower_fn`]).
     bench_file: bool,
@@ -244,11 +248,45 @@ impl FileLower {
                         });
                     }
                 }
+                "enum_item" => self.collect_variants(n, s),
                 "source_file" | "declaration_list" | "mod_item" => {
                     let mut c = n.walk();
                     stack.extend(n.named_children(&mut c));
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// An enum's one-field tuple variants and their field types (see `variants`).
+    fn collect_variants(&mut self, item: Node, s: Src) {
+        let (Some(name), Some(body)) = (
+            item.child_by_field_id(FIELDS.name),
+            item.child_by_field_id(FIELDS.body),
+        ) else {
+            return;
+        };
+        let mut c = body.walk();
+        for v in body.named_children(&mut c) {
+            let (Some(vname), Some(fields)) = (
+                v.child_by_field_id(FIELDS.name),
+                v.child_by_field_id(FIELDS.body),
+            ) else {
+                continue;
+            };
+            if fields.kind_name() != "ordered_field_declaration_list" {
+                continue;
+            }
+            let mut fc = fields.walk();
+            let types: Vec<Node> = fields
+                .named_children(&mut fc)
+                .filter(|t| !matches!(t.kind_name(), "attribute_item" | "visibility_modifier"))
+                .collect();
+            if let [ty] = types[..] {
+                if let Some(path) = type_path(ty, s) {
+                    self.variants
+                        .insert((s.of(name).to_owned(), s.of(vname).to_owned()), path);
+                }
             }
         }
     }
@@ -517,6 +555,7 @@ impl FileLower {
             depth: 0,
             macro_depth: 0,
             consts: &self.consts,
+            variants: &self.variants,
             parser: &mut self.parser,
             owner: scope.owner.as_ref().map(Name::to_string),
             here: {
@@ -859,6 +898,7 @@ struct FnLower<'c> {
     depth: u32,
     macro_depth: u32,
     consts: &'c FxHashMap<String, f64>,
+    variants: &'c FxHashMap<(String, String), Path>,
     parser: &'c mut Parser,
     owner: Option<String>,
     here: Path,
@@ -1039,6 +1079,66 @@ impl FnLower<'_> {
     }
 
     /// Names bound inside loops change with every enclosing loop's iterations.
+    /// `Self::Client(client) =>` on an enum of this file whose `Client` variant holds a
+    /// `client::Cmd`: `client` is one, and `client.run()` its `run` (a command-line tool's
+    /// subcommand dispatch, where every subcommand has a `run`).
+    fn bind_variant(&mut self, pattern: Node, s: Src) {
+        // A match arm's pattern wraps the pattern proper.
+        let p = if pattern.kind_name() == "match_pattern" {
+            match pattern.named_child(0) {
+                Some(p) => p,
+                None => return,
+            }
+        } else {
+            pattern
+        };
+        if p.kind_name() != "tuple_struct_pattern" {
+            return;
+        }
+        let Some(ty) = p.child_by_field_id(FIELDS.ty) else {
+            return;
+        };
+        let mut c = p.walk();
+        let inner: Vec<Node> = p
+            .named_children(&mut c)
+            .filter(|n| n.id() != ty.id())
+            .collect();
+        let [binding] = inner[..] else { return };
+        if binding.kind_name() != "identifier" {
+            return;
+        }
+        let segs = path_segments(s.of(ty));
+        let (Some(variant), enum_name) = (segs.last(), segs.len().checked_sub(2).map(|i| &segs[i]))
+        else {
+            return;
+        };
+        let enum_name = match enum_name.map(Name::as_str) {
+            Some("Self") => self.owner.clone(),
+            Some(e) => Some(e.to_owned()),
+            None => None,
+        };
+        let field = match enum_name {
+            Some(e) => self.variants.get(&(e, variant.to_string())),
+            // `Client(client)` with the variants imported: a variant name of one enum only.
+            None => {
+                let mut found = self
+                    .variants
+                    .iter()
+                    .filter(|((_, v), _)| v == variant.as_str())
+                    .map(|(_, t)| t);
+                found.next().filter(|_| found.next().is_none())
+            }
+        };
+        if let Some(ty) = field {
+            self.func.locals.push(Binding {
+                name: s.of(binding).into(),
+                ty: Some(ty.clone()),
+                span: s.span(binding),
+                ..Binding::default()
+            });
+        }
+    }
+
     fn bind_varying(&mut self, target: Node, s: Src) {
         if self.varying.is_empty() {
             return;
@@ -1520,6 +1620,7 @@ impl FnLower<'_> {
                     // `Value::Array(items) =>` binds `items` anew each time it runs.
                     if let Some(p) = arm.child_by_field_id(FIELDS.pattern) {
                         self.bind_varying(p, s);
+                        self.bind_variant(p, s);
                     }
                     let pat = arm
                         .child_by_field_id(FIELDS.pattern)
