@@ -2,7 +2,7 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::{CallId, FuncId, Shape, Step, Target};
+use perfgate_analysis::{Analysis, CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{Category, Confidence, Finding, Language, Severity};
 use rustc_hash::FxHashMap;
@@ -24,7 +24,9 @@ wrapped in `tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`,
 (`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`);
 not called only from places that wrap it in a timeout; and not in a project whose server
 gives every request a deadline with a timeout middleware (tower's `TimeoutLayer`,
-`ServiceBuilder::timeout`), which bounds what its handlers await.
+`ServiceBuilder::timeout`), which bounds what its handlers await. A query in a module that
+uses only an embedded database (it imports SQLite, `sqlx::sqlite` or `aiosqlite`, and no
+Postgres or MySQL) reads a local file: no peer can leave it hanging.
 
 ## Why is this bad?
 A peer that accepts the connection and never answers holds the task forever: its memory,
@@ -78,6 +80,7 @@ impl crate::Rule for Rule {
                     && shape & Shape::TEST == 0
                     && !a.info(cid).timeout
                     && a.call(cid).awaited
+                    && !(is_query(a, cid) && embedded_database_only(a, cid.func.file))
             })
             .collect();
         if unbounded.is_empty() {
@@ -133,4 +136,32 @@ impl crate::Rule for Rule {
             );
         }
     }
+}
+
+/// A database query (sqlx's `fetch_*`/`execute`, a DB-API cursor's `execute`), not a
+/// connect or an HTTP request.
+fn is_query(a: &Analysis, cid: CallId) -> bool {
+    a.external_path(cid).is_some_and(|p| {
+        let root = p.first().map_or("", |r| r.as_str());
+        matches!(root, "sqlx" | "aiosqlite" | "sqlite3")
+            && p.last().is_none_or(|l| l.as_str() != "connect")
+    })
+}
+
+/// Does the file use SQLite and no networked database? Its queries read a local file.
+fn embedded_database_only(a: &Analysis, file: u32) -> bool {
+    let imports = &a.files[file as usize].module.imports;
+    let segment = |pred: &dyn Fn(&str) -> bool| {
+        imports
+            .iter()
+            .any(|i| i.path.iter().any(|s| pred(&s.to_ascii_lowercase())))
+    };
+    segment(&|s| s.contains("sqlite"))
+        && !segment(&|s| {
+            s.contains("postgres")
+                || s.contains("mysql")
+                || s.starts_with("pg")
+                || s == "any"
+                || s.starts_with("asyncpg")
+        })
 }
