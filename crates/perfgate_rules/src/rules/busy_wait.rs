@@ -19,8 +19,9 @@ pub static META: RuleMeta = RuleMeta {
 Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
 `std::thread::sleep`, `tokio::time::sleep`) between checks of a condition they exit on, and
 does no other work: the loop exists only to wait for something to become true. Retry loops
-(the sleep is in an error handler), periodic workers (the loop body does real work each
-round), generators that yield a value each round (a keep-alive `yield "ping"` every 100 ms)
+(the sleep is in an error handler, or the `while` test makes the attempt: `while not
+try_unlink(path):`, a project helper that does I/O), periodic workers (the loop body does
+real work each round), generators that yield a value each round (a keep-alive `yield "ping"` every 100 ms)
 and loops that yield with a zero sleep (`await asyncio.sleep(0)` between chunks) are not
 reported.
 
@@ -118,12 +119,17 @@ impl crate::Rule for Rule {
                 let li = li as u32;
                 let mut sleep = None;
                 let mut work = false;
+                let header_end = l.span.start + l.header.len() as u32;
                 for cid in a.calls_of(fid) {
                     let c = a.call(cid);
-                    let Some(cl) = c.ctx.loop_idx() else { continue };
-                    if !f.loop_within(cl, li) || c.ctx.in_closure {
+                    // The `while` test runs every round too (`while not try_unlink(p):`):
+                    // what it calls may be the loop's work.
+                    let in_header = c.span.start >= l.span.start && c.span.start < header_end;
+                    let inside = c.ctx.loop_idx().is_some_and(|cl| f.loop_within(cl, li));
+                    if !(inside || in_header) || c.ctx.in_closure {
                         continue;
                     }
+                    let cl = c.ctx.loop_idx().unwrap_or(li);
                     let info = a.info(cid);
                     let is_sleep =
                         info.has_kind(Kind::BlockingSleep) || info.has_kind(Kind::AsyncSleep);
@@ -137,10 +143,17 @@ impl crate::Rule for Rule {
                         }
                         continue;
                     }
-                    if !is_check(a, cid) {
-                        work = true;
-                        break;
+                    if is_check(a, cid) {
+                        continue;
                     }
+                    // In the `while` test, only an attempt is work (a project helper that
+                    // does I/O: `while not try_unlink(p):`); a helper that reads state is
+                    // the check the loop polls (`while get_states(workers):`).
+                    if !inside && !attempts(a, cid) {
+                        continue;
+                    }
+                    work = true;
+                    break;
                 }
                 let (Some(sleep), false) = (sleep, work) else {
                     continue;
@@ -180,6 +193,13 @@ impl crate::Rule for Rule {
             }
         }
     }
+}
+
+/// Does the call try something that may fail and be retried: a project function that
+/// does I/O?
+fn attempts(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
+    matches!(a.info(cid).target, Target::Project { func, .. }
+        if a.effects.reaches(func, perfgate_analysis::effects::Effect::Io))
 }
 
 /// Does the call only observe state (a time read, a membership test, a log line)?
