@@ -939,6 +939,24 @@ impl<'a> Resolver<'a, '_> {
             .or_else(|| self.globals.get(name).copied())
     }
 
+    /// `cls(..)` or `cls.name(..)` in a Python classmethod (first parameter `cls`): the
+    /// owner's constructor or method.
+    fn class_call(&self, f: &Function, p: &[Name]) -> Option<FuncId> {
+        if self.lang() != Language::Python || p.first().is_none_or(|c| c != "cls") {
+            return None;
+        }
+        let owner = f.owner.as_deref()?;
+        if f.params.first().is_none_or(|b| b.name != "cls") {
+            return None;
+        }
+        let method = match p {
+            [_] => "__init__",
+            [_, m] => m.as_str(),
+            _ => return None,
+        };
+        self.project_method(owner, method, self.file)
+    }
+
     /// The type of a module-level value that another module of the project defines and
     /// this one imports: `from esphome.core import CORE`, where `CORE = EsphomeCore()`.
     fn imported_global(&self, name: &str) -> Option<TypeRef> {
@@ -1230,6 +1248,15 @@ impl<'a> Resolver<'a, '_> {
             Callee::Path(p) => {
                 if let Some(as_method) = self.global_method(f, c) {
                     return self.resolve_call(f, &as_method);
+                }
+                // `cls(..)` / `cls.create(..)` in a classmethod: the class's own (per
+                // function, so not memoised by path).
+                if let Some(id) = self.class_call(f, p) {
+                    info.target = Target::Project {
+                        func: id,
+                        confidence: Confidence::Certain,
+                    };
+                    return info;
                 }
                 if let Some(hit) = self.memo.borrow().get(p) {
                     return hit.clone();

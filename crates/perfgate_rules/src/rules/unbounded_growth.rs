@@ -39,7 +39,8 @@ instance is made per call is short-lived whatever its name: each place that call
 constructor (tests aside) binds it to a local or uses it at once, keeping and returning
 nothing, outside start-up code, or keeps it on another object in that class's `__init__`,
 and that class is made per call too (a `BulkImportService` made for one request, the
-`SchemaRegistry` of a context built per schema build).
+`SchemaRegistry` of a context built per schema build); a factory that returns the instance
+(`return cls(..)` in a classmethod) passes the question on to its own callers.
 
 ## Why is this bad?
 A cache without eviction is a memory leak with a delay: every distinct key stays for the
@@ -365,9 +366,18 @@ fn key_of<'a>(
 /// the registry's maps grow with one build's types and go with it. Not known without a
 /// constructor of the class's own, or with no place that makes one.
 fn made_per_call(a: &Analysis, owner: &str, file: u32, depth: u32) -> bool {
-    if depth > 4 {
-        return false;
-    }
+    made_per_call_in(a, owner, file, depth, &mut FxHashMap::default())
+}
+
+/// [`made_per_call`], with what is known of each maker so far (a maker being looked at
+/// counts as dying with its callers, which ends a cycle of factories).
+fn made_per_call_in(
+    a: &Analysis,
+    owner: &str,
+    file: u32,
+    depth: u32,
+    seen: &mut FxHashMap<FuncId, bool>,
+) -> bool {
     let Some(init) = a.files[file as usize]
         .module
         .functions
@@ -380,13 +390,33 @@ fn made_per_call(a: &Analysis, owner: &str, file: u32, depth: u32) -> bool {
         file,
         func: init as u32,
     };
-    let mut sites = a
-        .certain_callers(init)
+    dies_with_callers(a, init, depth, seen)
+}
+
+/// Does every value `maker` (a constructor, or a factory that returns what one made) makes
+/// die with the call that asked for it? See [`made_per_call`]: a factory's value
+/// (`return cls(..)`) lives as long as its callers keep it.
+fn dies_with_callers(
+    a: &Analysis,
+    maker: FuncId,
+    depth: u32,
+    seen: &mut FxHashMap<FuncId, bool>,
+) -> bool {
+    if let Some(&known) = seen.get(&maker) {
+        return known;
+    }
+    if depth > 8 {
+        return false;
+    }
+    seen.insert(maker, true);
+    let sites: Vec<CallId> = a
+        .certain_callers(maker)
         .iter()
+        .copied()
         .filter(|site| a.shape(site.func) & Shape::TEST == 0)
-        .peekable();
-    sites.peek().is_some()
-        && sites.all(|&site| {
+        .collect();
+    let dies = !sites.is_empty()
+        && sites.iter().all(|&site| {
             let f = a.func(site.func);
             // Constructors are entry points of their own in the model, not start-up code.
             let entry = f.role == perfgate_model::FunctionRole::Entry && f.name != "__init__";
@@ -394,8 +424,7 @@ fn made_per_call(a: &Analysis, owner: &str, file: u32, depth: u32) -> bool {
                 return false;
             }
             let c = a.call(site);
-            let kept = c.has(CallFlags::RETURNED) || c.has(CallFlags::STORED);
-            if !kept {
+            if !c.has(CallFlags::RETURNED) && !c.has(CallFlags::STORED) {
                 return true;
             }
             // `self.registry = Registry()` in another class's constructor.
@@ -404,10 +433,16 @@ fn made_per_call(a: &Analysis, owner: &str, file: u32, depth: u32) -> bool {
                 .iter()
                 .any(|b| b.init_call == Some(site.call) && b.name.starts_with("self."));
             match (&f.owner, on_self && f.name == "__init__") {
-                (Some(holder), true) => made_per_call(a, holder, site.func.file, depth + 1),
+                (Some(holder), true) => {
+                    made_per_call_in(a, holder, site.func.file, depth + 1, seen)
+                }
+                // Returned and not kept: a factory's (`return cls(..)`), its callers' to keep.
+                _ if !c.has(CallFlags::STORED) => dies_with_callers(a, site.func, depth + 1, seen),
                 _ => false,
             }
-        })
+        });
+    seen.insert(maker, dies);
+    dies
 }
 
 /// Registration APIs grow with the program's configuration (handlers, routes, checks,
