@@ -1065,7 +1065,17 @@ impl<'a> Resolver<'a, '_> {
                 // call's resolution (memoised per path).
                 let hit = self.memo.borrow().get(p).map(|i| i.target.clone());
                 match hit.unwrap_or_else(|| self.resolve_call(f, c).target) {
-                    Target::Project { func, .. } => self.declared_return(func),
+                    // `cls(..)`: an instance of the class whose constructor it calls.
+                    Target::Project { func, .. } => {
+                        let g =
+                            &self.files[func.file as usize].module.functions[func.func as usize];
+                        match &g.owner {
+                            Some(owner) if g.name == "__init__" => {
+                                self.resolve_type(func.file, std::slice::from_ref(owner))
+                            }
+                            _ => self.declared_return(func),
+                        }
+                    }
                     _ => None,
                 }
             }
