@@ -652,15 +652,32 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
             let functions = &file.module.functions;
             (0..functions.len()).filter_map(move |func| {
                 let f = &functions[func];
-                let passes_param = !f.params.is_empty()
-                    && fc.of(func as u32).iter().any(|(call, info)| {
-                        let c = &f.calls[*call as usize];
-                        info.has_kind(Kind::Offload)
-                            && !c.ctx.in_closure
-                            && call_args(file.slice(c.span))
-                                .any(|arg| f.params.iter().any(|p| p.name == arg))
-                    });
-                passes_param.then_some(FuncId {
+                if f.params.is_empty() {
+                    return None;
+                }
+                let known = fc.of(func as u32);
+                let is_param = |name: &str| f.params.iter().any(|p| p.name == name);
+                let passes_param = known.iter().any(|(call, info)| {
+                    let c = &f.calls[*call as usize];
+                    info.has_kind(Kind::Offload)
+                        && !c.ctx.in_closure
+                        && call_args(file.slice(c.span)).any(is_param)
+                });
+                // `spawn_blocking(move || { let _g = span.enter(); f() })`: the parameter is
+                // called inside the closure handed to the offloading call.
+                let offloads = |call: u32| {
+                    known
+                        .binary_search_by_key(&call, |(c, _)| *c)
+                        .is_ok_and(|i| known[i].1.has_kind(Kind::Offload))
+                };
+                let calls_param_there = || {
+                    f.calls.iter().any(|c| {
+                        matches!(&c.callee, Callee::Path(p) if p.len() == 1 && is_param(&p[0]))
+                            && c.ctx.in_closure
+                            && f.enclosing_calls(c.ctx).any(offloads)
+                    })
+                };
+                (passes_param || calls_param_there()).then_some(FuncId {
                     file: fi as u32,
                     func: func as u32,
                 })

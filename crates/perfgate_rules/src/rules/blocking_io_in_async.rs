@@ -47,7 +47,8 @@ pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
 In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or
 `await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
 `block_in_place`, `asyncio.to_thread` or `run_in_executor`, directly or through a project
-helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`), is not
+helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`) or calls it
+inside the closure it hands one (`spawn_blocking(move || { let _g = span.enter(); f() })`), is not
 reported, nor is a call of a function that runs itself on a worker thread (textual's
 `@work(thread=True)`, asgiref's `@sync_to_async`, channels' `@database_sync_to_async`), and
 neither
