@@ -13,6 +13,7 @@ const SETUP_NAMES: &[&str] = &[
     "__init__",
     "__new__",
     "__post_init__",
+    "__attrs_post_init__",
     "__enter__",
     "__aenter__",
     "new",
