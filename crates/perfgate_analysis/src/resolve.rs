@@ -727,6 +727,19 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
         });
 }
 
+/// Is an argument of call `call` an in-memory buffer made there (`io.BytesIO(..)`,
+/// `io.StringIO(..)`, `Cursor::new(..)`)?
+fn reads_memory(f: &Function, call: u32) -> bool {
+    f.calls.iter().any(|c| {
+        c.ctx.parent_call() == Some(call)
+            && matches!(&c.callee, Callee::Path(p) if match &p[..] {
+                [.., last] if last == "BytesIO" || last == "StringIO" => true,
+                [.., ty, new] => ty == "Cursor" && new == "new",
+                _ => false,
+            })
+    })
+}
+
 /// The arguments of a call as written (its last argument list: `loop.run_in_executor(None,
 /// func)` -> `None`, `func`), without `move`, `&` or `mut`.
 fn call_args(text: &str) -> impl Iterator<Item = &str> {
@@ -1223,6 +1236,11 @@ impl<'a> Resolver<'a, '_> {
             let awaited = f.calls[i].awaited || as_future;
             let in_loop = ctx.loop_idx().is_some();
             info.apis.retain(|a| a.when.holds(awaited, in_loop));
+            // `Image.open(io.BytesIO(data))`, `pd.read_csv(io.StringIO(text))`: a file API
+            // reading a buffer in memory touches no file.
+            if info.has_kind(Kind::BlockingIo) && reads_memory(f, i as u32) {
+                info.apis.retain(|a| a.kind != Kind::BlockingIo);
+            }
         }
     }
 
