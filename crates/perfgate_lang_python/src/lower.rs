@@ -311,7 +311,7 @@ impl<'s> ModuleLower<'s> {
             FunctionRole::Test
         } else if name == "main"
             || name == "__init__"
-            || perfgate_model::STARTUP_NAMES.contains(&name)
+            || perfgate_model::STARTUP_NAMES.contains(&name.trim_start_matches('_'))
             || runs_at_start_or_stop(def)
         {
             FunctionRole::Entry

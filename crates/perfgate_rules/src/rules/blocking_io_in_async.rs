@@ -56,7 +56,8 @@ neither
 are tests (test files, folders named for tests such as `tests/`, `test_utils/` or
 `k8s-e2e-tests/`, `#[cfg(test)]` code, helpers named `*_for_tests`) and start-up code:
 functions reached only from `main`, module-level code, a
-function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`),
+function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`, and
+in Python the same behind underscores: `_startup`),
 a Rust method that builds a component from its configuration (`HttpSinkConfig::build`,
 run when the configuration is loaded) or a server's start-up and shutdown hooks
 (`@app.on_event("startup")`, an ASGI `lifespan`), and
