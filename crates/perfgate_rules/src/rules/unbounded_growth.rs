@@ -40,7 +40,9 @@ constructor (tests aside) binds it to a local or uses it at once, keeping and re
 nothing, outside start-up code, or keeps it on another object in that class's `__init__`,
 and that class is made per call too (a `BulkImportService` made for one request, the
 `SchemaRegistry` of a context built per schema build); a factory that returns the instance
-(`return cls(..)` in a classmethod) passes the question on to its own callers.
+(`return cls(..)` in a classmethod) passes the question on to its own callers. Nor is a
+collection grown only by a signal handler (`signal.signal(sig, self.handle_exit)`): it
+grows once per signal the process receives.
 
 ## Why is this bad?
 A cache without eviction is a memory leak with a delay: every distinct key stays for the
@@ -243,6 +245,10 @@ impl crate::Rule for Rule {
             if grows.is_empty() || grows.iter().any(|(g, _)| u.measured_in.contains(g)) {
                 continue;
             }
+            // Grown only by signal handlers: once per signal the process receives.
+            if grows.iter().all(|(g, _)| signal_handler(a, *g)) {
+                continue;
+            }
             let &&(gfid, gspan) = grows
                 .iter()
                 .min_by_key(|(g, s)| (*g, s.start, s.end))
@@ -443,6 +449,33 @@ fn dies_with_callers(
         });
     seen.insert(maker, dies);
     dies
+}
+
+/// Is the method installed as a signal handler in its file (`signal.signal(sig,
+/// self.handle_exit)`, `loop.add_signal_handler(sig, self.on_signal)`)? It runs once per
+/// signal the process receives: what it collects is bounded by signals, not by traffic.
+/// Read from the source text, only for collections that would otherwise be reported.
+fn signal_handler(a: &Analysis, g: FuncId) -> bool {
+    let f = a.func(g);
+    if f.owner.is_none() {
+        return false;
+    }
+    let text = a.file(g).text();
+    let method = format!("self.{}", f.name);
+    ["signal.signal(", "add_signal_handler("]
+        .iter()
+        .any(|install| {
+            text.match_indices(install).any(|(at, m)| {
+                let open = at + m.len() - 1;
+                let Some(close) = perfgate_model::matching_bracket(text, open) else {
+                    return false;
+                };
+                let args = &text[open..close];
+                args.match_indices(&method).any(|(i, _)| {
+                    !args[i + method.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+        })
 }
 
 /// Registration APIs grow with the program's configuration (handlers, routes, checks,
