@@ -1593,11 +1593,33 @@ impl FnLower<'_> {
             }
             "field_initializer" => {
                 let v = n.child_by_field_id(FIELDS.value)?;
+                // `Batch { input_ids: ids }`: the local is moved into the value.
+                if v.kind_name() == "identifier" {
+                    self.stored_names.insert(s.of(v).to_owned());
+                }
                 let call = self.expr(v, s);
                 if let Some(c) = call {
                     if !self.returned_spans.contains(&s.span(v)) {
                         self.func.calls[c as usize].flags |= CallFlags::STORED;
                     }
+                }
+                None
+            }
+            // `Batch { input_ids, .. }`: the local is moved into the value it builds, which
+            // keeps it (each round of a loop needs its own).
+            "shorthand_field_initializer" => {
+                self.stored_names.insert(s.of(n).trim().to_owned());
+                None
+            }
+            // `(metadata, batch)`: the same for a tuple's elements.
+            "tuple_expression" => {
+                let mut c = n.walk();
+                let elements: Vec<Node> = n.named_children(&mut c).collect();
+                for e in elements {
+                    if e.kind_name() == "identifier" {
+                        self.stored_names.insert(s.of(e).to_owned());
+                    }
+                    self.expr(e, s);
                 }
                 None
             }

@@ -29,7 +29,8 @@ computed in the loop body or on collections it changes (`parts.append(x)` then
 `bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers
 that take a kept one's place (`out.push(std::mem::replace(&mut chunk,
 Vec::with_capacity(n)))`), buffers that are kept (pushed into a collection,
-stored, returned or yielded: each iteration needs its own), loops over a small
+stored, returned or yielded, or moved into a struct or tuple handed on: `tx.send(Batch {
+input_ids, .. })`; each iteration needs its own), loops over a small
 constant range, and loops that sleep (a retry or a poll, paced by its sleep: `loop {
 match TcpStream::connect(addr).await { Ok(_) => break, Err(_) => sleep(RETRY).await } }`).
 One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
