@@ -102,8 +102,11 @@ impl KindName for Node<'_> {
     }
 }
 
-/// Recursion guard for expression walks: deeper trees are truncated, not overflowed.
-const MAX_DEPTH: u32 = 256;
+/// Recursion guard for expression walks: deeper trees are truncated, not overflowed. Sized
+/// for a 2 MiB thread stack in a debug build (a test's, a library caller's) with room to
+/// spare: each level costs `expr_inner`'s frame, several KiB unoptimised. The checker's own
+/// threads have far larger stacks.
+const MAX_DEPTH: u32 = 192;
 /// Macro bodies re-parsed inside macro bodies, at most this deep.
 const MAX_MACRO_DEPTH: u32 = 3;
 
@@ -1593,10 +1596,7 @@ impl FnLower<'_> {
             }
             "field_initializer" => {
                 let v = n.child_by_field_id(FIELDS.value)?;
-                // `Batch { input_ids: ids }`: the local is moved into the value.
-                if v.kind_name() == "identifier" {
-                    self.stored_names.insert(s.of(v).to_owned());
-                }
+                self.moved(v, s);
                 let call = self.expr(v, s);
                 if let Some(c) = call {
                     if !self.returned_spans.contains(&s.span(v)) {
@@ -1605,24 +1605,11 @@ impl FnLower<'_> {
                 }
                 None
             }
-            // `Batch { input_ids, .. }`: the local is moved into the value it builds, which
-            // keeps it (each round of a loop needs its own).
             "shorthand_field_initializer" => {
-                self.stored_names.insert(s.of(n).trim().to_owned());
+                self.moved(n, s);
                 None
             }
-            // `(metadata, batch)`: the same for a tuple's elements.
-            "tuple_expression" => {
-                let mut c = n.walk();
-                let elements: Vec<Node> = n.named_children(&mut c).collect();
-                for e in elements {
-                    if e.kind_name() == "identifier" {
-                        self.stored_names.insert(s.of(e).to_owned());
-                    }
-                    self.expr(e, s);
-                }
-                None
-            }
+
             "match_expression" => {
                 let value = n.child_by_field_id(FIELDS.value);
                 let timeout_match = value.is_some_and(|v| {
@@ -1706,7 +1693,13 @@ impl FnLower<'_> {
                 let mut c = n.walk();
                 let children: Vec<Node> = n.named_children(&mut c).collect();
                 let branch = matches!(kind, "if_expression" | "else_clause");
+                // `(metadata, batch)`: a tuple's elements are moved into it, as a struct
+                // literal's fields are.
+                let tuple = kind == "tuple_expression";
                 for ch in children {
+                    if tuple {
+                        self.moved(ch, s);
+                    }
                     if branch {
                         self.conditional_expr(ch, s);
                     } else {
@@ -1715,6 +1708,16 @@ impl FnLower<'_> {
                 }
                 None
             }
+        }
+    }
+
+    /// A local moved into a value being built (`Batch { input_ids, .. }`, `Batch { ids: x }`,
+    /// `(meta, batch)`): kept by it, so each round of a loop needs its own. Out of line:
+    /// `expr_inner` recurses once per nesting level, and its frame is what limits the depth.
+    #[inline(never)]
+    fn moved(&mut self, n: Node, s: Src) {
+        if matches!(n.kind_name(), "identifier" | "shorthand_field_initializer") {
+            self.stored_names.insert(s.of(n).trim().to_owned());
         }
     }
 
