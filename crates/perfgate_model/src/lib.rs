@@ -618,6 +618,16 @@ pub struct Loop {
 }
 
 impl Loop {
+    /// Where the header (`for y in 0..224`, `while not stop.wait(5)`) sits in the source:
+    /// what the loop's messages point at, and where calls made on every round's test are.
+    pub fn header_span(&self) -> Span {
+        let len = (self.header.len() as u32).min(self.span.end - self.span.start);
+        Span {
+            start: self.span.start,
+            end: self.span.start + len,
+        }
+    }
+
     /// A loop over a constant named as one (`for name, color in COLORS`, `for k in &KERNEL`):
     /// a table written in the code, its size fixed when it was written, not the data's.
     pub fn over_constant_table(&self) -> bool {

@@ -31,7 +31,8 @@ that take a kept one's place (`out.push(std::mem::replace(&mut chunk,
 Vec::with_capacity(n)))`), buffers that are kept (pushed into a collection,
 stored, returned or yielded, or moved into a struct or tuple handed on: `tx.send(Batch {
 input_ids, .. })`; each iteration needs its own), loops over a small
-constant range, and loops that sleep (a retry or a poll, paced by its sleep: `loop {
+constant range, and loops paced by a wait, a sleep in them or a timed wait in their `while`
+test (a retry or a poll: `loop {
 match TcpStream::connect(addr).await { Ok(_) => break, Err(_) => sleep(RETRY).await } }`).
 One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
 
@@ -106,12 +107,10 @@ impl crate::Rule for Rule {
             // A loop that sleeps (`loop { match connect().await { Ok(_) => break, Err(_) =>
             // sleep(RETRY).await } }`) is a retry or a poll, paced by its sleep: a connection
             // attempt or a buffer per round is what each round is for.
-            if a.calls_of(fid).any(|s| {
-                let sc = a.call(s);
-                let si = a.info(s);
-                (si.has_kind(Kind::AsyncSleep) || si.has_kind(Kind::BlockingSleep))
-                    && sc.ctx.loop_idx().is_some_and(|sl| f.loop_within(sl, li))
-            }) {
+            if scope::paced_loops(a, fid)
+                .iter()
+                .any(|&paced| f.loop_within(paced, li))
+            {
                 continue;
             }
             // `vec![a, b]` lists its elements; only `vec![x; n]` is a sized buffer. (The

@@ -150,18 +150,19 @@ fn is_query(a: &Analysis, cid: CallId) -> bool {
 
 /// Does the file use SQLite and no networked database? Its queries read a local file.
 fn embedded_database_only(a: &Analysis, file: u32) -> bool {
-    let imports = &a.files[file as usize].module.imports;
-    let segment = |pred: &dyn Fn(&str) -> bool| {
-        imports
-            .iter()
-            .any(|i| i.path.iter().any(|s| pred(&s.to_ascii_lowercase())))
+    let paths: Vec<String> = a.files[file as usize]
+        .module
+        .imports
+        .iter()
+        .map(|i| i.path.join("::").to_ascii_lowercase())
+        .collect();
+    // `sqlx::postgres::PgPool`, `sqlx::PgPool`, `sqlx::any` (any backend), `asyncpg`.
+    let networked = |p: &str| {
+        p.contains("postgres")
+            || p.contains("mysql")
+            || p.split("::")
+                .any(|s| s.starts_with("pg") || s.starts_with("asyncpg"))
+            || p.starts_with("sqlx::any")
     };
-    segment(&|s| s.contains("sqlite"))
-        && !segment(&|s| {
-            s.contains("postgres")
-                || s.contains("mysql")
-                || s.starts_with("pg")
-                || s == "any"
-                || s.starts_with("asyncpg")
-        })
+    paths.iter().any(|p| p.contains("sqlite")) && !paths.iter().any(|p| networked(p))
 }

@@ -139,11 +139,7 @@ pub(crate) fn check(
         if effect == Effect::Cpu && f.is_async {
             for (li, note) in perfgate_analysis::effects::heavy_loops(a, fid) {
                 let l = &f.loops[li as usize];
-                let header_span = perfgate_model::Span {
-                    start: l.span.start,
-                    end: l.span.start
-                        + l.header.len().min((l.span.end - l.span.start) as usize) as u32,
-                };
+                let header_span = l.header_span();
                 cx.emit(
                     Draft {
                         meta,

@@ -21,9 +21,9 @@ Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
 does no other work: the loop exists only to wait for something to become true. Retry loops
 (the sleep is in an error handler, or the `while` test makes the attempt: `while not
 try_unlink(path):`, a project helper that does I/O), periodic workers (the loop body does
-real work each round), generators that yield a value each round (a keep-alive `yield "ping"` every 100 ms)
-and loops that yield with a zero sleep (`await asyncio.sleep(0)` between chunks) are not
-reported.
+real work each round), generators that yield a value each round (a keep-alive `yield
+"ping"` every 100 ms) and loops that yield with a zero sleep (`await asyncio.sleep(0)`
+between chunks) are not reported.
 
 ## Why is this bad?
 Polling trades latency against CPU: a short sleep burns CPU and wakes the scheduler
@@ -119,12 +119,12 @@ impl crate::Rule for Rule {
                 let li = li as u32;
                 let mut sleep = None;
                 let mut work = false;
-                let header_end = l.span.start + l.header.len() as u32;
+                let header = l.header_span();
                 for cid in a.calls_of(fid) {
                     let c = a.call(cid);
                     // The `while` test runs every round too (`while not try_unlink(p):`):
                     // what it calls may be the loop's work.
-                    let in_header = c.span.start >= l.span.start && c.span.start < header_end;
+                    let in_header = header.contains(c.span.start);
                     let inside = c.ctx.loop_idx().is_some_and(|cl| f.loop_within(cl, li));
                     if !(inside || in_header) || c.ctx.in_closure {
                         continue;
@@ -166,13 +166,11 @@ impl crate::Rule for Rule {
                     (Language::Rust, true) => "wait on a tokio::sync::Notify, watch or oneshot channel (with tokio::time::timeout for the deadline)",
                     (Language::Rust, false) => "wait on a Condvar or a channel (recv_timeout) instead of sleeping",
                 };
-                let header_end =
-                    l.span.start + l.header.len().min((l.span.end - l.span.start) as usize) as u32;
                 cx.emit(
                     Draft {
                         meta: &META,
                         func: fid,
-                        span: perfgate_model::Span { start: l.span.start, end: header_end },
+                        span: header,
                         message: format!(
                             "polling loop `{}` sleeps (`{}`) and re-checks instead of waiting on an event",
                             l.header,

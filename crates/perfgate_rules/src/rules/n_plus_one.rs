@@ -76,27 +76,8 @@ impl crate::Rule for Rule {
         for fid in cx.functions_with(Shape::LOOPS) {
             let f = a.func(fid);
             // Loops that sleep every round are periodic jobs (a token refresher, a poller),
-            // not walks over elements; so are loops whose `while` test is a timed wait
-            // (`while not stop.wait(interval):`).
-            let mut sleeps: Vec<u32> = a
-                .known_calls(fid)
-                .filter(|(_, info)| {
-                    info.has_kind(Kind::AsyncSleep) || info.has_kind(Kind::BlockingSleep)
-                })
-                .filter_map(|(cid, _)| a.call(cid).ctx.loop_idx())
-                .collect();
-            // `x.wait(interval)` in a `while` test, whatever `x` is (an event, a condition).
-            for c in f.calls.iter() {
-                if c.callee.last_name() != "wait" || c.n_args == 0 {
-                    continue;
-                }
-                let header = f.loops.iter().position(|l| {
-                    l.kind == perfgate_model::LoopKind::While
-                        && c.span.start >= l.span.start
-                        && c.span.start < l.span.start + l.header.len() as u32
-                });
-                sleeps.extend(header.map(|li| li as u32));
-            }
+            // not walks over elements.
+            let sleeps = scope::paced_loops(a, fid);
             for (cid, _) in a.known_calls(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx() else { continue };

@@ -112,7 +112,7 @@ impl crate::Rule for Rule {
                 let l = &f.loops[li as usize];
                 // `while let Some(i) = hay[from..].iter().position(..)`: each search starts
                 // where the last one stopped, the find-next idiom, linear in all.
-                let in_header = c.span.start < l.span.start + l.header.len() as u32;
+                let in_header = l.header_span().contains(c.span.start);
                 if in_header && l.header.starts_with("while let") {
                     continue;
                 }
@@ -244,15 +244,7 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
                 if is_iterator(cx.a, fid, root, inner.span.start) || is_product(cx.a, fid, inner) {
                     break;
                 }
-                let span = Span {
-                    start: inner.span.start,
-                    end: inner.span.start
-                        + inner
-                            .header
-                            .len()
-                            .min((inner.span.end - inner.span.start) as usize)
-                            as u32,
-                };
+                let span = inner.header_span();
                 emit(
                     cx,
                     fid,

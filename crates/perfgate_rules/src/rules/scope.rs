@@ -55,6 +55,30 @@ pub(crate) fn is_setup_name(name: &str) -> bool {
     SETUP_NAMES.contains(&name) || SETUP_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
+/// The loops of a function paced by a wait: a sleep whose innermost loop it is, or a timed
+/// wait in its `while` test (`while not stop.wait(interval):`, whatever `stop` is). Such a
+/// loop is a periodic job, a poll or a retry: what it does once a round is its work, not a
+/// cost per element.
+pub(crate) fn paced_loops(a: &Analysis, fid: FuncId) -> Vec<u32> {
+    let f = a.func(fid);
+    let mut paced: Vec<u32> = a
+        .known_calls(fid)
+        .filter(|(_, info)| info.has_kind(Kind::AsyncSleep) || info.has_kind(Kind::BlockingSleep))
+        .filter_map(|(cid, _)| a.call(cid).ctx.loop_idx())
+        .collect();
+    for c in f
+        .calls
+        .iter()
+        .filter(|c| c.callee.last_name() == "wait" && c.n_args > 0)
+    {
+        let test = f.loops.iter().position(|l| {
+            l.kind == perfgate_model::LoopKind::While && l.header_span().contains(c.span.start)
+        });
+        paced.extend(test.map(|li| li as u32));
+    }
+    paced
+}
+
 /// Does this function run on every request, task or call, rather than once? Production
 /// code that is not start-up code, not a constructor and does not memoize its result.
 pub(crate) fn per_call(a: &Analysis, fid: FuncId) -> bool {
