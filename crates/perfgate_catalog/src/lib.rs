@@ -137,6 +137,10 @@ pub struct ApiSchema {
     /// calls awaited or not.
     #[serde(default)]
     pub when: When,
+    /// Paths a namespace wildcard (`torch.*`) leaves out, each with everything under it:
+    /// `torch.cuda.is_available` asks a question and launches no GPU work.
+    #[serde(default)]
+    pub except: Vec<String>,
 }
 
 /// `[[method]]`: method names matched whatever the receiver.
@@ -163,8 +167,8 @@ pub struct MethodSchema {
 struct LangCatalog {
     apis: Vec<Api>,
     by_path: FxHashMap<String, Vec<u32>>,
-    /// `torch.*` entries: (prefix key, api index).
-    prefixes: Vec<(String, u32)>,
+    /// `torch.*` entries: (prefix key, api index, keys of the paths left out).
+    prefixes: Vec<(String, u32, Vec<String>)>,
     by_method: FxHashMap<String, Vec<u32>>,
 }
 
@@ -235,7 +239,8 @@ impl Catalog {
                 when: a.when,
             });
             if p.ends_with(".*") || p.ends_with("::*") {
-                cat.prefixes.push((key(&segs), idx));
+                let except = a.except.iter().map(|e| key(&split_path(e))).collect();
+                cat.prefixes.push((key(&segs), idx, except));
             } else {
                 cat.by_path.entry(key(&segs)).or_default().push(idx);
             }
@@ -270,9 +275,10 @@ impl Catalog {
         let cat = self.lang(lang);
         let k = key(path);
         let exact = cat.by_path.get(&k).into_iter().flatten();
-        let prefix = cat.prefixes.iter().filter_map(move |(p, i)| {
-            (k.len() > p.len() && k.starts_with(p.as_str()) && k[p.len()..].starts_with("::"))
-                .then_some(*i)
+        let under = |k: &str, p: &str| k.starts_with(p) && k[p.len()..].starts_with("::");
+        let prefix = cat.prefixes.iter().filter_map(move |(p, i, except)| {
+            let left_out = except.iter().any(|e| k == *e || under(&k, e));
+            (under(&k, p) && !left_out).then_some(*i)
         });
         exact
             .copied()
@@ -368,6 +374,12 @@ mod tests {
         assert!(c
             .by_path(Language::Python, &p("torch.cuda.synchronize"))
             .any(|a| a.kind == Kind::GpuCleanup));
+        assert!(!c
+            .by_path(Language::Python, &p("torch.cuda.is_available"))
+            .any(|a| a.kind == Kind::Gpu));
+        assert!(!c
+            .by_path(Language::Python, &p("torch.backends.cudnn.is_available"))
+            .any(|a| a.kind == Kind::Gpu));
         assert!(c
             .by_path(Language::Python, &p("torchvision.io"))
             .next()

@@ -98,6 +98,7 @@ pub fn catalog(loaded: &Loaded) -> Result<Catalog, Error> {
                     instead: None,
                     returns: None,
                     when: Default::default(),
+                    except: Vec::new(),
                 },
             );
         }

@@ -788,6 +788,13 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::Try(t) => {
                 self.lower_block(&t.body, span_of(t), false);
+                let guarded = match (t.body.first(), t.body.last()) {
+                    (Some(first), Some(last)) => Span::new(
+                        first.range().start().to_usize(),
+                        last.range().end().to_usize(),
+                    ),
+                    _ => span_of(t),
+                };
                 for h in &t.handlers {
                     let ExceptHandler::ExceptHandler(h) = h;
                     let kind = h.type_.as_deref().map_or(HandlerKind::Other, handler_kind);
@@ -795,6 +802,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     self.func.handlers.push(Handler {
                         kind,
                         span: span_of(h),
+                        guarded,
                         exits: h
                             .body
                             .iter()

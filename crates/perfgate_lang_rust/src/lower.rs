@@ -1641,6 +1641,7 @@ impl FnLower<'_> {
                         self.func.handlers.push(Handler {
                             kind: HandlerKind::Timeout,
                             span: s.span(arm),
+                            guarded: value.map_or_else(|| s.span(n), |v| s.span(v)),
                             exits: v.is_some_and(|v| {
                                 let t = s.of(v);
                                 t.contains("return") || t.contains("Err(") || t.contains("bail!")

@@ -709,6 +709,9 @@ pub enum HandlerKind {
 pub struct Handler {
     pub kind: HandlerKind,
     pub span: Span,
+    /// What the handler guards, whose work it abandons: the `try` body, or the future under
+    /// the timeout whose `Err` arm it is.
+    pub guarded: Span,
     /// The handler re-raises or returns (abandoning the work).
     pub exits: bool,
 }

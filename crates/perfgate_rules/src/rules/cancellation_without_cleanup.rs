@@ -3,9 +3,11 @@
 
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
-use perfgate_analysis::{Analysis, FuncId, Shape, Step, Target};
+use perfgate_analysis::{Analysis, CallId, CallInfo, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{Category, Confidence, Finding, HandlerKind, Language, Severity};
+use perfgate_model::{
+    Callee, Category, Confidence, Finding, HandlerKind, Language, Receiver, Severity, Span,
+};
 use rustc_hash::FxHashSet;
 
 pub struct Rule;
@@ -18,10 +20,13 @@ pub static META: RuleMeta = RuleMeta {
     summary: "cancellation or timeout handlers that drop in-flight GPU work without releasing it",
     doc: r#"## What it does
 Finds `except asyncio.CancelledError` / `except TimeoutError` handlers (and `Err` arms of a
-`tokio::time::timeout` match) in functions that drive GPU work — they, a helper they call,
-or a method of their class use torch/CUDA — when the handler re-raises or returns without
-synchronising or releasing that work: no `torch.cuda.synchronize()`,
-`torch.cuda.empty_cache()`, stream synchronisation, `.cancel()`, `.close()` or similar.
+`tokio::time::timeout` match) that guard GPU work — the `try` body (or the future under the
+timeout), a helper it calls within three calls, or, for a model object perfgate cannot see
+into (`await self.pipeline.generate(..)`), the rest of its class uses torch/CUDA — when the
+handler re-raises or returns without synchronising or releasing that work: no
+`torch.cuda.synchronize()`, `torch.cuda.empty_cache()`, stream synchronisation,
+`.cancel()`, `.close()` or similar. A handler around an RPC, a queue or a lock in a
+GPU-heavy class stays silent: no GPU work is in flight where it is cancelled.
 
 ## Why is this bad?
 Cancelling the Python coroutine does not stop kernels already queued on the GPU. They keep
@@ -84,9 +89,12 @@ impl crate::Rule for Rule {
         }
         for fid in cx.functions_with(Shape::HANDLERS) {
             let f = a.func(fid);
-            let mut gpu = None;
             for (hi, h) in f.handlers.iter().enumerate() {
-                if h.kind == HandlerKind::Other || !h.exits {
+                // Cancellation reaches a coroutine at an await only: a synchronous
+                // function's `except BaseException` is cleanup for errors.
+                let cancellable = h.kind == HandlerKind::Timeout
+                    || (h.kind == HandlerKind::Cancelled && f.is_async);
+                if !cancellable || !h.exits {
                     continue;
                 }
                 let cleans = a.calls_of(fid).any(|cid| {
@@ -96,8 +104,9 @@ impl crate::Rule for Rule {
                 if cleans {
                     continue;
                 }
-                let g = gpu.get_or_insert_with(|| touches_gpu(a, fid));
-                let Some(evidence) = g.clone() else { continue };
+                let Some(evidence) = guards_gpu(a, fid, h.guarded) else {
+                    continue;
+                };
                 let what = match h.kind {
                     HandlerKind::Cancelled => "cancellation",
                     _ => "timeout",
@@ -136,37 +145,77 @@ fn is_cleanup(a: &Analysis, cid: perfgate_analysis::CallId) -> bool {
     CLEANUP.iter().any(|c| name.contains(c))
 }
 
-/// Where the function drives GPU work: its own calls, a helper within three calls, or
-/// another method of its class.
-fn touches_gpu(a: &Analysis, fid: FuncId) -> Option<Step> {
+/// Where the code a handler guards drives GPU work: a call in it, or a helper within three
+/// calls of one. A method called on `self` or on one of its fields that perfgate cannot
+/// resolve (`self.pipeline.generate(..)` on a model object) is taken to drive the GPU work
+/// that the rest of its class does. Work the function did elsewhere is not in flight when
+/// the guarded code is cancelled.
+fn guards_gpu(a: &Analysis, fid: FuncId, guarded: Span) -> Option<Step> {
+    let inside = |cid: CallId| guarded.encloses(a.call(cid).span);
     let mut seen = FxHashSet::default();
-    let mut frontier = vec![fid];
-    let owner = &a.func(fid).owner;
-    if owner.is_some() {
-        let n = a.file(fid).module.functions.len() as u32;
-        frontier.extend(
-            (0..n)
-                .map(|func| FuncId {
-                    file: fid.file,
-                    func,
-                })
-                .filter(|g| &a.func(*g).owner == owner),
-        );
+    let mut frontier = Vec::new();
+    let mut opaque_self_call = false;
+    for (cid, info) in a.known_calls(fid).filter(|(cid, _)| inside(*cid)) {
+        if let Some(step) = gpu_step(a, fid, cid, info) {
+            return Some(step);
+        }
+        if let Target::Project { func, .. } = info.target {
+            frontier.push(func);
+        }
     }
-    for _ in 0..3 {
+    for cid in a.calls_of(fid).filter(|cid| inside(*cid)) {
+        // A method guessed by its name alone is as good as unresolved here.
+        let unresolved = !matches!(
+            a.info(cid).target,
+            Target::Project {
+                confidence: Confidence::Certain,
+                ..
+            }
+        );
+        let on_self = matches!(
+            &a.call(cid).callee,
+            Callee::Method {
+                recv: Receiver::SelfValue | Receiver::SelfField(_),
+                ..
+            }
+        );
+        opaque_self_call |= unresolved && on_self;
+    }
+    seen.insert(fid);
+    if let Some(step) = reach_gpu(a, frontier, &mut seen, 3) {
+        return Some(step);
+    }
+    let owner = &a.func(fid).owner;
+    if !opaque_self_call || owner.is_none() {
+        return None;
+    }
+    let n = a.file(fid).module.functions.len() as u32;
+    let methods = (0..n)
+        .map(|func| FuncId {
+            file: fid.file,
+            func,
+        })
+        .filter(|g| &a.func(*g).owner == owner)
+        .collect();
+    reach_gpu(a, methods, &mut FxHashSet::default(), 3)
+}
+
+/// The first GPU call within `depth` calls of the functions in `frontier`.
+fn reach_gpu(
+    a: &Analysis,
+    mut frontier: Vec<FuncId>,
+    seen: &mut FxHashSet<FuncId>,
+    depth: usize,
+) -> Option<Step> {
+    for _ in 0..depth {
         let mut next = Vec::new();
         for g in frontier {
             if !seen.insert(g) {
                 continue;
             }
             for (cid, info) in a.known_calls(g) {
-                if info.has_kind(Kind::Gpu) {
-                    return Some(Step {
-                        func: g,
-                        span: a.call(cid).span,
-                        call: Some(cid.call),
-                        note: format!("GPU work: {}", a.callee_name(cid)),
-                    });
+                if let Some(step) = gpu_step(a, g, cid, info) {
+                    return Some(step);
                 }
                 if let Target::Project { func, .. } = info.target {
                     next.push(func);
@@ -176,4 +225,13 @@ fn touches_gpu(a: &Analysis, fid: FuncId) -> Option<Step> {
         frontier = next;
     }
     None
+}
+
+fn gpu_step(a: &Analysis, g: FuncId, cid: CallId, info: &CallInfo) -> Option<Step> {
+    info.has_kind(Kind::Gpu).then(|| Step {
+        func: g,
+        span: a.call(cid).span,
+        call: Some(cid.call),
+        note: format!("GPU work: {}", a.callee_name(cid)),
+    })
 }
