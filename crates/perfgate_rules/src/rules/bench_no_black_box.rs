@@ -21,8 +21,9 @@ In Rust benchmark routines (`b.iter(|| ..)`, `iter_batched`, `iter_with_large_dr
   can evaluate at compile time (a method of a value built at run time, `index.get("500")`,
   is not foldable), or
 - discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work (work
-  that writes through a `&mut`, `append(&mut log, x)`, or runs on a value the routine
-  captures, `rt.block_on(task())`, cannot be deleted).
+  that writes through a `&mut`, `append(&mut log, x)`, runs on a value the routine
+  captures, `rt.block_on(task())`, or updates a handle a macro returns,
+  `counter!("requests").increment(1)`, cannot be deleted, whatever its inputs).
 
 ## Why is this bad?
 The optimiser sees the whole benchmark: a pure function of constants is folded to its
@@ -91,24 +92,29 @@ impl crate::Rule for Rule {
                     // `|| fibonacci(20)`: only constants go in. A method of a value the
                     // routine captures (`storage.get(i)`, `res.contains_key("id")`) reads
                     // data the compiler cannot see through.
-                    let constant = !inside.iter().any(|c| on_captured_value(c))
-                        && inside
-                            .iter()
-                            .any(|c| c.has(CallFlags::ARGS_CONST) && !c.is_macro);
                     // `|| { work(x); }`: the closure's value is `()`. Work that writes
                     // through a `&mut` (`append(&mut storage, ..)`), or that runs on a value
                     // the routine captures (`rt.block_on(task())`, `tx.send(x)`: a runtime's,
-                    // a channel's state), cannot be deleted.
+                    // a channel's state) or on a handle a macro hands out
+                    // (`counter!(..).inc()`: a metrics registry's), cannot be deleted.
                     // The routine's last statement: the work whose value is dropped.
                     let last = inside
                         .iter()
                         .filter(|c| c.ctx.parent_call() == Some(ri))
-                        .max_by_key(|c| c.span.start);
+                        // `counter!(..).inc()` starts where its receiver does: the outer
+                        // call, the longer, is the statement.
+                        .max_by_key(|c| (c.span.start, c.span.end));
                     let captured = last.is_some_and(|c| {
-                        on_captured_value(c)
+                        (on_captured_value(c) || on_macro_value(f, c))
                             && EFFECTS.contains(&c.callee.last_name())
                             && !bound_within(f, c, r.span)
                     });
+                    // Shared state it writes keeps it, however constant its inputs.
+                    let constant = !captured
+                        && !inside.iter().any(|c| on_captured_value(c))
+                        && inside
+                            .iter()
+                            .any(|c| c.has(CallFlags::ARGS_CONST) && !c.is_macro);
                     let discarded = (text.trim_end_matches(')').trim_end().ends_with(";}")
                         || text.replace(' ', "").contains(";})"))
                         && !captured
@@ -190,7 +196,28 @@ const EFFECTS: &[&str] = &[
     "fetch_add",
     "swap",
     "call",
+    // Metrics handles: counters, gauges, histograms.
+    "inc",
+    "dec",
+    "increment",
+    "decrement",
+    "set",
+    "add",
+    "sub",
+    "record",
+    "observe",
+    "absolute",
 ];
+
+/// A method call on what a macro returned: macro-built handles (`counter!(..)`) point into
+/// state the macro's expansion registers, out of the optimiser's reach.
+fn on_macro_value(f: &perfgate_model::Function, c: &perfgate_model::Call) -> bool {
+    matches!(
+        &c.callee,
+        Callee::Method { recv: perfgate_model::Receiver::CallResult(i), .. }
+            if f.calls.get(*i as usize).is_some_and(|m| m.is_macro)
+    )
+}
 
 /// A method call on a value the routine names (`storage.get_value(i)`, `self.index.search`):
 /// its result depends on that value, not only on the call's arguments.
