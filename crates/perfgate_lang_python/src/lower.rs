@@ -1150,7 +1150,9 @@ impl<'a> ExprLower<'_, 'a, '_> {
                 .chain(args.keywords.iter().map(|k| &k.value))
         };
         let mut flags = 0;
-        if values().next().is_some() && values().all(|v| is_const_expr(v, &self.fl.consts)) {
+        // Keyword options alone (`md5(usedforsecurity=False)`) are no input: the data comes
+        // later (`hasher.update(..)`).
+        if !args.args.is_empty() && values().all(|v| is_const_expr(v, &self.fl.consts)) {
             flags |= CallFlags::ARGS_CONST;
         }
         if let Some(inner) = self.fl.varying.last() {

@@ -523,7 +523,8 @@ pub struct CallFlags;
 
 impl CallFlags {
     /// Every argument is a literal or a named constant (`Regex::new("^a+$")`,
-    /// `tokenizer.encode(SYSTEM_PROMPT)`); a call with no arguments has none.
+    /// `tokenizer.encode(SYSTEM_PROMPT)`); a call with no arguments has none, nor has one
+    /// with keyword options only (`hashlib.md5(usedforsecurity=False)`).
     pub const ARGS_CONST: u8 = 1;
     /// An argument reads a name the innermost enclosing loop changes: its variables or a
     /// name assigned in its body.

@@ -41,7 +41,8 @@ one iterator (`it = iter(args)`,
 collection's items), searches in a `while let` header that start where the last one
 stopped (`hay[from..].iter().position(..)`), comprehensions of every pair with no condition
 (`[a + b for a in t for b in t]`: the n² items are the result), searches in an exception
-handler that leaves the loop, and `s += ...` on a local string (CPython resizes a string in
+handler (they run when an attempt fails) or in a loop that sleeps each round (a retry or a
+poll: its rounds are attempts, not data), and `s += ...` on a local string (CPython resizes a string in
 place when nothing else refers to it).
 
 ## Why is this bad?
@@ -92,21 +93,28 @@ impl crate::Rule for Rule {
             let f = a.func(fid);
             nested_same_collection(cx, fid, out);
             let lang = scope::lang_of(a, fid);
+            let mut paced = None;
             for cid in a.calls_of(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx() else { continue };
                 if !scope::loop_is_hot(f, li) {
                     continue;
                 }
+                // A loop that sleeps each round (retrying, polling) runs as many rounds as
+                // its attempts, not as its data: a scan in it is not O(n·m).
+                if paced
+                    .get_or_insert_with(|| scope::paced_loops(a, fid))
+                    .contains(&li)
+                {
+                    continue;
+                }
                 let Some((name, root)) = scope::method_on(f, cid.call) else {
                     continue;
                 };
-                // In a handler that leaves the loop (`except CancelledError: waiters.remove(w);
-                // raise`): it runs once, not on every iteration.
-                if c.ctx
-                    .handler()
-                    .is_some_and(|h| f.handlers.get(h as usize).is_some_and(|h| h.exits))
-                {
+                // In an exception handler (`except CancelledError: waiters.remove(w); raise`,
+                // a retry's `if type(e).__name__ in self.skip: raise`): it runs when an
+                // attempt fails, not on every iteration.
+                if c.ctx.handler().is_some() {
                     continue;
                 }
                 let l = &f.loops[li as usize];
