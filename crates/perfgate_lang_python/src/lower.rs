@@ -1584,7 +1584,13 @@ fn stmt_facts(stmt: &Stmt) -> StmtFacts {
             uses = names_in(&a.value);
             uses.extend(names_in(&a.target));
         }
-        Stmt::Expr(e) => uses = names_in(&e.value),
+        Stmt::Expr(e) => {
+            uses = names_in(&e.value);
+            // `builder.add(result)` may change `builder`: what reads it later reads `result`.
+            if let Some(recv) = mutated_receiver(&e.value) {
+                defs.stores.push(recv);
+            }
+        }
         Stmt::Return(r) => {
             if let Some(v) = &r.value {
                 uses = names_in(v);
@@ -1604,6 +1610,20 @@ fn stmt_facts(stmt: &Stmt) -> StmtFacts {
         uses,
         exits: matches!(stmt, Stmt::Assert(_) | Stmt::Continue(_))
             || contains_exit(std::slice::from_ref(stmt)),
+    }
+}
+
+/// The local a statement-level method call is made on (`messages.append(x)`): the call
+/// may change it. An awaited call (`await client.post(..)`) is work done through the value,
+/// not a change to it.
+fn mutated_receiver(expr: &Expr) -> Option<Name> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Attribute(attr) = call.func.as_ref() else {
+        return None;
+    };
+    match attr.value.as_ref() {
+        Expr::Name(n) => Some(n.id.as_str().into()),
+        _ => None,
     }
 }
 

@@ -1284,6 +1284,11 @@ impl FnLower<'_> {
                     // `check(&x)?;` is a check; `let x = f()?;` is a computation.
                     exits |= inner.kind_name() == "try_expression";
                     uses_and_exits(inner, s, &mut uses, &mut exits);
+                    // `messages.push(answer);` may change `messages`: what reads it later
+                    // reads `answer`. An awaited call is work done through the value.
+                    if let Some(recv) = mutated_receiver(inner, s) {
+                        defs.push(recv.into());
+                    }
                 }
             }
         }
@@ -2386,6 +2391,25 @@ fn ident_hashes(n: Node, s: Src, out: &mut FxHashSet<u64>) {
 }
 
 /// All identifiers under a node (iteratively; no recursion on deep trees).
+/// The local a statement-level method call is made on (`messages.push(x)`, `buf.extend(..)?`),
+/// unless the call is awaited.
+fn mutated_receiver<'t>(expr: Node, s: Src<'t>) -> Option<&'t str> {
+    let call = if expr.kind_name() == "try_expression" {
+        expr.named_child(0)?
+    } else {
+        expr
+    };
+    if call.kind_name() != "call_expression" {
+        return None;
+    }
+    let func = call.child_by_field_id(FIELDS.function)?;
+    if func.kind_name() != "field_expression" {
+        return None;
+    }
+    let recv = func.child_by_field_id(FIELDS.value)?;
+    (recv.kind_name() == "identifier").then(|| s.of(recv))
+}
+
 fn identifiers(n: Node, s: Src, out: &mut List<Name>) {
     uses_and_exits(n, s, out, &mut false);
 }

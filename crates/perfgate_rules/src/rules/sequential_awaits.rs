@@ -20,8 +20,8 @@ pub static META: RuleMeta = RuleMeta {
     summary: "independent awaits in sequence that could run concurrently",
     doc: r#"## What it does
 Finds two or more awaits that follow one another in a block, each binding a result, where
-no later await uses (directly or through the statements in between) the result of an
-earlier one, and none is already inside `join!`/`try_join!`/`select!`/`gather`/
+no later await uses (directly or through the statements in between, such as
+`messages.append(answer)` before a prompt built from `messages`) the result of an earlier one, and none is already inside `join!`/`try_join!`/`select!`/`gather`/
 `create_task`. Only awaits of real work are considered: the project's own async functions
 and network calls from the catalogue — not sleeps, locks or channel operations, whose
 order is the point. Start-up code and tests are not checked.
