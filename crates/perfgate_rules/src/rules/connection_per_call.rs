@@ -31,7 +31,9 @@ reported by `alloc-in-loop` instead. A socket or WebSocket (`TcpStream::connect`
 where the function serves it: it loops over the connection, relays it
 (`copy_bidirectional`) or awaits a project function that loops (a proxy tunnel, a
 subscriber); one connection per call is then the design. The same socket opened for one
-request and reply is reported.
+request and reply is reported. Nor are connectivity probes, whose names say so
+(`is_endpoint_reachable`, `tcp_latency`, `health_check`): a probe opens a fresh connection
+on purpose.
 
 ## Why is this bad?
 A client owns a connection pool. Building one per call throws away every pooled
@@ -72,7 +74,12 @@ impl crate::Rule for Rule {
             cx,
             &META,
             &[Kind::Connection],
-            |_, _, info| info.api_of(Kind::Connection),
+            |a, cid, info| {
+                if probes_connectivity(&a.func(cid.func).name) {
+                    return None;
+                }
+                info.api_of(Kind::Connection)
+            },
             &Wording {
                 what: "a new client or connection",
                 impact: "every call pays connection set-up (DNS, TCP and TLS handshakes) and loses pooled connections; under load sockets and file descriptors run out",
@@ -85,4 +92,22 @@ impl crate::Rule for Rule {
             out,
         );
     }
+}
+
+/// Does the function's name say it probes a peer (`is_endpoint_reachable`, `tcp_latency`,
+/// `health_check`)? A probe opens a fresh connection on purpose: a pooled one would report
+/// the pool's state, not the peer's. (`ping` is not one: it is as often a request to a
+/// server the code talks to anyway, over a connection it should keep.)
+fn probes_connectivity(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "reachable",
+        "latency",
+        "probe",
+        "health",
+        "alive",
+        "connectivity",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
