@@ -1029,11 +1029,20 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn binding_type(&self, f: &Function, b: &Binding, depth: u32) -> Option<TypeRef> {
-        if let Some(ty) = &b.ty {
-            return self.resolve_type(self.file, ty);
+        let Some(ty) = &b.ty else {
+            return self.result_type(f, b.init_call?, depth + 1);
+        };
+        // A library call's own return type beats the front end's guess from its path:
+        // `reqwest::Client::builder()` makes a `ClientBuilder`, not a `Client`.
+        if let Some(c) = b.init_call {
+            if let Some(Callee::Path(p)) = f.calls.get(c as usize).map(|c| &c.callee) {
+                let full = self.expand(self.module, p);
+                if let Some(ret) = self.catalog.returns(self.lang(), &full) {
+                    return Some(TypeRef::External(Path::from(ret)));
+                }
+            }
         }
-        let c = b.init_call?;
-        self.result_type(f, c, depth + 1)
+        self.resolve_type(self.file, ty)
     }
 
     /// The type a call returns, when the catalogue or the code says.

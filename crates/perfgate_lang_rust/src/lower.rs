@@ -924,6 +924,17 @@ const WRAPPERS: &[&str] = &[
     "Ok", "Some", "Err", "new", "from", "Box", "Arc", "Rc", "Mutex", "RwLock", "RefCell",
 ];
 
+/// Methods that hand on their receiver's value, or an error in its place.
+const ADAPTORS: &[&str] = &[
+    "map_err",
+    "unwrap",
+    "expect",
+    "context",
+    "with_context",
+    "ok",
+    "unwrap_or_default",
+];
+
 /// Methods that keep their argument: a value passed to them outlives the call.
 const RETAINING: &[&str] = &[
     "push",
@@ -943,11 +954,26 @@ impl FnLower<'_> {
     fn finish(mut self) -> Function {
         for b in &self.func.locals {
             let Some(c) = b.init_call else { continue };
+            let mut flags = 0;
             if self.returned_names.contains(b.name.as_str()) {
-                self.func.calls[c as usize].flags |= CallFlags::RETURNED;
+                flags |= CallFlags::RETURNED;
             }
             if self.stored_names.contains(b.name.as_str()) {
-                self.func.calls[c as usize].flags |= CallFlags::STORED;
+                flags |= CallFlags::STORED;
+            }
+            // `Client::builder().build().map_err(Error::from)?`: the client is what is kept,
+            // not only the adaptor's result.
+            let mut cur = Some(c);
+            while let (Some(i), true) = (cur, flags != 0) {
+                let call = &mut self.func.calls[i as usize];
+                call.flags |= flags;
+                cur = match &call.callee {
+                    Callee::Method {
+                        recv: Receiver::CallResult(inner),
+                        name,
+                    } if ADAPTORS.contains(&name.as_str()) && *inner != i => Some(*inner),
+                    _ => None,
+                };
             }
         }
         for i in 0..self.func.calls.len() {

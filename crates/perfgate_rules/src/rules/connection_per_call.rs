@@ -22,7 +22,8 @@ and WebSocket connections (`reqwest::Client::new()`, `TcpStream::connect`,
 dropped when it returns. It follows helpers that build and return a client
 (`make_client()` called from a handler is reported at the handler, with the chain).
 
-Not reported: clients built in constructors (`__init__`, `new`, `default`), in `main` or
+Not reported: clients built in constructors (`__init__`, `new`, `default`, a builder's
+`build`), in `main` or
 other start-up code (functions reached only from entry points), stored on `self` or in a
 global, returned to the caller, or created inside a `OnceLock`/`LazyLock`/`lazy_static`
 initialiser, a cache's `get_with(key, init)` or a memoized (`@lru_cache`) function. A client created inside a hot loop is

@@ -83,7 +83,17 @@ pub(crate) fn paced_loops(a: &Analysis, fid: FuncId) -> Vec<u32> {
 /// code that is not start-up code, not a constructor and does not memoize its result.
 pub(crate) fn per_call(a: &Analysis, fid: FuncId) -> bool {
     let f = a.func(fid);
-    f.role == FunctionRole::Normal && !f.memoized && !a.startup_only(fid) && !is_setup_name(&f.name)
+    f.role == FunctionRole::Normal
+        && !f.memoized
+        && !a.startup_only(fid)
+        && !is_setup_name(&f.name)
+        && !builds_from_builder(f)
+}
+
+/// `FooBuilder::build`: the builder pattern's constructor, which makes what the object it
+/// returns keeps (its clients, pools, caches).
+fn builds_from_builder(f: &perfgate_model::Function) -> bool {
+    f.name == "build" && f.owner.as_deref().is_some_and(|o| o.ends_with("Builder"))
 }
 
 /// Calls that run their closure once and keep the value: `OnceLock::get_or_init(|| ..)`,
