@@ -23,7 +23,11 @@ Finds synchronous waits in async code: `JoinHandle::join()`, `mpsc::Receiver::re
 (usually a worker thread), and is not reported; nor is one in a branch taken only in debug
 mode, nor one in a closure handed to a `spawn_blocking` / `block_in_place` method, whatever
 the receiver (a runtime `Handle` kept in a field, the project's own pool of that name):
-re-entering the runtime with `Handle::current().block_on(..)` there is the idiom.
+re-entering the runtime with `Handle::current().block_on(..)` there is the idiom. Taking a
+thread lock (`with lock:`, `lock.acquire()`, `Mutex::lock()`) is not a wait here: a short
+critical section is fine on the executor; a guard held across an await is
+`lock-across-await`'s. Scheduling work elsewhere is not waiting for it either
+(`asyncio.run_coroutine_threadsafe(..)` alone; its `.result()` is).
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that
