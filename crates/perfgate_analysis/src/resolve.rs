@@ -641,10 +641,12 @@ pub(crate) fn resolve_all<'a>(
 /// Marks as offloaded the calls inside a closure handed to a project function that passes a
 /// parameter on to an offloading call: tokio's `asyncify(move || std::fs::read(p))` calls
 /// `spawn_blocking(f)`; a `run_sync(func)` helper awaits `loop.run_in_executor(None, func)`.
-/// The closure runs where the library call puts it, as if handed to it directly.
+/// The closure runs where the library call puts it, as if handed to it directly. A function
+/// that passes its parameter on to such a helper is one too (quickwit's free
+/// `run_cpu_intensive(f)` hands `f` to its executor's method, which spawns it on a pool).
 pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCalls<'_>]) {
     use rayon::prelude::*;
-    let offloaders: rustc_hash::FxHashSet<FuncId> = files
+    let mut offloaders: rustc_hash::FxHashSet<FuncId> = files
         .par_iter()
         .zip(calls.par_iter())
         .enumerate()
@@ -686,6 +688,42 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
         .collect();
     if offloaders.is_empty() {
         return;
+    }
+    // Helpers of helpers, a few levels up: wrappers rarely nest deeper.
+    for _ in 0..4 {
+        let more: Vec<FuncId> = files
+            .par_iter()
+            .zip(calls.par_iter())
+            .enumerate()
+            .flat_map_iter(|(fi, (file, fc))| {
+                let offloaders = &offloaders;
+                let functions = &file.module.functions;
+                (0..functions.len()).filter_map(move |func| {
+                    let f = &functions[func];
+                    let id = FuncId {
+                        file: fi as u32,
+                        func: func as u32,
+                    };
+                    if f.params.is_empty() || offloaders.contains(&id) {
+                        return None;
+                    }
+                    let is_param = |name: &str| f.params.iter().any(|p| p.name == name);
+                    fc.of(func as u32)
+                        .iter()
+                        .any(|(call, info)| {
+                            let c = &f.calls[*call as usize];
+                            matches!(info.target, Target::Project { func, .. } if offloaders.contains(&func))
+                                && !c.ctx.in_closure
+                                && call_args(file.slice(c.span)).any(is_param)
+                        })
+                        .then_some(id)
+                })
+            })
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        offloaders.extend(more);
     }
     files
         .par_iter()

@@ -297,6 +297,13 @@ impl FileLower {
     fn lower_items(&mut self, parent: Node, s: Src, scope: &ItemScope) {
         let mut cursor = parent.walk();
         let children: Vec<Node> = parent.named_children(&mut cursor).collect();
+        // `mod simple; pub use simple::run;`: a `use` path may start at a child module.
+        let child_mods: FxHashSet<&str> = children
+            .iter()
+            .filter(|c| c.kind_name() == "mod_item")
+            .filter_map(|c| c.child_by_field_id(FIELDS.name))
+            .map(|n| s.of(n))
+            .collect();
         for (i, item) in children.iter().enumerate() {
             let attrs = preceding_attributes(&children[..i], s);
             match item.kind_name() {
@@ -383,7 +390,7 @@ impl FileLower {
                         self.lower_items(body, s, &inner);
                     }
                 }
-                "use_declaration" => self.lower_use(*item, s, scope),
+                "use_declaration" => self.lower_use(*item, s, scope, Some(&child_mods)),
                 _ => {}
             }
         }
@@ -392,11 +399,21 @@ impl FileLower {
     /// A `use` declaration's names, as the module's imports. One inside a function body
     /// (`use tokio::time::timeout;` in `main`) is taken as the module's too: its names
     /// rarely clash with the module's own.
-    fn lower_use(&mut self, item: Node, s: Src, scope: &ItemScope) {
+    fn lower_use(
+        &mut self,
+        item: Node,
+        s: Src,
+        scope: &ItemScope,
+        child_mods: Option<&FxHashSet<&str>>,
+    ) {
         if let Some(arg) = item.child_by_field_id(FIELDS.argument) {
             let mut out = Vec::new();
             use_tree(arg, s, Path::new(), &mut out);
-            for (alias, path) in out {
+            for (alias, mut path) in out {
+                // A child module's path is relative to here (Rust 2018's uniform paths).
+                if path.len() > 1 && child_mods.is_some_and(|m| m.contains(path[0].as_str())) {
+                    path.insert(0, "self".into());
+                }
                 let path = self.absolute(path, &scope.mod_prefix);
                 self.module.imports.push(Import { alias, path });
             }
@@ -627,7 +644,7 @@ impl FileLower {
                     "function_item" if !has_items => {
                         self.lower_function(ch, s, &inner, nested_role)
                     }
-                    "use_declaration" if !has_items => self.lower_use(ch, s, &inner),
+                    "use_declaration" if !has_items => self.lower_use(ch, s, &inner, None),
                     "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item"
                     | "use_declaration" => {}
                     _ if ch.child_count() > 0 && stack.len() < 4096 => stack.push(ch),

@@ -49,8 +49,9 @@ In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`,
 `await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
 `block_in_place`, `asyncio.to_thread` or `run_in_executor`, directly or through a project
 helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`) or calls it
-inside the closure it hands one (`spawn_blocking(move || { let _g = span.enter(); f() })`), is not
-reported, nor is a call of a function that runs itself on a worker thread (textual's
+inside the closure it hands one (`spawn_blocking(move || { let _g = span.enter(); f() })`), or
+through a helper that passes it on to such a helper (quickwit's re-exported
+`run_cpu_intensive(f)` handing `f` to its pool's method), is not reported, nor is a call of a function that runs itself on a worker thread (textual's
 `@work(thread=True)`, asgiref's `@sync_to_async`, channels' `@database_sync_to_async`), and
 neither
 are tests (test files, folders named for tests such as `tests/`, `test_utils/` or
