@@ -1388,16 +1388,8 @@ impl<'a> Resolver<'a, '_> {
                 let recv_ty = self.receiver_type(f, recv, c.span.start, 0);
                 // Method-name entries guess at unknown receivers; a receiver known to live in
                 // memory (`Vec<u8>`, `Cursor`) does no I/O, whatever its method is called.
-                // A std type the project implements its own traits for (`impl TryFrom<X> for
-                // Vec<Y>`) is indexed as the project's, and is still in memory.
-                let in_memory = match &recv_ty {
-                    Some(TypeRef::External(p)) => self.catalog.type_is(lang, p, Kind::InMemory),
-                    Some(TypeRef::Project { name, .. }) => {
-                        self.catalog
-                            .type_is(lang, std::slice::from_ref(name), Kind::InMemory)
-                    }
-                    None => false,
-                };
+                let mut in_memory = matches!(&recv_ty, Some(TypeRef::External(p))
+                    if self.catalog.type_is(lang, p, Kind::InMemory));
                 match recv_ty {
                     Some(TypeRef::Project { name: ty, file }) => {
                         if let Some(id) = self.project_method(&ty, name, file) {
@@ -1405,6 +1397,15 @@ impl<'a> Resolver<'a, '_> {
                                 func: id,
                                 confidence: Confidence::Certain,
                             };
+                        } else {
+                            // A std type the project implements its own traits for (`impl
+                            // TryFrom<X> for Vec<Y>`) is indexed as the project's, and is
+                            // still in memory.
+                            in_memory = self.catalog.type_is(
+                                lang,
+                                std::slice::from_ref(&ty),
+                                Kind::InMemory,
+                            );
                         }
                     }
                     Some(TypeRef::External(p)) => {

@@ -277,8 +277,8 @@ impl Catalog {
         let exact = cat.by_path.get(&k).into_iter().flatten();
         let under = |k: &str, p: &str| k.starts_with(p) && k[p.len()..].starts_with("::");
         let prefix = cat.prefixes.iter().filter_map(move |(p, i, except)| {
-            let left_out = except.iter().any(|e| k == *e || under(&k, e));
-            (under(&k, p) && !left_out).then_some(*i)
+            let left_out = || except.iter().any(|e| k == *e || under(&k, e));
+            (under(&k, p) && !left_out()).then_some(*i)
         });
         exact
             .copied()
