@@ -765,6 +765,14 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
         });
 }
 
+/// A function named `timeout` or `timeout_at` given a limit and a future: a crate's own
+/// wrapper of tokio's (rustdesk's `hbb_common::timeout(ms, stream.recv())`), which the
+/// catalogue cannot list. A method of that name (`builder.timeout(d)`) sets a client's.
+fn timeout_by_name(c: &Call) -> bool {
+    matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|n| n == "timeout" || n == "timeout_at"))
+        && c.n_args >= 2
+}
+
 /// Is an argument of call `call` an in-memory buffer made there (`io.BytesIO(..)`,
 /// `io.StringIO(..)`, `Cursor::new(..)`)?
 fn reads_memory(f: &Function, call: u32) -> bool {
@@ -1250,7 +1258,7 @@ impl<'a> Resolver<'a, '_> {
                 off |= pi.has_kind(Kind::Offload);
                 conc |= pi.has_kind(Kind::Concurrent);
                 spawned |= spawns(&f.calls[p as usize].callee);
-                tmo |= pi.has_kind(Kind::Timeout);
+                tmo |= pi.has_kind(Kind::Timeout) || timeout_by_name(&f.calls[p as usize]);
             }
             tmo |= self.chain_has_timeout(f, infos, i as u32);
             tmo |= f
@@ -1264,7 +1272,9 @@ impl<'a> Resolver<'a, '_> {
             // `select! { v = rx.recv() => .. }`) is awaited through it.
             let as_future = f.calls[i].ctx.parent_call().is_some_and(|p| {
                 let pi = &infos[p as usize];
-                pi.has_kind(Kind::Timeout) || pi.has_kind(Kind::Concurrent)
+                pi.has_kind(Kind::Timeout)
+                    || pi.has_kind(Kind::Concurrent)
+                    || timeout_by_name(&f.calls[p as usize])
             });
             // A call of a function that runs itself on a worker thread (`@work(thread=True)`).
             if let Target::Project { func, .. } = &infos[i].target {

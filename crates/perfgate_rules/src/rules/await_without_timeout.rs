@@ -19,7 +19,7 @@ pub static META: RuleMeta = RuleMeta {
 Finds awaits of network and remote operations (HTTP requests, socket and WebSocket
 connects, database queries — the catalogue's `remote` APIs) that nothing bounds: not
 wrapped in `tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`,
-`anyio.fail_after`; no per-request timeout (`.timeout(d)` on a reqwest request,
+`anyio.fail_after` or a crate's own `timeout(limit, future)` wrapper; no per-request timeout (`.timeout(d)` on a reqwest request,
 `timeout=` on an aiohttp/httpx call); no client-level timeout configured in the module
 (`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`);
 not called only from places that wrap it in a timeout; and not in a project whose server

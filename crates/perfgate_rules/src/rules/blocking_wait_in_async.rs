@@ -27,7 +27,9 @@ re-entering the runtime with `Handle::current().block_on(..)` there is the idiom
 thread lock (`with lock:`, `lock.acquire()`, `Mutex::lock()`) is not a wait here: a short
 critical section is fine on the executor; a guard held across an await is
 `lock-across-await`'s. Scheduling work elsewhere is not waiting for it either
-(`asyncio.run_coroutine_threadsafe(..)` alone; its `.result()` is).
+(`asyncio.run_coroutine_threadsafe(..)` alone; its `.result()` is). A `recv()` handed to a
+timeout (`timeout(ms, stream.recv()).await`, tokio's or a crate's own wrapper) is a future
+awaited through it.
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that
