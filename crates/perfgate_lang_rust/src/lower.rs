@@ -44,6 +44,7 @@ fields! {
     field: "field",
     function: "function",
     left: "left",
+    length: "length",
     list: "list",
     mac: "macro",
     name: "name",
@@ -819,7 +820,11 @@ fn type_path(n: Node, s: Src) -> Option<Path> {
         "reference_type" | "pointer_type" => {
             n.child_by_field_id(FIELDS.ty).and_then(|t| type_path(t, s))
         }
-        // `[T]` and `[T; N]`: one name, so rules can tell a slice from a set.
+        // `[T]`: one name, so rules can tell a slice from a set. `[T; N]` has its size in its
+        // type: a fixed handful (`special_characters: [char; N]`), not data.
+        "array_type" if n.child_by_field_id(FIELDS.length).is_some() => {
+            Some(perfgate_model::thin_vec!["[;]".into()])
+        }
         "array_type" => Some(perfgate_model::thin_vec!["[]".into()]),
         "generic_type" => {
             let outer = type_path(n.child_by_field_id(FIELDS.ty)?, s)?;

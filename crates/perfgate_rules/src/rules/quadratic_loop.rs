@@ -29,6 +29,7 @@ Finds three shapes of accidental O(n²) work:
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
+Rust arrays whose size is in their type (`[char; N]`), on
 literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`) or of
 an enum's members (`ops = [op.value for op in Operator]`), inner
 loops over a name bound anew inside the outer loop (`Value::Array(arr) => for v in arr`,
