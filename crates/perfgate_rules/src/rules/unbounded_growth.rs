@@ -42,7 +42,8 @@ and that class is made per call too (a `BulkImportService` made for one request,
 `SchemaRegistry` of a context built per schema build); a factory that returns the instance
 (`return cls(..)` in a classmethod) passes the question on to its own callers. Nor is a
 collection grown only by a signal handler (`signal.signal(sig, self.handle_exit)`): it
-grows once per signal the process receives.
+grows once per signal the process receives; nor a map keyed by a type
+(`rings.entry(TypeId::of::<E>())`): one entry per type the program names.
 
 ## Why is this bad?
 A cache without eviction is a memory leak with a delay: every distinct key stays for the
@@ -249,6 +250,11 @@ impl crate::Rule for Rule {
             if grows.iter().all(|(g, _)| signal_handler(a, *g)) {
                 continue;
             }
+            // Keyed by a type (`events.entry(TypeId::of::<E>())`): one entry per type the
+            // program names, however often it runs.
+            if grows.iter().all(|(g, span)| keyed_by_type(a, *g, *span)) {
+                continue;
+            }
             let &&(gfid, gspan) = grows
                 .iter()
                 .min_by_key(|(g, s)| (*g, s.start, s.end))
@@ -449,6 +455,21 @@ fn dies_with_callers(
         });
     seen.insert(maker, dies);
     dies
+}
+
+/// Is the growth at `span` keyed by a type id (`insert(TypeId::of::<T>(), v)`)? Read from
+/// the source text, only for collections that would otherwise be reported.
+fn keyed_by_type(a: &Analysis, g: FuncId, span: Span) -> bool {
+    let text = a.file(g).slice(span);
+    let Some((open, close)) = perfgate_model::last_group(text) else {
+        return false;
+    };
+    perfgate_model::split_top_level(&text[open + 1..close])
+        .next()
+        .is_some_and(|k| {
+            let k = k.trim();
+            k.starts_with("TypeId::of") || k.starts_with("std::any::TypeId::of")
+        })
 }
 
 /// Is the method installed as a signal handler in its file (`signal.signal(sig,
