@@ -646,51 +646,10 @@ pub(crate) fn resolve_all<'a>(
 /// `run_cpu_intensive(f)` hands `f` to its executor's method, which spawns it on a pool).
 pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCalls<'_>]) {
     use rayon::prelude::*;
-    let mut offloaders: rustc_hash::FxHashSet<FuncId> = files
-        .par_iter()
-        .zip(calls.par_iter())
-        .enumerate()
-        .flat_map_iter(|(fi, (file, fc))| {
-            let functions = &file.module.functions;
-            (0..functions.len()).filter_map(move |func| {
-                let f = &functions[func];
-                if f.params.is_empty() {
-                    return None;
-                }
-                let known = fc.of(func as u32);
-                let is_param = |name: &str| f.params.iter().any(|p| p.name == name);
-                let passes_param = known.iter().any(|(call, info)| {
-                    let c = &f.calls[*call as usize];
-                    info.has_kind(Kind::Offload)
-                        && !c.ctx.in_closure
-                        && call_args(file.slice(c.span)).any(is_param)
-                });
-                // `spawn_blocking(move || { let _g = span.enter(); f() })`: the parameter is
-                // called inside the closure handed to the offloading call.
-                let offloads = |call: u32| {
-                    known
-                        .binary_search_by_key(&call, |(c, _)| *c)
-                        .is_ok_and(|i| known[i].1.has_kind(Kind::Offload))
-                };
-                let calls_param_there = || {
-                    f.calls.iter().any(|c| {
-                        matches!(&c.callee, Callee::Path(p) if p.len() == 1 && is_param(&p[0]))
-                            && c.ctx.in_closure
-                            && f.enclosing_calls(c.ctx).any(offloads)
-                    })
-                };
-                (passes_param || calls_param_there()).then_some(FuncId {
-                    file: fi as u32,
-                    func: func as u32,
-                })
-            })
-        })
-        .collect();
-    if offloaders.is_empty() {
-        return;
-    }
-    // Helpers of helpers, a few levels up: wrappers rarely nest deeper.
-    for _ in 0..4 {
+    let mut offloaders: rustc_hash::FxHashSet<FuncId> = Default::default();
+    // Round one finds the helpers of library calls; each later one, the helpers of the
+    // helpers found so far. Wrappers rarely nest deeper than a few levels.
+    for round in 0..5 {
         let more: Vec<FuncId> = files
             .par_iter()
             .zip(calls.par_iter())
@@ -707,16 +666,33 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
                     if f.params.is_empty() || offloaders.contains(&id) {
                         return None;
                     }
+                    let known = fc.of(func as u32);
                     let is_param = |name: &str| f.params.iter().any(|p| p.name == name);
-                    fc.of(func as u32)
-                        .iter()
-                        .any(|(call, info)| {
-                            let c = &f.calls[*call as usize];
-                            matches!(info.target, Target::Project { func, .. } if offloaders.contains(&func))
-                                && !c.ctx.in_closure
-                                && call_args(file.slice(c.span)).any(is_param)
+                    let offloads = |info: &CallInfo<'_>| {
+                        info.has_kind(Kind::Offload)
+                            || matches!(info.target, Target::Project { func, .. } if offloaders.contains(&func))
+                    };
+                    let passes_param = known.iter().any(|(call, info)| {
+                        let c = &f.calls[*call as usize];
+                        offloads(info)
+                            && !c.ctx.in_closure
+                            && call_args(file.slice(c.span)).any(is_param)
+                    });
+                    // `spawn_blocking(move || { let _g = span.enter(); f() })`: the
+                    // parameter is called inside the closure handed to the offloading call.
+                    let offloads_at = |call: u32| {
+                        known
+                            .binary_search_by_key(&call, |(c, _)| *c)
+                            .is_ok_and(|i| known[i].1.has_kind(Kind::Offload))
+                    };
+                    let calls_param_there = || {
+                        f.calls.iter().any(|c| {
+                            matches!(&c.callee, Callee::Path(p) if p.len() == 1 && is_param(&p[0]))
+                                && c.ctx.in_closure
+                                && f.enclosing_calls(c.ctx).any(offloads_at)
                         })
-                        .then_some(id)
+                    };
+                    (passes_param || (round == 0 && calls_param_there())).then_some(id)
                 })
             })
             .collect();
@@ -724,6 +700,9 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
             break;
         }
         offloaders.extend(more);
+    }
+    if offloaders.is_empty() {
+        return;
     }
     files
         .par_iter()

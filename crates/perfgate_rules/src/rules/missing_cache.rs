@@ -25,8 +25,9 @@ the same every time, so every call after the first is wasted work.
 
 Not reported: calls at module level or in `static`/`LazyLock`/`OnceLock` initialisers,
 in constructors and start-up code, in memoized functions (`@lru_cache`, `#[cached]`),
-and calls whose input varies. Python's `re.compile` is not listed: the `re` module keeps
-its own cache of compiled patterns.
+and calls whose input varies, or that take keyword options only
+(`hashlib.md5(usedforsecurity=False)` makes a fresh hasher, fed afterwards). Python's
+`re.compile` is not listed: the `re` module keeps its own cache of compiled patterns.
 
 ## Why is this bad?
 Compiling a regex costs microseconds to milliseconds, tokenising a long system prompt or
