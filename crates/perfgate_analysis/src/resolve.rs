@@ -648,14 +648,16 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
     use rayon::prelude::*;
     let mut offloaders: rustc_hash::FxHashSet<FuncId> = Default::default();
     // Round one finds the helpers of library calls; each later one, the helpers of the
-    // helpers found so far. Wrappers rarely nest deeper than a few levels.
+    // helpers found in the round before (a function that hands its parameter to an older
+    // one was found then). Wrappers rarely nest deeper than a few levels.
+    let mut fresh: rustc_hash::FxHashSet<FuncId> = Default::default();
     for round in 0..5 {
         let more: Vec<FuncId> = files
             .par_iter()
             .zip(calls.par_iter())
             .enumerate()
             .flat_map_iter(|(fi, (file, fc))| {
-                let offloaders = &offloaders;
+                let (offloaders, fresh) = (&offloaders, &fresh);
                 let functions = &file.module.functions;
                 (0..functions.len()).filter_map(move |func| {
                     let f = &functions[func];
@@ -667,6 +669,17 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
                         return None;
                     }
                     let known = fc.of(func as u32);
+                    // Most functions offload nothing: their calls are not read.
+                    let candidate = known.iter().any(|(_, info)| {
+                        if round == 0 {
+                            info.has_kind(Kind::Offload)
+                        } else {
+                            matches!(info.target, Target::Project { func, .. } if fresh.contains(&func))
+                        }
+                    });
+                    if !candidate {
+                        return None;
+                    }
                     let is_param = |name: &str| f.params.iter().any(|p| p.name == name);
                     let offloads = |info: &CallInfo<'_>| {
                         info.has_kind(Kind::Offload)
@@ -699,7 +712,8 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
         if more.is_empty() {
             break;
         }
-        offloaders.extend(more);
+        offloaders.extend(more.iter().copied());
+        fresh = more.into_iter().collect();
     }
     if offloaders.is_empty() {
         return;
