@@ -181,8 +181,11 @@ impl<'a> Object<'a> {
         }
         self.empty = false;
         self.out.extend_from_slice(self.indent);
-        string(self.out, key);
-        self.out.extend_from_slice(b": ");
+        // Keys are this file's own identifiers: nothing in them to escape.
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\": ");
     }
 
     fn str(&mut self, key: &str, value: &str) {
@@ -211,23 +214,13 @@ fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Most texts need no escape: look for one eight bytes at a time (the tail, shorter than
-    // eight, byte by byte below).
-    let words = bytes.chunks_exact(8);
-    let tail = bytes.len() - words.remainder().len();
-    let first = words
-        .map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))
-        .position(any_escaped)
-        .map_or(tail, |word| word * 8);
-    out.extend_from_slice(&bytes[..first]);
-    let mut from = first;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
-        if !escaped(b) {
-            continue;
-        }
+    // Most texts need no escape, and those that do need few: the bytes between escapes are
+    // found eight at a time and copied as they are.
+    let mut from = 0;
+    while let Some(i) = next_escaped(bytes, from) {
         out.extend_from_slice(&bytes[from..i]);
         from = i + 1;
-        match b {
+        match bytes[i] {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
@@ -235,7 +228,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
+            b => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
@@ -247,9 +240,33 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Whether any of eight bytes is one JSON escapes (bit tricks for "a byte is zero" and "a byte
-/// is below n", exact as to whether there is one).
-fn any_escaped(word: u64) -> bool {
+/// The first byte at or after `from` that JSON escapes, looked for eight bytes at a time (the
+/// last few padded to a word with bytes that need none).
+fn next_escaped(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = &bytes[from..];
+    let words = rest.chunks_exact(8);
+    let tail = words.remainder();
+    for (n, w) in words.enumerate() {
+        let mask = escaped_mask(u64::from_le_bytes(w.try_into().expect("eight bytes")));
+        if mask != 0 {
+            return Some(from + n * 8 + first_byte(mask));
+        }
+    }
+    let mut last = [b'a'; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let mask = escaped_mask(u64::from_le_bytes(last));
+    (mask != 0).then(|| bytes.len() - tail.len() + first_byte(mask))
+}
+
+/// The index of the lowest byte whose high bit is set in a mask from [`escaped_mask`].
+fn first_byte(mask: u64) -> usize {
+    mask.trailing_zeros() as usize / 8
+}
+
+/// The high bit of each of eight bytes (little-endian) that JSON escapes, by the bit tricks
+/// for "a byte is zero" and "a byte is below n". A borrow may also mark a byte above a marked
+/// one, never one below: the lowest mark is exact, and it is the only one read.
+fn escaped_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below = |n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
@@ -257,9 +274,10 @@ fn any_escaped(word: u64) -> bool {
         let x = word ^ (ONES * u64::from(c));
         x.wrapping_sub(ONES) & !x & HIGH
     };
-    below(0x20) | equal(b'"') | equal(b'\\') != 0
+    below(0x20) | equal(b'"') | equal(b'\\')
 }
 
+#[cfg(test)]
 fn escaped(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
@@ -270,25 +288,51 @@ pub(crate) fn render(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{any_escaped, escaped};
+    use super::{escaped, escaped_mask, first_byte, string};
 
     #[test]
-    fn a_word_needs_escaping_exactly_when_one_of_its_bytes_does() {
+    fn the_first_byte_to_escape_in_a_word_is_found_exactly() {
         // Every pair of byte values in every pair of places: the borrows of the bit tricks
-        // cross bytes, so one byte alone would not show a false answer.
+        // cross bytes, so one byte alone would not show a wrong answer.
         for a in 0..=255u8 {
             for b in 0..=255u8 {
                 for (i, j) in [(0, 1), (1, 0), (3, 7), (6, 7), (7, 0), (2, 5)] {
                     let mut word = [b'a'; 8];
                     word[i] = a;
                     word[j] = b;
-                    assert_eq!(
-                        any_escaped(u64::from_le_bytes(word)),
-                        escaped(a) || escaped(b),
-                        "{word:?}"
-                    );
+                    let mask = escaped_mask(u64::from_le_bytes(word));
+                    let first = word.iter().position(|&b| escaped(b));
+                    assert_eq!((mask != 0).then(|| first_byte(mask)), first, "{word:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut texts = vec![
+            String::new(),
+            "plain".to_owned(),
+            "a \"quoted\" \\path\\ with\nlines\tand\r\u{8}\u{c}\u{1}\u{1f}".to_owned(),
+            "ünïcödé `x` — \"".to_owned(),
+        ];
+        // Escapes at every offset of words and tails.
+        for len in 0..20 {
+            for at in 0..len {
+                let mut t: Vec<char> = "abcdefghijklmnopqrst"[..len].chars().collect();
+                t[at] = '"';
+                texts.push(t.iter().collect());
+                t[len - 1] = '\n';
+                texts.push(t.into_iter().collect());
+            }
+        }
+        for t in texts {
+            let mut out = Vec::new();
+            string(&mut out, &t);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&t).unwrap()
+            );
         }
     }
 }
