@@ -93,7 +93,6 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     }
     let rules = select::rules(&loaded, opts.select.as_deref(), &opts.ignore)?;
     let severities = select::severities(&loaded)?;
-    let catalog = select::catalog(&loaded)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -103,7 +102,14 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
 
     perfgate_model::timings::mark("start");
-    let mut found = files::discover(&paths, &cfg.exclude, pool.current_num_threads())?;
+    // The catalogue is read while the walk waits on the file system.
+    let (catalog, found) = std::thread::scope(|s| {
+        let catalog = s.spawn(|| select::catalog(&loaded));
+        let found = files::discover(&paths, &cfg.exclude, pool.current_num_threads());
+        (catalog.join(), found)
+    });
+    let catalog = catalog.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+    let mut found = found?;
     // Largest first, so that no large file is left to one thread at the end while the
     // others idle. Results are sorted by path below, whatever order they come in.
     found.sort_by_key(|f| std::cmp::Reverse(f.size));

@@ -1,7 +1,8 @@
 //! Phase timings on stderr, for working on perfgate's own speed: set `PERFGATE_TIMINGS=1`.
 //! Each line gives the time since the first mark, the phase's own time, the CPU time all
 //! live threads spent in it (on Linux), the kernel time the whole process spent in it (on
-//! Unix: page faults, file reads, thread starts) and the resident memory at its end (on
+//! Unix: page faults, file reads, thread starts), the page faults taken in it and the
+//! resident memory at its end (on
 //! Linux). Kernel time counts threads that have ended, so it can exceed the CPU time, and
 //! some kernels count it in clock ticks: average it over runs.
 
@@ -11,21 +12,25 @@ use std::time::Instant;
 struct State {
     start: Instant,
     /// The previous mark: when, and the process's CPU and kernel time then.
-    last: std::sync::Mutex<(Instant, u64, u64)>,
+    last: std::sync::Mutex<(Instant, u64, (u64, u64))>,
 }
 
-/// System (kernel) CPU time of the whole process so far, in nanoseconds (0 where unknown):
-/// page faults, file reads and thread starts, which a profile of user code does not show.
-fn sys_ns() -> u64 {
+/// System (kernel) CPU time of the whole process so far, in nanoseconds, and its page
+/// faults (zeros where unknown): page faults, file reads and thread starts, which a profile
+/// of user code does not show.
+fn sys_ns() -> (u64, u64) {
     #[cfg(unix)]
     {
         // SAFETY: getrusage only writes the struct it is given.
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
         if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0 {
-            return u.ru_stime.tv_sec as u64 * 1_000_000_000 + u.ru_stime.tv_usec as u64 * 1_000;
+            return (
+                u.ru_stime.tv_sec as u64 * 1_000_000_000 + u.ru_stime.tv_usec as u64 * 1_000,
+                u.ru_minflt as u64,
+            );
         }
     }
-    0
+    (0, 0)
 }
 
 /// CPU time of all the process's threads, in nanoseconds (0 where unknown).
@@ -63,7 +68,8 @@ pub fn mark(phase: &str) {
     let own = now - last.0;
     // Threads that ended since the last mark took their time with them: never negative.
     let cpu_ms = cpu.saturating_sub(last.1) as f64 / 1e6;
-    let sys_ms = sys.saturating_sub(last.2) as f64 / 1e6;
+    let sys_ms = sys.0.saturating_sub(last.2 .0) as f64 / 1e6;
+    let faults = sys.1.saturating_sub(last.2 .1);
     *last = (now, cpu, sys);
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -72,7 +78,7 @@ pub fn mark(phase: &str) {
             format!("  {:>5} MB", pages * 4096 / 1_000_000)
         });
     eprintln!(
-        "perfgate timings: {phase:<10} {:>8.1} ms  (+{:.1} ms, cpu {cpu_ms:.1} ms, sys {sys_ms:.1}){rss}",
+        "perfgate timings: {phase:<10} {:>8.1} ms  (+{:.1} ms, cpu {cpu_ms:.1} ms, sys {sys_ms:.1}, {faults} faults){rss}",
         (now - s.start).as_secs_f64() * 1e3,
         own.as_secs_f64() * 1e3
     );
