@@ -849,24 +849,16 @@ struct Resolver<'a, 'i> {
     /// Types of local bindings (by address: bindings do not move while resolving), asked
     /// once per method call on them.
     locals: std::cell::RefCell<FxHashMap<usize, Option<TypeRef>>>,
-    /// This module's imports by alias (the last one wins, as in the language).
-    imports: FxHashMap<&'a str, &'a Import>,
-    /// This module's typed globals by name (the first one wins).
-    globals: FxHashMap<&'a str, &'a Binding>,
+    /// This module's imports by alias (the last one wins, as in the language), and its
+    /// typed globals by name (the first one wins): made when first read, as a rule asking
+    /// for one receiver's type reads neither, or one of them once.
+    imports: std::cell::OnceCell<FxHashMap<&'a str, &'a Import>>,
+    globals: std::cell::OnceCell<FxHashMap<&'a str, &'a Binding>>,
 }
 
 impl<'a, 'i> Resolver<'a, 'i> {
     fn new(files: &'a [SourceFile], catalog: &'a Catalog, index: &'i Index<'a>, file: u32) -> Self {
         let module = &files[file as usize].module;
-        let imports = module
-            .imports
-            .iter()
-            .map(|i| (i.alias.as_str(), i))
-            .collect();
-        let mut globals = FxHashMap::default();
-        for g in module.globals.iter().filter(|g| g.ty.is_some()) {
-            globals.entry(g.name.as_str()).or_insert(g);
-        }
         Resolver {
             files,
             catalog,
@@ -878,13 +870,35 @@ impl<'a, 'i> Resolver<'a, 'i> {
             lineage: Default::default(),
             types: Default::default(),
             locals: Default::default(),
-            imports,
-            globals,
+            imports: Default::default(),
+            globals: Default::default(),
         }
     }
 }
 
 impl<'a> Resolver<'a, '_> {
+    fn imports(&self) -> &FxHashMap<&'a str, &'a Import> {
+        self.imports.get_or_init(|| {
+            let module: &'a Module = self.module;
+            module
+                .imports
+                .iter()
+                .map(|i| (i.alias.as_str(), i))
+                .collect()
+        })
+    }
+
+    fn globals(&self) -> &FxHashMap<&'a str, &'a Binding> {
+        self.globals.get_or_init(|| {
+            let module: &'a Module = self.module;
+            let mut globals = FxHashMap::default();
+            for g in module.globals.iter().filter(|g| g.ty.is_some()) {
+                globals.entry(g.name.as_str()).or_insert(g);
+            }
+            globals
+        })
+    }
+
     fn lang(&self) -> Language {
         self.module.language
     }
@@ -895,7 +909,7 @@ impl<'a> Resolver<'a, '_> {
             return Path::new();
         };
         let imp = if std::ptr::eq(module, self.module) {
-            self.imports.get(first.as_str()).copied()
+            self.imports().get(first.as_str()).copied()
         } else {
             module.imports.iter().rev().find(|i| i.alias == *first)
         };
@@ -1005,7 +1019,7 @@ impl<'a> Resolver<'a, '_> {
     fn binding<'f>(&'f self, f: &'f Function, name: &str, at: u32) -> Option<&'f Binding> {
         f.local_before(name, at)
             .or_else(|| f.params.iter().find(|b| b.name == name))
-            .or_else(|| self.globals.get(name).copied())
+            .or_else(|| self.globals().get(name).copied())
     }
 
     /// `cls(..)` or `cls.name(..)` in a Python classmethod (first parameter `cls`): the
@@ -1029,7 +1043,7 @@ impl<'a> Resolver<'a, '_> {
     /// The type of a module-level value that another module of the project defines and
     /// this one imports: `from esphome.core import CORE`, where `CORE = EsphomeCore()`.
     fn imported_global(&self, name: &str) -> Option<TypeRef> {
-        let import = self.imports.get(name)?;
+        let import = self.imports().get(name)?;
         let (global, module) = import.path.split_last()?;
         let file = self.index.module_file(self.lang(), module)?;
         let b = self.files[file as usize]
@@ -1042,8 +1056,8 @@ impl<'a> Resolver<'a, '_> {
 
     /// The type of a module-level binding that a function does not shadow.
     fn global_type(&self, f: &Function, name: &str) -> Option<&Path> {
-        let g = self.globals.get(name)?;
-        if self.imports.contains_key(name)
+        let g = self.globals().get(name)?;
+        if self.imports().contains_key(name)
             || f.locals.iter().any(|b| b.name == name)
             || f.params.iter().any(|b| b.name == name)
         {

@@ -414,50 +414,70 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
             })
         })
         .collect();
-    let shown: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     let first = group[0];
     let last = group[group.len() - 1];
     let span = Span {
         start: first.span.start,
         end: last.span.end,
     };
+    // Written into one string each, not joined from one per await: a finding a group.
+    let mut binds = String::new();
+    for (i, aw) in group.iter().enumerate() {
+        if i > 0 {
+            binds.push_str(", ");
+        }
+        for (j, b) in aw.binds.iter().enumerate() {
+            if j > 0 {
+                binds.push_str(", ");
+            }
+            binds.push_str(b);
+        }
+    }
     let trace = group
         .iter()
         .zip(&names)
-        .map(|(aw, n)| Step {
-            func: fid,
-            span: aw.span,
-            call: aw.call,
-            note: format!("awaits {n}, binding {}", aw.binds.join(", ")),
+        .map(|(aw, n)| {
+            let mut note = format!("awaits {n}, binding ");
+            for (j, b) in aw.binds.iter().enumerate() {
+                if j > 0 {
+                    note.push_str(", ");
+                }
+                note.push_str(b);
+            }
+            Step {
+                func: fid,
+                span: aw.span,
+                call: aw.call,
+                note,
+            }
         })
         .collect();
-    let fix =
-        match lang {
-            Language::Rust => format!(
-                "run them concurrently: `let ({}) = tokio::try_join!(...)?` (or tokio::join!)",
-                group
-                    .iter()
-                    .map(|aw| aw.binds.join(", "))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Language::Python => {
-                format!(
-            "run them concurrently: `{} = await asyncio.gather(...)` (or an asyncio.TaskGroup)",
-            group.iter().map(|aw| aw.binds.join(", ")).collect::<Vec<_>>().join(", ")
-        )
-            }
-        };
+    let fix = match lang {
+        Language::Rust => format!(
+            "run them concurrently: `let ({binds}) = tokio::try_join!(...)?` (or tokio::join!)"
+        ),
+        Language::Python => format!(
+            "run them concurrently: `{binds} = await asyncio.gather(...)` (or an asyncio.TaskGroup)"
+        ),
+    };
+    let mut message = format!(
+        "{} independent awaits run one after the other: ",
+        group.len()
+    );
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            message.push_str(", ");
+        }
+        message.push('`');
+        message.push_str(n);
+        message.push('`');
+    }
     cx.emit(
         Draft {
             meta: &META,
             func: fid,
             span,
-            message: format!(
-                "{} independent awaits run one after the other: {}",
-                group.len(),
-                shown.join(", ")
-            ),
+            message,
             impact:
                 "the total latency is the sum of the awaited operations instead of the slowest one"
                     .into(),
