@@ -1295,8 +1295,14 @@ impl<'a> Resolver<'a, '_> {
             info.concurrent = conc;
             info.timeout = tmo;
             // A spawned task runs beside its spawner, for as long as it likes: not start-up.
-            info.repeated =
-                ctx.loop_idx().is_some() || ctx.in_closure || ctx.async_block || spawned;
+            // An async block or closure handed straight to `block_on` runs once, there and
+            // then (a command line's `rt.block_on(async { cmd::run(cfg).await })`).
+            let run_once = ctx
+                .parent_call()
+                .is_some_and(|p| f.calls[p as usize].callee.last_name() == "block_on");
+            info.repeated = ctx.loop_idx().is_some()
+                || ((ctx.in_closure || ctx.async_block) && !run_once)
+                || spawned;
             let awaited = f.calls[i].awaited || as_future;
             let in_loop = ctx.loop_idx().is_some();
             info.apis.retain(|a| a.when.holds(awaited, in_loop));

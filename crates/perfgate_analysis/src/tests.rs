@@ -126,6 +126,33 @@ fn main() {
     assert!(!a.startup_only(find(&a, "handle")));
 }
 
+/// An async block handed to `block_on` runs once: what it calls from `main` is start-up
+/// code, unless it calls it from a loop or a spawned task.
+#[test]
+fn block_on_runs_its_async_block_once() {
+    let files = project(&[(
+        "src/main.rs",
+        r#"
+async fn export() {}
+async fn replay() {}
+async fn handle() {}
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        export().await;
+        for _ in 0..3 { replay().await; }
+        tokio::spawn(async { handle().await });
+    });
+}
+"#,
+    )]);
+    let catalog = Catalog::bundled();
+    let a = Analysis::new(&files, &catalog);
+    assert!(a.startup_only(find(&a, "export")));
+    assert!(!a.startup_only(find(&a, "replay")));
+    assert!(!a.startup_only(find(&a, "handle")));
+}
+
 /// A package's `lib.rs` and `main.rs` share its root module path; `main` calls the
 /// library's functions by the crate's name, and what only `main` calls is start-up code.
 #[test]

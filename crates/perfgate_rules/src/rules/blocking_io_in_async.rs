@@ -63,7 +63,9 @@ function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `init
 in Python the same behind underscores: `_startup`), a Rust method that builds a component
 from its configuration (`HttpSinkConfig::build`, run when the configuration is loaded) or a
 server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
-not from a loop or spawned task there (a `main` that loops over requests is serving); nor is
+not from a loop or spawned task there (a `main` that loops over requests is serving); an
+async block handed to `block_on` runs once, so a command line's subcommands
+(`rt.block_on(async { commands::export(cfg).await })`) are start-up code too; nor is
 a memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs once
 per process (one keyed on its arguments still blocks for each new key), nor a lazily built
 module global (`global _config` / `if _config is None: _config = load()`). A call from a
