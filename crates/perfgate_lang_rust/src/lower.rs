@@ -943,7 +943,7 @@ struct FnLower<'c> {
 
 /// Wrappers a returned value may be built inside and still be the returned value.
 const WRAPPERS: &[&str] = &[
-    "Ok", "Some", "Err", "new", "from", "Box", "Arc", "Rc", "Mutex", "RwLock", "RefCell",
+    "Ok", "Some", "Err", "new", "from", "Box", "Arc", "Rc", "Mutex", "RwLock", "RefCell", "pin",
 ];
 
 /// Methods that hand on their receiver's value, or an error in its place.
@@ -1041,6 +1041,23 @@ impl FnLower<'_> {
                     if let Some(b) = n.child_by_field_id(f) {
                         self.returned(b, s, depth + 1);
                     }
+                }
+            }
+            // `Box::pin(async move { .. })`: the future's output leaves with it.
+            "async_block" => {
+                if let Some(b) = n
+                    .named_children(&mut n.walk())
+                    .find(|c| c.kind_name() == "block")
+                {
+                    self.returned(b, s, depth + 1);
+                }
+            }
+            // `Ok((Scoped::client(io), addr))`: each element leaves.
+            "tuple_expression" | "array_expression" => {
+                let mut c = n.walk();
+                let items: Vec<Node> = n.named_children(&mut c).collect();
+                for x in items {
+                    self.returned(x, s, depth + 1);
                 }
             }
             "else_clause"
