@@ -1410,7 +1410,18 @@ fn annotation_path(expr: &Expr) -> Option<Path> {
             }
         }
         Expr::StringLiteral(s) => Some(perfgate_model::split_path(s.value.to_str())),
-        Expr::BinOp(b) => annotation_path(&b.left),
+        // `Client | None` is a `Client`; `concurrent.futures.Future | asyncio.Future` is
+        // either, and which one a value is is not known.
+        Expr::BinOp(b) if b.op == ast::Operator::BitOr => {
+            match (
+                b.left.is_none_literal_expr(),
+                b.right.is_none_literal_expr(),
+            ) {
+                (false, true) => annotation_path(&b.left),
+                (true, false) => annotation_path(&b.right),
+                _ => None,
+            }
+        }
         other => dotted(other),
     }
 }

@@ -29,7 +29,10 @@ critical section is fine on the executor; a guard held across an await is
 `lock-across-await`'s. Scheduling work elsewhere is not waiting for it either
 (`asyncio.run_coroutine_threadsafe(..)` alone; its `.result()` is). A `recv()` handed to a
 timeout (`timeout(ms, stream.recv()).await`, tokio's or a crate's own wrapper) is a future
-awaited through it.
+awaited through it. A value annotated with a union of types
+(`fut: concurrent.futures.Future | asyncio.Future`) is of no one known type: its
+`.exception()` may be an asyncio future's, which does not wait (`Future | None` is a
+`Future`).
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that

@@ -23,7 +23,10 @@ does no other work: the loop exists only to wait for something to become true. R
 try_unlink(path):`, a project helper that does I/O), periodic workers (the loop body does
 real work each round), generators that yield a value each round (a keep-alive `yield
 "ping"` every 100 ms) and loops that yield with a zero sleep (`await asyncio.sleep(0)`
-between chunks) are not reported.
+between chunks) are not reported, nor are loops that sleep for the time left until a
+deadline (`await asyncio.sleep(deadline - time.monotonic())`, or a `remaining` computed so
+in the loop): a watchdog whose deadline progress pushes back wakes when it may have passed,
+not at a fixed period.
 
 ## Why is this bad?
 Polling trades latency against CPU: a short sleep burns CPU and wakes the scheduler
@@ -158,6 +161,9 @@ impl crate::Rule for Rule {
                 let (Some(sleep), false) = (sleep, work) else {
                     continue;
                 };
+                if sleeps_until_deadline(a, fid, l.span, sleep) {
+                    continue;
+                }
                 let lang = a.file(fid).module.language;
                 let sleep_call = a.call(sleep);
                 let fix = match (lang, f.is_async) {
@@ -191,6 +197,68 @@ impl crate::Rule for Rule {
             }
         }
     }
+}
+
+/// Does the loop sleep for the time left until a deadline (`remaining = last + idle -
+/// time.monotonic()` then `await asyncio.sleep(remaining)`; `sleep(deadline -
+/// Instant::now())`)? It wakes when the deadline may have passed, not at a fixed period: a
+/// watchdog's timer that progress pushes back, not a poll. Read from the source: the sleep's
+/// argument, or its last assignment in the loop before the sleep.
+fn sleeps_until_deadline(
+    a: &perfgate_analysis::Analysis,
+    fid: perfgate_analysis::FuncId,
+    loop_span: perfgate_model::Span,
+    sleep: CallId,
+) -> bool {
+    let text = a.call_text(sleep);
+    let Some((open, close)) = perfgate_model::last_group(&text) else {
+        return false;
+    };
+    let Some(arg) = perfgate_model::split_top_level(&text[open + 1..close]).next() else {
+        return false;
+    };
+    let arg = arg.trim();
+    if time_left(arg) {
+        return true;
+    }
+    if arg.is_empty() || !arg.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return false;
+    }
+    let file = a.file(fid);
+    let at = a.call(sleep).span.start;
+    let Some(body) = file.text().get(loop_span.start as usize..at as usize) else {
+        return false;
+    };
+    // The last line of the loop, before the sleep, that assigns the name.
+    body.lines().rev().find_map(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("let ").unwrap_or(line);
+        let rest = line.strip_prefix(arg)?;
+        let rest = rest.trim_start();
+        let value = rest
+            .strip_prefix('=')
+            .filter(|v| !v.starts_with('='))
+            .or_else(|| {
+                rest.strip_prefix(':')
+                    .and_then(|t| Some(t.split_once('=')?.1))
+            })?;
+        Some(time_left(value))
+    }) == Some(true)
+}
+
+/// Is the expression a time left until a deadline: a clock read subtracted from something,
+/// or a duration since now (`deadline.saturating_duration_since(Instant::now())`)?
+fn time_left(expr: &str) -> bool {
+    const CLOCKS: &[&str] = &["monotonic(", "time(", "perf_counter(", "now("];
+    // `min(0.1, deadline - now)` wakes every 0.1 s until the deadline: a poll.
+    if expr.contains("min(") {
+        return false;
+    }
+    if expr.contains("duration_since(") {
+        return CLOCKS.iter().any(|c| expr.contains(c));
+    }
+    expr.rsplit_once('-')
+        .is_some_and(|(_, after)| CLOCKS.iter().any(|c| after.contains(c)))
 }
 
 /// Does the call try something that may fail and be retried: a project function that
