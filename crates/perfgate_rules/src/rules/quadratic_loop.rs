@@ -30,7 +30,8 @@ Finds three shapes of accidental O(n²) work:
 
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
 Rust arrays whose size is in their type (`[char; N]`), on
-literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`) or of
+literal collections of constants (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`, a class
+attribute `SUPPORTED: ClassVar[List[str]] = ["bash", "python"]` read as `self.SUPPORTED`) or of
 an enum's members (`ops = [op.value for op in Operator]`), inner
 loops over a name bound anew inside the outer loop (`Value::Array(arr) => for v in arr`,
 `items = item.children`), loops over small constant ranges, searches of a collection
@@ -476,8 +477,10 @@ fn sequence_type(
     li: u32,
 ) -> Option<&'static str> {
     let f: &Function = a.func(fid);
-    // The local's binding, to be read from the source text once the type says it matters.
+    // The local's binding, to be read from the source text once the type says it matters;
+    // for a field, its declaration in the class body, if it has one.
     let mut bound = None;
+    let mut declared = None;
     let ty = match root {
         Receiver::Local(name) => {
             let l = &f.loops[li as usize];
@@ -507,7 +510,9 @@ fn sequence_type(
             let owner = f.owner.as_deref()?;
             let file = &a.file(fid).module;
             let decl = file.types.iter().find(|t| t.name == owner)?;
-            decl.fields.iter().find(|b| b.name == field)?.ty.clone()
+            let b = decl.fields.iter().find(|b| b.name == field)?;
+            declared = Some(b.span);
+            b.ty.clone()
         }
         _ => None,
     }?;
@@ -522,6 +527,15 @@ fn sequence_type(
     };
     // `valid_keys = ('name', 'topic', 'nsfw')`: a handful of constants.
     if bound.is_some_and(|b| small_literal(a.file(fid).slice(b.span)) || over_enum(a, fid, b)) {
+        return None;
+    }
+    // `SUPPORTED_LANGUAGES: ClassVar[List[str]] = ["bash", "sh", "python"]` in the class
+    // body: a handful of constants too. (`self.queue: List[str] = ["start"]` in a method
+    // is where a list that grows begins.)
+    if declared.is_some_and(|span| {
+        let text = a.file(fid).slice(span);
+        !text.starts_with("self.") && small_literal(text)
+    }) {
         return None;
     }
     Some(kind)
