@@ -145,6 +145,13 @@ const GENERIC_METHODS: &[&str] = &[
     "finish",
     "flush",
     "handle",
+    // A compiled pattern's (`pattern.match(s)` on a parameter that defaults to `None`).
+    "match",
+    "search",
+    "fullmatch",
+    "findall",
+    "finditer",
+    "group",
 ];
 
 /// The project's symbols. Built per file in parallel; only module, type and method-name
