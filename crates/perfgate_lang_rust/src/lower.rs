@@ -957,6 +957,64 @@ const ADAPTORS: &[&str] = &[
     "unwrap_or_default",
 ];
 
+/// What leaves the function or is kept carries what it is made of: the call an adaptor hands
+/// on (`Client::builder().build().map_err(Error::from)?`: the client is what is kept, not
+/// only the adaptor's result), and the calls in a wrapper's or constructor's arguments
+/// (`Arc::new(self.into_output().await?)` kept in a struct that is returned). Repeated until
+/// nothing changes: chains are short, and each round only adds flags.
+fn keep_what_is_kept_from(calls: &mut [Call]) {
+    const KEPT: u8 = CallFlags::RETURNED | CallFlags::STORED;
+    for _ in 0..16 {
+        let mut changed = false;
+        for i in 0..calls.len() {
+            let flags = calls[i].flags & KEPT;
+            if flags == 0 {
+                continue;
+            }
+            if let Callee::Method {
+                recv: Receiver::CallResult(inner),
+                name,
+            } = &calls[i].callee
+            {
+                let inner = *inner as usize;
+                if ADAPTORS.contains(&name.as_str())
+                    && inner != i
+                    && inner < calls.len()
+                    && calls[inner].flags & flags != flags
+                {
+                    calls[inner].flags |= flags;
+                    changed = true;
+                }
+            }
+        }
+        for j in 0..calls.len() {
+            let Some(p) = calls[j].ctx.parent_call() else {
+                continue;
+            };
+            let Some(parent) = calls.get(p as usize) else {
+                continue;
+            };
+            let flags = parent.flags & KEPT;
+            let wraps = matches!(&parent.callee, Callee::Path(path)
+                if path.last().is_some_and(|n| WRAPPERS.contains(&n.as_str())));
+            // Not what runs in a closure or async block handed to the wrapper
+            // (`Box::pin(async move { .. })`): that is the future's body, whose own tail says
+            // what it returns.
+            let (c, pc) = (calls[j].ctx, parent.ctx);
+            if (c.in_closure && !pc.in_closure) || (c.async_block && !pc.async_block) {
+                continue;
+            }
+            if flags != 0 && wraps && calls[j].flags & flags != flags {
+                calls[j].flags |= flags;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
 /// Methods that keep their argument: a value passed to them outlives the call.
 const RETAINING: &[&str] = &[
     "push",
@@ -983,20 +1041,7 @@ impl FnLower<'_> {
             if self.stored_names.contains(b.name.as_str()) {
                 flags |= CallFlags::STORED;
             }
-            // `Client::builder().build().map_err(Error::from)?`: the client is what is kept,
-            // not only the adaptor's result.
-            let mut cur = Some(c);
-            while let (Some(i), true) = (cur, flags != 0) {
-                let call = &mut self.func.calls[i as usize];
-                call.flags |= flags;
-                cur = match &call.callee {
-                    Callee::Method {
-                        recv: Receiver::CallResult(inner),
-                        name,
-                    } if ADAPTORS.contains(&name.as_str()) && *inner != i => Some(*inner),
-                    _ => None,
-                };
-            }
+            self.func.calls[c as usize].flags |= flags;
         }
         for i in 0..self.func.calls.len() {
             if let Some(p) = self.func.calls[i].ctx.parent_call() {
@@ -1007,6 +1052,7 @@ impl FnLower<'_> {
                 }
             }
         }
+        keep_what_is_kept_from(&mut self.func.calls);
         self.func
     }
 

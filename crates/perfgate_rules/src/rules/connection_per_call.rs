@@ -25,7 +25,8 @@ dropped when it returns. It follows helpers that build and return a client
 Not reported: clients built in constructors (`__init__`, `new`, `default`, a builder's
 `build`), in `main` or
 other start-up code (functions reached only from entry points), stored on `self` or in a
-global, returned to the caller (also as the output of a returned future, as a connector
+global, returned to the caller (also through an adaptor or inside what is returned:
+`make().map_err(..)`, `Output { client: Arc::new(make()?) }`; or as the output of a returned future, as a connector
 service's `call` hands back `Box::pin(async move { .. Ok((io, addr)) })`), or created inside
 a `OnceLock`/`LazyLock`/`lazy_static`
 initialiser, a cache's `get_with(key, init)` or a memoized (`@lru_cache`) function. A client created inside a hot loop is
