@@ -110,6 +110,9 @@ pub struct Api {
     pub args: Option<u32>,
     pub max_args: Option<u32>,
     pub when: When,
+    /// The call's cost grows with its input: given only literals shorter than this many
+    /// bytes in all (`serde_json::from_str("null")`), it costs next to nothing.
+    pub min_literal: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +144,9 @@ pub struct ApiSchema {
     /// `torch.cuda.is_available` asks a question and launches no GPU work.
     #[serde(default)]
     pub except: Vec<String>,
+    /// See [`Api::min_literal`].
+    #[serde(default)]
+    pub min_literal: Option<u32>,
 }
 
 /// `[[method]]`: method names matched whatever the receiver.
@@ -237,6 +243,7 @@ impl Catalog {
                 args: None,
                 max_args: None,
                 when: a.when,
+                min_literal: a.min_literal,
             });
             if p.ends_with(".*") || p.ends_with("::*") {
                 let except = a.except.iter().map(|e| key(&split_path(e))).collect();
@@ -261,6 +268,7 @@ impl Catalog {
                 args: m.args,
                 max_args: m.max_args,
                 when: m.when,
+                min_literal: None,
             });
             cat.by_method.entry(n.clone()).or_default().push(idx);
         }

@@ -99,6 +99,7 @@ pub fn catalog(loaded: &Loaded) -> Result<Catalog, Error> {
                     returns: None,
                     when: Default::default(),
                     except: Vec::new(),
+                    min_literal: None,
                 },
             );
         }

@@ -26,7 +26,9 @@ the same every time, so every call after the first is wasted work.
 Not reported: calls at module level or in `static`/`LazyLock`/`OnceLock` initialisers,
 in constructors and start-up code, in memoized functions (`@lru_cache`, `#[cached]`),
 and calls whose input varies, or that take keyword options only
-(`hashlib.md5(usedforsecurity=False)` makes a fresh hasher, fed afterwards). Python's
+(`hashlib.md5(usedforsecurity=False)` makes a fresh hasher, fed afterwards), or whose cost
+grows with an input that is a short string literal (`serde_json::from_str("null")`,
+`json.loads("{}")`: under 8 bytes, as the catalogue's `min_literal` says). Python's
 `re.compile` is not listed: the `re` module keeps its own cache of compiled patterns.
 
 ## Why is this bad?
@@ -54,6 +56,32 @@ In Python, compute it once at module level or wrap it in `functools.cache`.
 "#,
 };
 
+/// Are the call's arguments string literals of fewer than `min` bytes in all
+/// (`serde_json::from_str("null")`, `json.loads("{}")`)? A named constant may be long.
+fn short_literals(call: &str, min: u32) -> bool {
+    let Some((open, close)) = perfgate_model::last_group(call) else {
+        return false;
+    };
+    let mut total = 0;
+    for arg in perfgate_model::split_top_level(&call[open + 1..close]) {
+        let arg = arg.trim();
+        if arg.is_empty() {
+            continue;
+        }
+        // Prefixes (`b"..."`, `r"..."`, `rb'...'`, `r#"..."#`), then one pair of quotes.
+        let body = arg.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '#');
+        let body = body.trim_end_matches('#');
+        let quoted = ['"', '\'']
+            .iter()
+            .any(|&q| body.len() >= 2 && body.starts_with(q) && body.ends_with(q));
+        if !quoted || body.starts_with("\"\"\"") || body.starts_with("'''") {
+            return false;
+        }
+        total += body.len() - 2;
+    }
+    total < min as usize
+}
+
 impl crate::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -75,6 +103,12 @@ impl crate::Rule for Rule {
             let Some(api) = a.info(cid).api_of(Kind::CostlyPure) else {
                 continue;
             };
+            if api
+                .min_literal
+                .is_some_and(|min| short_literals(&a.call_text(cid), min))
+            {
+                continue;
+            }
             let name = scope::short_name(a, cid);
             let note = api.note.as_deref().unwrap_or("a costly computation");
             let where_ = match c.ctx.loop_idx() {
