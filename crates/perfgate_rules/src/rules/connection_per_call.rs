@@ -36,7 +36,7 @@ where the function serves it: it loops over the connection, relays it
 (`copy_bidirectional`) or awaits a project function that loops (a proxy tunnel, a
 subscriber); one connection per call is then the design. The same socket opened for one
 request and reply is reported. Nor are connectivity probes, whose names say so
-(`is_endpoint_reachable`, `tcp_latency`, `health_check`): a probe opens a fresh connection
+(`is_endpoint_reachable`, `tcp_latency`, `health_check`, `can_connect`): a probe opens a fresh connection
 on purpose.
 
 ## Why is this bad?
@@ -111,6 +111,7 @@ fn probes_connectivity(name: &str) -> bool {
         "health",
         "alive",
         "connectivity",
+        "can_connect",
     ]
     .iter()
     .any(|w| name.contains(w))
