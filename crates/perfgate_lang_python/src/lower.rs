@@ -1550,7 +1550,13 @@ fn looks_like_lock(expr: &Expr) -> bool {
         .last()
         .map(|s| s.to_ascii_lowercase())
         .unwrap_or_default();
-    last.contains("lock") || last.contains("mutex") || last.ends_with("_cv") || last == "cond"
+    // By word: `state_lock`, `_rlock`, `writeLock` are locks; a `clock` or a code `block` is
+    // not.
+    let lock_word = last.split('_').any(|w| {
+        w.contains("mutex")
+            || (w.ends_with("lock") && !w.ends_with("clock") && !w.ends_with("block"))
+    });
+    lock_word || last.ends_with("_cv") || last == "cond"
 }
 
 /// Does the body leave the loop early (`break`/`return`), not counting nested loops' breaks?
@@ -1961,42 +1967,73 @@ fn literal_type(e: &Expr) -> Option<Path> {
     Some(perfgate_model::thin_vec![name.into()])
 }
 
-/// `@lru_cache`, `@functools.cache(maxsize=..)`, `@cached_property`, `@memoize`.
-/// `if X is None:` / `if not X:` whose body assigns `X`, a name the function declares
-/// `global`: the lazily built singleton, made on the first call only.
+/// Is this `if` the lazy initialisation of a process-wide value: a module global
+/// (declared `global`) or a class attribute read through `cls`, tested unset (`X is None`,
+/// `not X`, `len(X) == 0`) and assigned in the body? What the body does runs once.
 fn sets_unset_global(test: &Expr, body: &[Stmt], globals: &FxHashSet<&str>) -> bool {
-    let name = match test {
+    let target = match test {
         Expr::Compare(c)
             if matches!(c.ops.as_ref(), [ast::CmpOp::Is])
                 && matches!(c.comparators.as_ref(), [Expr::NoneLiteral(_)]) =>
         {
             c.left.as_ref()
         }
+        // `len(cls.all_settings) == 0`
+        Expr::Compare(c)
+            if matches!(c.ops.as_ref(), [ast::CmpOp::Eq])
+                && matches!(c.comparators.as_ref(), [Expr::NumberLiteral(n)]
+                    if matches!(n.value, ast::Number::Int(ref i) if i.as_u8() == Some(0))) =>
+        {
+            match c.left.as_ref() {
+                Expr::Call(call)
+                    if matches!(call.func.as_ref(), Expr::Name(f) if f.id.as_str() == "len")
+                        && call.arguments.args.len() == 1 =>
+                {
+                    &call.arguments.args[0]
+                }
+                _ => return false,
+            }
+        }
         Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => u.operand.as_ref(),
         _ => return false,
     };
-    let Expr::Name(n) = name else { return false };
-    let x = n.id.as_str();
-    globals.contains(x) && assigns(body, x)
+    match target {
+        Expr::Name(n) => {
+            let x = n.id.as_str();
+            globals.contains(x)
+                && assigns(body, &|t| matches!(t, Expr::Name(t) if t.id.as_str() == x))
+        }
+        Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(c) if c.id.as_str() == "cls") =>
+        {
+            let attr = a.attr.as_str();
+            assigns(body, &|t| {
+                matches!(t, Expr::Attribute(t) if t.attr.as_str() == attr
+                    && matches!(t.value.as_ref(), Expr::Name(c) if c.id.as_str() == "cls"))
+            })
+        }
+        _ => false,
+    }
 }
 
-/// Does a block assign the name, directly or in a `with`, `try` or `if` inside it?
-fn assigns(body: &[Stmt], x: &str) -> bool {
+/// Does a block assign a target `is_target` accepts, directly or in a `with`, `try` or
+/// `if` inside it?
+fn assigns(body: &[Stmt], is_target: &dyn Fn(&Expr) -> bool) -> bool {
     body.iter().any(|s| match s {
-        Stmt::Assign(a) => a
-            .targets
-            .iter()
-            .any(|t| matches!(t, Expr::Name(t) if t.id.as_str() == x)),
-        Stmt::AnnAssign(a) => matches!(a.target.as_ref(), Expr::Name(t) if t.id.as_str() == x),
-        Stmt::With(w) => assigns(&w.body, x),
-        Stmt::Try(t) => assigns(&t.body, x) || assigns(&t.orelse, x),
+        Stmt::Assign(a) => a.targets.iter().any(is_target),
+        Stmt::AnnAssign(a) => is_target(&a.target),
+        Stmt::With(w) => assigns(&w.body, is_target),
+        Stmt::Try(t) => assigns(&t.body, is_target) || assigns(&t.orelse, is_target),
         Stmt::If(i) => {
-            assigns(&i.body, x) || i.elif_else_clauses.iter().any(|c| assigns(&c.body, x))
+            assigns(&i.body, is_target)
+                || i.elif_else_clauses
+                    .iter()
+                    .any(|c| assigns(&c.body, is_target))
         }
         _ => false,
     })
 }
 
+/// `@lru_cache`, `@functools.cache(maxsize=..)`, `@cached_property`, `@memoize`.
 fn is_memoizer(d: &Expr) -> bool {
     let callee = match d {
         Expr::Call(c) => &c.func,

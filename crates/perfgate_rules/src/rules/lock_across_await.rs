@@ -20,6 +20,8 @@ Finds a `std::sync::Mutex`/`RwLock` or `parking_lot` guard (Rust), or a `threadi
 held by `with` (Python), that is still alive when the function awaits. Guards dropped
 before the await (`drop(guard)`, an inner block, a temporary in a statement without an
 await) and async locks (`tokio::sync::Mutex`, `asyncio.Lock` with `async with`) are fine.
+In Python a `with` target counts as a lock by its type or its name, word by word
+(`self._lock`, `state_rlock`, `self.cv`): a `self.clock` or a code `block` is not one.
 
 ## Why is this bad?
 While the task is suspended at the await, the thread lock stays held. Any other task that
