@@ -40,6 +40,12 @@ pub enum TypeRef {
 /// any the project adds, and the argument's type picks which runs.
 const CONVERSIONS: &[&str] = &["from", "try_from", "from_str", "from_iter", "default"];
 
+/// Builder methods that end the chain: they make what the builder builds, or act on it.
+const BUILDER_FINISHERS: &[&str] = &[
+    "build", "finish", "send", "connect", "spawn", "start", "run", "execute", "into", "try_",
+    "open", "bind", "create", "get", "fetch", "call",
+];
+
 /// Method names too generic to resolve by name alone.
 const GENERIC_METHODS: &[&str] = &[
     "new",
@@ -1195,7 +1201,16 @@ impl<'a> Resolver<'a, '_> {
                         if let Some(ret) = self.catalog.returns(self.lang(), &full) {
                             return Some(TypeRef::External(Path::from(ret)));
                         }
-                        None
+                        // A library builder's setter the catalogue does not list hands the
+                        // builder on (`Client::builder().default_headers(h).timeout(d)`).
+                        let builder = full.len() >= 2
+                            && full[full.len() - 2].ends_with("Builder")
+                            && !BUILDER_FINISHERS.iter().any(|f| name.starts_with(f))
+                            && self.catalog.by_path(self.lang(), &full).next().is_none();
+                        builder.then(|| {
+                            full.pop();
+                            TypeRef::External(full)
+                        })
                     }
                     Some(TypeRef::Project { name: ty, file }) => self
                         .project_method(&ty, name, file)

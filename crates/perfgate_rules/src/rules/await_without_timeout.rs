@@ -4,8 +4,8 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{Analysis, CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{Category, Confidence, Finding, Language, Severity};
-use rustc_hash::FxHashMap;
+use perfgate_model::{Callee, Category, Confidence, Finding, Language, Receiver, Severity};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct Rule;
 
@@ -21,8 +21,10 @@ connects, database queries — the catalogue's `remote` APIs) that nothing bound
 wrapped in `tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`,
 `anyio.fail_after` or a crate's own `timeout(limit, future)` wrapper; no per-request timeout (`.timeout(d)` on a reqwest request,
 `timeout=` on an aiohttp/httpx call); no client-level timeout configured in the module
-(`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`);
-not called only from places that wrap it in a timeout; and not in a project whose server
+(`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`),
+or in the module of a project function that hands out the client or a request made on it
+(`make_http_request(GET, url)?.send()`, with the client built with a timeout where
+`make_http_request` lives); not called only from places that wrap it in a timeout; and not in a project whose server
 gives every request a deadline with a timeout middleware (tower's `TimeoutLayer`,
 `ServiceBuilder::timeout`), which bounds what its handlers await. A query in a module that
 uses only an embedded database (it imports SQLite, `sqlx::sqlite` or `aiosqlite`, and no
@@ -69,6 +71,13 @@ impl crate::Rule for Rule {
                 .any(|c| a.file(c.func).module.language == lang)
         };
         let bounded_langs = [Language::Rust, Language::Python].map(server_bounded);
+        // Files that give a client a timeout (`ClientBuilder::timeout`): a request or client
+        // a function there hands back (`make_http_request(..)?.send()`) is bounded by it.
+        let timeout_files: FxHashSet<u32> = a
+            .calls_with_kind(Kind::ClientTimeout)
+            .iter()
+            .map(|c| c.func.file)
+            .collect();
         let unbounded: Vec<CallId> = a
             .calls_with_kind(Kind::Remote)
             .iter()
@@ -80,6 +89,7 @@ impl crate::Rule for Rule {
                     && shape & Shape::TEST == 0
                     && !a.info(cid).timeout
                     && a.call(cid).awaited
+                    && !made_by_bounded_factory(a, cid, &timeout_files)
                     && !(is_query(a, cid) && embedded_database_only(a, cid.func.file))
             })
             .collect();
@@ -136,6 +146,43 @@ impl crate::Rule for Rule {
             );
         }
     }
+}
+
+/// Is the call's receiver chain rooted in a call of a project function from a file that
+/// gives its client a timeout (`make_http_request(GET, url)?.header(..).send()`, or a local
+/// bound to one)? That function hands out the bounded client, or a request made on it.
+fn made_by_bounded_factory(a: &Analysis, cid: CallId, timeout_files: &FxHashSet<u32>) -> bool {
+    if timeout_files.is_empty() {
+        return false;
+    }
+    let f = a.func(cid.func);
+    let mut cur = cid.call;
+    for _ in 0..16 {
+        let c = &f.calls[cur as usize];
+        let next = match &c.callee {
+            Callee::Method {
+                recv: Receiver::CallResult(inner),
+                ..
+            } => Some(*inner),
+            Callee::Method {
+                recv: Receiver::Local(name),
+                ..
+            } => f.local_before(name, c.span.start).and_then(|b| b.init_call),
+            _ => None,
+        };
+        let Some(next) = next.filter(|&n| n != cur && (n as usize) < f.calls.len()) else {
+            return false;
+        };
+        let id = CallId {
+            func: cid.func,
+            call: next,
+        };
+        if let Target::Project { func, .. } = a.info(id).target {
+            return timeout_files.contains(&func.file);
+        }
+        cur = next;
+    }
+    false
 }
 
 /// A database query (sqlx's `fetch_*`/`execute`, a DB-API cursor's `execute`), not a
