@@ -313,12 +313,24 @@ impl<'s> ModuleLower<'s> {
             || name == "__init__"
             || perfgate_model::STARTUP_NAMES.contains(&name.trim_start_matches('_'))
             || runs_at_start_or_stop(def)
+            || initialises_class(def)
         {
             FunctionRole::Entry
         } else {
             FunctionRole::Normal
         }
     }
+}
+
+/// A classmethod that sets a library up for the process (`Tortoise.init(config=..)`,
+/// `Settings.configure(..)`): it has no instance to be per request for. An instance's
+/// `async def init(self)` may run for every object made, and is not one.
+fn initialises_class(def: &ast::StmtFunctionDef) -> bool {
+    matches!(def.name.as_str(), "init" | "configure")
+        && def
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "classmethod"))
 }
 
 /// An ASGI server's start-up and shutdown hooks: `@app.on_event("startup")` /

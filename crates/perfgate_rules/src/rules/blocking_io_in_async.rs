@@ -60,7 +60,8 @@ a worker thread (textual's `@work(thread=True)`, asgiref's `@sync_to_async`, cha
 as `tests/`, `test_utils/` or `k8s-e2e-tests/`, `#[cfg(test)]` code, helpers named
 `*_for_tests`) and start-up code: functions reached only from `main`, module-level code, a
 function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`, and
-in Python the same behind underscores: `_startup`), a Rust method that builds a component
+in Python the same behind underscores: `_startup`, and a classmethod `init` or `configure`
+that sets a library up: `Tortoise.init(config=..)`), a Rust method that builds a component
 from its configuration (`HttpSinkConfig::build`, run when the configuration is loaded) or a
 server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
 not from a loop or spawned task there (a `main` that loops over requests is serving); an
