@@ -1317,11 +1317,9 @@ impl<'a> Resolver<'a, '_> {
             info.concurrent = conc;
             info.timeout = tmo;
             // A spawned task runs beside its spawner, for as long as it likes: not start-up.
-            // An async block or closure handed straight to `block_on` runs once, there and
-            // then (a command line's `rt.block_on(async { cmd::run(cfg).await })`).
             let run_once = ctx
                 .parent_call()
-                .is_some_and(|p| f.calls[p as usize].callee.last_name() == "block_on");
+                .is_some_and(|p| runs_to_completion(&f.calls[p as usize].callee));
             info.repeated = ctx.loop_idx().is_some()
                 || ((ctx.in_closure || ctx.async_block) && !run_once)
                 || spawned;
@@ -1660,6 +1658,12 @@ impl<'a> Resolver<'a, '_> {
 
 /// Does the call start a task that runs on by itself (`tokio::spawn(f())`,
 /// `asyncio.create_task(f())`, `nursery.start_soon(f)`)?
+/// `block_on(..)`: an async block or closure handed straight to it runs once, there and
+/// then (a command line's `rt.block_on(async { cmd::run(cfg).await })`).
+fn runs_to_completion(callee: &Callee) -> bool {
+    callee.last_name() == "block_on"
+}
+
 fn spawns(callee: &Callee) -> bool {
     matches!(
         callee.last_name(),

@@ -16,19 +16,20 @@ pub static META: RuleMeta = RuleMeta {
     languages: &[Language::Rust, Language::Python],
     summary: "awaiting network or remote work with no timeout or deadline",
     doc: r#"## What it does
-Finds awaits of network and remote operations (HTTP requests, socket and WebSocket
-connects, database queries — the catalogue's `remote` APIs) that nothing bounds: not
-wrapped in `tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`,
-`anyio.fail_after` or a crate's own `timeout(limit, future)` wrapper; no per-request timeout (`.timeout(d)` on a reqwest request,
-`timeout=` on an aiohttp/httpx call); no client-level timeout configured in the module
-(`Client::builder().timeout(..)`, `ClientSession(timeout=...)`, `AsyncClient(timeout=...)`),
-or in the module of a project function that hands out the client or a request made on it
-(`make_http_request(GET, url)?.send()`, with the client built with a timeout where
-`make_http_request` lives); not called only from places that wrap it in a timeout; and not in a project whose server
-gives every request a deadline with a timeout middleware (tower's `TimeoutLayer`,
-`ServiceBuilder::timeout`), which bounds what its handlers await. A query in a module that
-uses only an embedded database (it imports SQLite, `sqlx::sqlite` or `aiosqlite`, and no
-Postgres or MySQL) reads a local file: no peer can leave it hanging.
+Finds awaits of network and remote operations (HTTP requests, socket and WebSocket connects,
+database queries — the catalogue's `remote` APIs) that nothing bounds: not wrapped in
+`tokio::time::timeout`, `asyncio.wait_for`, `asyncio.timeout`, `anyio.fail_after` or a
+crate's own `timeout(limit, future)` wrapper; no per-request timeout (`.timeout(d)` on a
+reqwest request, `timeout=` on an aiohttp/httpx call); no client-level timeout configured in
+the module (`Client::builder().timeout(..)`, `ClientSession(timeout=...)`,
+`AsyncClient(timeout=...)`), or in the module of a project function that hands out the
+client or a request made on it (`make_http_request(GET, url)?.send()`, with the client built
+with a timeout where `make_http_request` lives); not called only from places that wrap it in
+a timeout; and not in a project whose server gives every request a deadline with a timeout
+middleware (tower's `TimeoutLayer`, `ServiceBuilder::timeout`), which bounds what its
+handlers await. A query in a module that uses only an embedded database (it imports SQLite,
+`sqlx::sqlite` or `aiosqlite`, and no Postgres or MySQL) reads a local file: no peer can
+leave it hanging.
 
 ## Why is this bad?
 A peer that accepts the connection and never answers holds the task forever: its memory,

@@ -19,12 +19,13 @@ pub static META: RuleMeta = RuleMeta {
     languages: &[Language::Rust, Language::Python],
     summary: "independent awaits in sequence that could run concurrently",
     doc: r#"## What it does
-Finds two or more awaits that follow one another in a block, each binding a result, where
-no later await uses (directly or through the statements in between, such as
-`messages.append(answer)` before a prompt built from `messages`) the result of an earlier one, and none is already inside `join!`/`try_join!`/`select!`/`gather`/
-`create_task`. Only awaits of real work are considered: the project's own async functions
-and network calls from the catalogue — not sleeps, locks or channel operations, whose
-order is the point. Start-up code and tests are not checked.
+Finds two or more awaits that follow one another in a block, each binding a result, where no
+later await uses (directly or through the statements in between, such as
+`messages.append(answer)` before a prompt built from `messages`) the result of an earlier
+one, and none is already inside `join!`/`try_join!`/`select!`/`gather`/ `create_task`. Only
+awaits of real work are considered: the project's own async functions and network calls from
+the catalogue — not sleeps, locks or channel operations, whose order is the point. Start-up
+code and tests are not checked.
 
 Order that no value shows is respected too. An await between two others (a write, a
 permission check, a transaction) ends the group; so does a check of an earlier result
@@ -420,36 +421,19 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
         start: first.span.start,
         end: last.span.end,
     };
-    // Written into one string each, not joined from one per await: a finding a group.
-    let mut binds = String::new();
-    for (i, aw) in group.iter().enumerate() {
-        if i > 0 {
-            binds.push_str(", ");
-        }
-        for (j, b) in aw.binds.iter().enumerate() {
-            if j > 0 {
-                binds.push_str(", ");
-            }
-            binds.push_str(b);
-        }
-    }
+    let binds = group
+        .iter()
+        .map(|aw| aw.binds.join(", "))
+        .collect::<Vec<_>>()
+        .join(", ");
     let trace = group
         .iter()
         .zip(&names)
-        .map(|(aw, n)| {
-            let mut note = format!("awaits {n}, binding ");
-            for (j, b) in aw.binds.iter().enumerate() {
-                if j > 0 {
-                    note.push_str(", ");
-                }
-                note.push_str(b);
-            }
-            Step {
-                func: fid,
-                span: aw.span,
-                call: aw.call,
-                note,
-            }
+        .map(|(aw, n)| Step {
+            func: fid,
+            span: aw.span,
+            call: aw.call,
+            note: format!("awaits {n}, binding {}", aw.binds.join(", ")),
         })
         .collect();
     let fix = match lang {
@@ -460,18 +444,12 @@ fn emit(cx: &Checker, fid: FuncId, group: &[&Await], out: &mut Vec<Finding>) {
             "run them concurrently: `{binds} = await asyncio.gather(...)` (or an asyncio.TaskGroup)"
         ),
     };
-    let mut message = format!(
-        "{} independent awaits run one after the other: ",
-        group.len()
+    let shown: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let message = format!(
+        "{} independent awaits run one after the other: {}",
+        group.len(),
+        shown.join(", ")
     );
-    for (i, n) in names.iter().enumerate() {
-        if i > 0 {
-            message.push_str(", ");
-        }
-        message.push('`');
-        message.push_str(n);
-        message.push('`');
-    }
     cx.emit(
         Draft {
             meta: &META,
