@@ -38,8 +38,10 @@ static SLICES_TAKEN: AtomicUsize = AtomicUsize::new(0);
 /// accepts (analysis.max-file-size) builds a tree far smaller; a thread whose models
 /// outgrow theirs goes on with mimalloc.
 const SLICE: usize = 1 << 30;
-/// Slices in all; threads beyond them work on mimalloc alone.
+/// Slices asked for; threads beyond them work on mimalloc alone.
 const SLICES: usize = 128;
+/// Slices fewer than this are not worth reserving: each thread needs two.
+const MIN_SLICES: usize = 4;
 /// After a file whose scratch work went past this, the arena's pages beyond it are handed
 /// back to the OS: one huge file should not keep its memory for the rest of the run.
 const KEEP_RESIDENT: usize = 64 << 20;
@@ -173,7 +175,7 @@ impl Arena {
 fn take_slice() -> Option<usize> {
     let base = BASE.load(Relaxed);
     let i = SLICES_TAKEN.fetch_add(1, Relaxed);
-    (base != 0 && i < SLICES).then(|| base + i * SLICE)
+    (base != 0 && i < LEN.load(Relaxed) / SLICE).then(|| base + i * SLICE)
 }
 
 fn in_arenas(p: *mut u8) -> bool {
@@ -299,29 +301,35 @@ pub fn init_reusable() {
 static PACK_MODELS: AtomicBool = AtomicBool::new(false);
 
 /// Reserves the address space of every arena at once: no memory until touched
-/// (`MAP_NORESERVE`). Where that is refused (an address-space limit), there are no arenas
-/// and scratch work goes to mimalloc like the rest.
+/// (`MAP_NORESERVE`). Where an address-space limit refuses it (`ulimit -v`, valgrind), half
+/// as many slices are asked for, down to [`MIN_SLICES`]; below that there are no arenas and
+/// scratch work goes to mimalloc like the rest.
 fn reserve_arenas() {
     if BASE.load(Relaxed) != 0 {
         return;
     }
-    let len = SLICE * SLICES;
-    // SAFETY: a fresh private anonymous mapping, owned by this module for the process's life.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return;
+    let mut slices = SLICES;
+    while slices >= MIN_SLICES {
+        let len = SLICE * slices;
+        // SAFETY: a fresh private anonymous mapping, owned by this module for the
+        // process's life.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p != libc::MAP_FAILED {
+            LEN.store(len, Relaxed);
+            BASE.store(p as usize, Relaxed);
+            return;
+        }
+        slices /= 2;
     }
-    LEN.store(len, Relaxed);
-    BASE.store(p as usize, Relaxed);
 }
 
 /// The process's memory in 4 KiB pages, never 2 MiB ones (mimalloc asks for huge pages

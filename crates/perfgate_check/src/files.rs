@@ -10,9 +10,6 @@ pub struct Found {
     pub rel: String,
     /// For Rust files: the package name in the nearest `Cargo.toml` above the file.
     pub crate_name: Option<String>,
-    /// Its size when found, in bytes: files are parsed largest first, and one over the
-    /// size limit is not read.
-    pub size: u64,
 }
 
 /// The package name declared by the nearest `Cargo.toml` above `file`, looked up once per
@@ -71,133 +68,102 @@ fn is_source(p: &Path) -> bool {
     )
 }
 
-/// Walk the paths, gitignore-aware, without following symlinks (no loops), skipping
-/// excluded globs, on `threads` threads (0: one per core). Sorted by relative path for
-/// deterministic output.
+/// Walks the paths, gitignore-aware, without following symlinks (no loops), skipping
+/// excluded globs, and hands each source file to `found` as soon as it is found, so that
+/// files are parsed while the walk goes on. A file reached through two of the paths is
+/// handed over once, under the first one's name. Files come in walk order: whoever needs
+/// an order sorts.
+///
+/// One thread walks: reading directories is far faster than parsing what is in them, and
+/// ignore's parallel walker ends each walk with its threads polling for work in 1 ms
+/// sleeps, milliseconds of a check of a small project. No file is `stat`ed: each file's
+/// size is asked where it is read, in parallel.
 pub fn discover(
     paths: &[PathBuf],
     exclude: &[String],
-    threads: usize,
-) -> Result<Vec<Found>, Error> {
-    let mut out = Vec::new();
+    mut found: impl FnMut(Found),
+) -> Result<(), Error> {
+    // Every pattern is checked before the first file is handed over.
+    let mut overrides = Vec::with_capacity(paths.len());
     for root in paths {
-        if root.is_file() {
-            let rel = root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if is_source(root) {
-                out.push(Found {
-                    abs: root.clone(),
-                    rel,
-                    crate_name: None,
-                    size: root.metadata().map_or(0, |m| m.len()),
-                });
-            }
-            continue;
-        }
         let mut ov = ignore::overrides::OverrideBuilder::new(root);
         for g in exclude {
             ov.add(&format!("!{g}"))
                 .map_err(|e| Error::Usage(format!("bad exclude pattern `{g}`: {e}")))?;
         }
-        let overrides = ov
-            .build()
-            .map_err(|e| Error::Usage(format!("bad exclude patterns: {e}")))?;
-        // In parallel: on a large tree the walk is mostly system calls (reading
-        // directories, a `stat` per source file for its size), and the parse waits for it.
-        let walker = ignore::WalkBuilder::new(root)
+        overrides.push(
+            ov.build()
+                .map_err(|e| Error::Usage(format!("bad exclude patterns: {e}")))?,
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut crates = std::collections::HashMap::new();
+    let mut hand_over = |abs: PathBuf, rel: String| {
+        if !seen.insert(abs.clone()) {
+            return;
+        }
+        let crate_name = if rel.ends_with(".rs") {
+            // The innermost of the paths that holds the file bounds the manifest search.
+            let root = paths
+                .iter()
+                .filter(|r| abs.starts_with(r) && r.as_path() != abs.as_path())
+                .max_by_key(|r| r.as_os_str().len())
+                .map_or(Path::new("/"), |r| r.as_path());
+            crate_name_of(&abs, root, &mut crates)
+        } else {
+            None
+        };
+        found(Found {
+            abs,
+            rel,
+            crate_name,
+        });
+    };
+    for (root, overrides) in paths.iter().zip(overrides) {
+        if root.is_file() {
+            if is_source(root) {
+                let rel = root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                hand_over(root.clone(), rel);
+            }
+            continue;
+        }
+        let walk = ignore::WalkBuilder::new(root)
             .hidden(true)
             .follow_links(false)
             .require_git(false)
             .overrides(overrides)
-            .threads(threads)
-            .build_parallel();
-        let found = std::sync::Mutex::new(Vec::new());
-        walker.visit(&mut Collectors {
-            root,
-            found: &found,
-        });
-        out.extend(found.into_inner().unwrap_or_else(|e| e.into_inner()));
-    }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    out.dedup_by(|a, b| a.abs == b.abs);
-    // Crate names after the walk, in path order, so that each directory is asked once.
-    let mut crates = std::collections::HashMap::new();
-    for f in out.iter_mut().filter(|f| f.rel.ends_with(".rs")) {
-        let root = paths
-            .iter()
-            .filter(|r| f.abs.starts_with(r) && r.as_path() != f.abs.as_path())
-            .max_by_key(|r| r.as_os_str().len())
-            .map_or(Path::new("/"), |r| r.as_path());
-        f.crate_name = crate_name_of(&f.abs, root, &mut crates);
-    }
-    Ok(out)
-}
-
-/// Makes a [`Collect`] per walker thread.
-struct Collectors<'a> {
-    root: &'a Path,
-    found: &'a std::sync::Mutex<Vec<Found>>,
-}
-
-impl<'a> ignore::ParallelVisitorBuilder<'a> for Collectors<'a> {
-    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 'a> {
-        Box::new(Collect {
-            root: self.root,
-            found: self.found,
-            mine: Vec::new(),
-        })
-    }
-}
-
-/// One walker thread's finds, handed over when the thread is done with them.
-struct Collect<'a> {
-    root: &'a Path,
-    found: &'a std::sync::Mutex<Vec<Found>>,
-    mine: Vec<Found>,
-}
-
-impl Drop for Collect<'_> {
-    fn drop(&mut self) {
-        let mut all = self.found.lock().unwrap_or_else(|e| e.into_inner());
-        all.append(&mut self.mine);
-    }
-}
-
-impl ignore::ParallelVisitor for Collect<'_> {
-    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
-        let Ok(entry) = entry else {
-            return ignore::WalkState::Continue;
-        };
-        let p = entry.path();
-        if !entry.file_type().is_some_and(|t| t.is_file()) || !is_source(p) {
-            return ignore::WalkState::Continue;
+            .build();
+        for entry in walk {
+            let Ok(entry) = entry else {
+                continue;
+            };
+            let p = entry.path();
+            if !entry.file_type().is_some_and(|t| t.is_file()) || !is_source(p) {
+                continue;
+            }
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(p)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            // Always-skipped build outputs and virtual environments.
+            if rel.split('/').any(|c| {
+                matches!(
+                    c,
+                    "target" | "node_modules" | "__pycache__" | ".venv" | "venv" | "site-packages"
+                )
+            }) {
+                continue;
+            }
+            hand_over(entry.into_path(), rel);
         }
-        let rel = p
-            .strip_prefix(self.root)
-            .unwrap_or(p)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        // Always-skipped build outputs and virtual environments.
-        if rel.split('/').any(|c| {
-            matches!(
-                c,
-                "target" | "node_modules" | "__pycache__" | ".venv" | "venv" | "site-packages"
-            )
-        }) {
-            return ignore::WalkState::Continue;
-        }
-        self.mine.push(Found {
-            abs: p.to_path_buf(),
-            rel,
-            crate_name: None,
-            size: entry.metadata().map_or(0, |m| m.len()),
-        });
-        ignore::WalkState::Continue
     }
+    Ok(())
 }
 
 /// Read, parse and lower one file. A bug in a front end costs that file, reported as a
@@ -229,23 +195,17 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
         path: f.rel.clone(),
         message,
     };
-    if f.size > max_size {
-        return skipped(format!(
-            "{} bytes, over the {} byte limit (analysis.max-file-size)",
-            f.size, max_size
-        ));
-    }
     // The text is read into scratch memory with the parse tree: it is needed while
     // lowering, and afterwards only where a finding or a suppression is. Most rules are
     // about async code, so the text of a file that has some is kept (on a corpus of service
     // modules with 7 findings each, reading them all again cost more than keeping them);
     // any other is read again if need be.
     let read = || -> Result<(Module, String), Parsed> {
-        let bytes = read_at_most(&f.abs, f.size, max_size)
+        let bytes = read_at_most(&f.abs, max_size)
             .map_err(|e| skipped(format!("cannot read: {e}")))?
-            .ok_or_else(|| {
+            .map_err(|size| {
                 skipped(format!(
-                    "over the {max_size} byte limit (analysis.max-file-size)"
+                    "{size} bytes, over the {max_size} byte limit (analysis.max-file-size)"
                 ))
             })?;
         let text = decode(&f.rel, bytes)?;
@@ -287,16 +247,21 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
     }
 }
 
-/// A file's bytes, or `None` if it has grown past `max` since it was found (`size` bytes).
-fn read_at_most(path: &Path, size: u64, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+/// A file's bytes, or its size if that is over `max` (asked before reading, and counted
+/// while reading: a file may grow in between).
+fn read_at_most(path: &Path, max: u64) -> std::io::Result<Result<Vec<u8>, u64>> {
     use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > max {
+        return Ok(Err(size));
+    }
     // Room for one byte more than expected: the read that finds the end then needs no
     // buffer of its own.
-    let mut bytes = Vec::with_capacity(size.min(max) as usize + 1);
-    std::fs::File::open(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= max).then_some(bytes))
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    let read = bytes.len() as u64;
+    Ok(if read <= max { Ok(bytes) } else { Err(read) })
 }
 
 /// A file's bytes as text, unless it is binary or not UTF-8.
@@ -404,7 +369,8 @@ mod tests {
     #[test]
     fn copy_out_is_a_faithful_copy() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-        let found = discover(&[root], &[], 1).unwrap();
+        let mut found = Vec::new();
+        discover(&[root], &[], |f| found.push(f)).unwrap();
         assert!(found.len() >= 4, "{} example files", found.len());
         let mut paths = 0;
         for f in &found {
@@ -441,30 +407,23 @@ mod tests {
     }
 
     #[test]
-    fn a_file_over_the_limit_is_not_read_even_if_it_grew_after_it_was_found() {
+    fn a_file_over_the_limit_is_not_read() {
         let dir = std::env::temp_dir().join(format!("perfgate-limit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("grown.py");
+        let path = dir.join("big.py");
         std::fs::write(&path, "x = 1\n".repeat(100)).unwrap();
-        let found = |size| Found {
+        let found = Found {
             abs: path.clone(),
-            rel: "grown.py".into(),
+            rel: "big.py".into(),
             crate_name: None,
-            size,
         };
-        // Found at 10 bytes, 600 now: the limit holds on what is read, not what was found.
-        // The largest limit a config may set reads the whole file.
-        for (size, max, ok) in [
-            (10, 100, false),
-            (600, 100, false),
-            (10, 600, true),
-            (10, u64::MAX, true),
-        ] {
-            let p = load(&found(size), max);
-            match p {
+        // 600 bytes: the largest limit a config may set reads the whole file.
+        for (max, ok) in [(100, false), (599, false), (600, true), (u64::MAX, true)] {
+            match load(&found, max) {
                 Parsed::Ok { .. } => assert!(ok, "read past a limit of {max}"),
                 Parsed::Skipped { message, .. } => {
                     assert!(!ok, "{message}");
+                    assert!(message.contains("600 bytes"), "{message}");
                     assert!(message.contains("max-file-size"), "{message}");
                 }
                 Parsed::ParseError { message, .. } => panic!("{message}"),

@@ -102,33 +102,37 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
 
     perfgate_model::timings::mark("start");
-    // The catalogue is read while the walk waits on the file system.
-    let (catalog, found) = std::thread::scope(|s| {
-        let catalog = s.spawn(|| select::catalog(&loaded));
-        let found = files::discover(&paths, &cfg.exclude, pool.current_num_threads());
-        (catalog.join(), found)
-    });
-    let catalog = catalog.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-    let mut found = found?;
-    // Largest first, so that no large file is left to one thread at the end while the
-    // others idle. Results are sorted by path below, whatever order they come in.
-    found.sort_by_key(|f| std::cmp::Reverse(f.size));
-    perfgate_model::timings::mark("discover");
     let max = cfg.analysis.max_file_size;
-    // The project walk (manifests, CI files) needs no sources: it runs beside the parse.
-    let (parsed, walked): (Vec<Parsed>, _) = pool.install(|| {
-        rayon::join(
-            || {
-                found
-                    .iter()
-                    .par_bridge()
-                    .map(|f| files::load(f, max))
-                    .collect()
-            },
-            || project::walk(&paths),
-        )
+    // Three things at once: the walk hands files over to the parse as it finds them, the
+    // catalogue is read, and the project walk (manifests, CI files, no sources) runs beside
+    // the parse. Parse results are sorted by path below, whatever order they come in.
+    let (catalog, walk, parsed, walked) = std::thread::scope(|s| {
+        let catalog = s.spawn(|| select::catalog(&loaded));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let walk = s.spawn(|| {
+            files::discover(&paths, &cfg.exclude, move |f| {
+                // The parse ends only on an error, and then nobody needs more files.
+                let _ = tx.send(f);
+            })
+        });
+        let (parsed, walked): (Vec<Parsed>, _) = pool.install(|| {
+            rayon::join(
+                || {
+                    rx.into_iter()
+                        .par_bridge()
+                        .map(|f| files::load(&f, max))
+                        .collect()
+                },
+                || project::walk(&paths),
+            )
+        });
+        fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }
+        (join(catalog), join(walk), parsed, walked)
     });
-
+    walk?;
+    let catalog = catalog?;
     perfgate_model::timings::mark("parse");
     let mut sources: Vec<SourceFile> = Vec::new();
     let mut problems = Vec::new();

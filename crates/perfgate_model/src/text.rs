@@ -80,26 +80,51 @@ pub fn strip_comments(text: &str, lang: Language) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Collapse runs of whitespace so the text of a statement is stable under reformatting.
+/// Collapse runs of whitespace so the text of a statement is stable under reformatting:
+/// each run becomes one space (none at the start or the end), and a text longer than `max`
+/// bytes is cut there, with `…` after it.
 pub fn normalize_ws(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max));
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len().min(max) + '…'.len_utf8());
     let mut last_ws = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            if !last_ws && !out.is_empty() {
-                out.push(' ');
-            }
-            last_ws = true;
-        } else {
-            out.push(c);
+    let mut i = 0;
+    while i < b.len() {
+        // Code is ASCII but for its strings and comments: a run of ASCII that is not
+        // whitespace is copied at once, as far as `max` allows.
+        let run = b[i..]
+            .iter()
+            .position(|&c| !c.is_ascii() || is_ascii_space(c))
+            .unwrap_or(b.len() - i);
+        if run > 0 {
+            let take = run.min(max.saturating_sub(out.len()).max(1));
+            out.push_str(&s[i..i + take]);
+            i += take;
             last_ws = false;
+        } else {
+            let c = s[i..].chars().next().expect("a character starts here");
+            i += c.len_utf8();
+            if c.is_whitespace() {
+                if !last_ws && !out.is_empty() {
+                    out.push(' ');
+                }
+                last_ws = true;
+            } else {
+                out.push(c);
+                last_ws = false;
+            }
         }
         if out.len() >= max {
             out.push('…');
             break;
         }
     }
-    out.trim_end().to_owned()
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// `char::is_whitespace` of an ASCII byte.
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// The byte index of the bracket that closes the one at `open` (`(`, `[` or `{`, any
@@ -168,6 +193,52 @@ pub fn split_top_level(text: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use crate::Language;
+
+    /// `normalize_ws` as it was first written, a character at a time: the fast one must
+    /// give what it gave (fingerprints hash its output).
+    fn normalize_ws_by_char(s: &str, max: usize) -> String {
+        let mut out = String::new();
+        let mut last_ws = false;
+        for c in s.chars() {
+            if c.is_whitespace() {
+                if !last_ws && !out.is_empty() {
+                    out.push(' ');
+                }
+                last_ws = true;
+            } else {
+                out.push(c);
+                last_ws = false;
+            }
+            if out.len() >= max {
+                out.push('…');
+                break;
+            }
+        }
+        out.trim_end().to_owned()
+    }
+
+    #[test]
+    fn whitespace_is_collapsed_as_a_character_at_a_time() {
+        let texts = [
+            "",
+            " ",
+            "for y in range(224):",
+            "  for   x\tin\n\r\x0b\x0c items :  ",
+            "requests.get( url ,\n    timeout=None )",
+            "s = \"héllo\u{a0}wörld\u{85}end\u{3000}x\"",
+            "\u{a0}\u{a0}a\u{2028}b  ",
+            "ab cd ef gh ij kl mn op qr st uv wx yz",
+        ];
+        for t in texts {
+            for max in 0..t.len() + 3 {
+                assert_eq!(
+                    normalize_ws(t, max),
+                    normalize_ws_by_char(t, max),
+                    "{t:?} {max}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn comments_go_and_strings_stay() {
