@@ -1806,24 +1806,58 @@ impl FnLower<'_> {
                 }
                 None
             }
-            kind => {
-                let mut c = n.walk();
-                let children: Vec<Node> = n.named_children(&mut c).collect();
-                let branch = matches!(kind, "if_expression" | "else_clause");
-                // `(metadata, batch)`: a tuple's elements are moved into it, as a struct
-                // literal's fields are.
-                let tuple = kind == "tuple_expression";
-                for ch in children {
-                    if tuple {
-                        self.moved(ch, s);
-                    }
-                    if branch {
-                        self.conditional_expr(ch, s);
-                    } else {
-                        self.expr(ch, s);
-                    }
-                }
+            "if_expression" => {
+                let first = self.func.calls.len();
+                self.lower_children(n, s);
+                self.branches_call(n, s, first)
+            }
+            _ => {
+                self.lower_children(n, s);
                 None
+            }
+        }
+    }
+
+    /// The call an `if` evaluates to, when every branch ends in a call of the same function
+    /// or macro (`let c = if labels.is_empty() { counter!("x") } else { counter!("x",
+    /// labels) }`): the first branch's, which says how the value is made as well as any.
+    /// `first` is the first call lowered for the `if`.
+    fn branches_call(&self, n: Node, s: Src, first: usize) -> Option<u32> {
+        let mut tails = Vec::new();
+        if_tails(n, &mut tails)?;
+        let callee = |t: Node| match t.kind_name() {
+            "macro_invocation" => t.child_by_field_id(FIELDS.mac).map(|m| s.of(m)),
+            "call_expression" => t.child_by_field_id(FIELDS.function).map(|f| s.of(f)),
+            _ => None,
+        };
+        let name = callee(tails[0])?;
+        if !tails.iter().all(|&t| callee(t) == Some(name)) {
+            return None;
+        }
+        let span = s.span(tails[0]);
+        self.func.calls[first..]
+            .iter()
+            .position(|c| c.span == span)
+            .map(|i| (first + i) as u32)
+    }
+
+    /// Lower each named child of `n`; a branch's children run only when its condition holds.
+    fn lower_children(&mut self, n: Node, s: Src) {
+        let kind = n.kind_name();
+        let mut c = n.walk();
+        let children: Vec<Node> = n.named_children(&mut c).collect();
+        let branch = matches!(kind, "if_expression" | "else_clause");
+        // `(metadata, batch)`: a tuple's elements are moved into it, as a struct literal's
+        // fields are.
+        let tuple = kind == "tuple_expression";
+        for ch in children {
+            if tuple {
+                self.moved(ch, s);
+            }
+            if branch {
+                self.conditional_expr(ch, s);
+            } else {
+                self.expr(ch, s);
             }
         }
     }
@@ -2615,4 +2649,33 @@ fn scan_body(body: Node, s: Src) -> (bool, bool) {
         stack.extend(x.named_children(&mut c));
     }
     (arith, index)
+}
+
+/// The tail expressions of every branch of an `if` with an `else` (`else if` chains
+/// followed), or `None` if a branch has none (it ends in a statement) or there is no `else`.
+fn if_tails<'t>(n: Node<'t>, out: &mut Vec<Node<'t>>) -> Option<()> {
+    out.push(block_tail(n.child_by_field_id(FIELDS.consequence)?)?);
+    let alt = n.child_by_field_id(FIELDS.alternative)?.named_child(0)?;
+    match alt.kind_name() {
+        "if_expression" => if_tails(alt, out),
+        "block" => {
+            out.push(block_tail(alt)?);
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// The expression a block evaluates to: its last child, if that is not a statement.
+fn block_tail(block: Node) -> Option<Node> {
+    let mut c = block.walk();
+    let last = block
+        .named_children(&mut c)
+        .filter(|ch| !matches!(ch.kind_name(), "line_comment" | "block_comment"))
+        .last()?;
+    (!matches!(
+        last.kind_name(),
+        "expression_statement" | "let_declaration" | "empty_statement"
+    ) && !last.kind_name().ends_with("_item"))
+    .then_some(last)
 }

@@ -439,3 +439,38 @@ fn test_only_cfgs() {
         assert_eq!(cfg_test_only(attr), test_only, "{attr}");
     }
 }
+
+/// A local set by an `if` whose branches all end in a call of one function or macro is
+/// made by that call; one whose branches differ, or lack an `else`, is made by none.
+#[test]
+fn if_branches_ending_in_one_callee_make_the_local() {
+    let src = r#"
+fn handles(labels: &[Label], n: usize) {
+    let c = if labels.is_empty() { counter!("x") } else { counter!("x", labels.iter()) };
+    let d = if n == 0 { Client::new() } else if n == 1 { Client::new() } else { Client::new() };
+    let e = if n == 0 { Vec::new() } else { Vec::with_capacity(n) };
+    let g = if n == 0 { Client::new() } else { let x = 1; x };
+    let h = if n == 0 { Client::new(); };
+}
+"#;
+    let m = lower(src, "src/lib.rs").unwrap();
+    let f = &m.functions[0];
+    let made_by = |name: &str| {
+        let b = f.locals.iter().find(|b| b.name == name).unwrap();
+        b.init_call
+            .map(|c| f.calls[c as usize].callee.last_name().to_owned())
+    };
+    assert_eq!(made_by("c").as_deref(), Some("counter"));
+    assert_eq!(made_by("d").as_deref(), Some("new"));
+    let d = f.locals.iter().find(|b| b.name == "d").unwrap();
+    // The first branch's call.
+    let first =
+        src.find("let d").unwrap() + src[src.find("let d").unwrap()..].find("Client").unwrap();
+    assert_eq!(
+        f.calls[d.init_call.unwrap() as usize].span.start as usize,
+        first
+    );
+    assert_eq!(made_by("e"), None);
+    assert_eq!(made_by("g"), None);
+    assert_eq!(made_by("h"), None);
+}

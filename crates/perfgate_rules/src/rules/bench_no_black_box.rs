@@ -23,7 +23,8 @@ In Rust benchmark routines (`b.iter(|| ..)`, `iter_batched`, `iter_with_large_dr
 - discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work (work
   that writes through a `&mut`, `append(&mut log, x)`, runs on a value the routine
   captures, `rt.block_on(task())`, or updates a handle a macro returns,
-  `counter!("requests").increment(1)`, cannot be deleted, whatever its inputs).
+  `counter!("requests").increment(1)`, also through a local, `let c = if .. { counter!(..)
+  } else { counter!(..) }; c.increment(1)`, cannot be deleted, whatever its inputs).
 
 ## Why is this bad?
 The optimiser sees the whole benchmark: a pure function of constants is folded to its
@@ -105,9 +106,9 @@ impl crate::Rule for Rule {
                         // call, the longer, is the statement.
                         .max_by_key(|c| (c.span.start, c.span.end));
                     let captured = last.is_some_and(|c| {
-                        (on_captured_value(c) || on_macro_value(f, c))
-                            && EFFECTS.contains(&c.callee.last_name())
-                            && !bound_within(f, c, r.span)
+                        EFFECTS.contains(&c.callee.last_name())
+                            && ((on_captured_value(c) && !bound_within(f, c, r.span))
+                                || on_macro_value(f, c))
                     });
                     // Shared state it writes keeps it, however constant its inputs.
                     let constant = !captured
@@ -209,14 +210,22 @@ const EFFECTS: &[&str] = &[
     "absolute",
 ];
 
-/// A method call on what a macro returned: macro-built handles (`counter!(..)`) point into
-/// state the macro's expansion registers, out of the optimiser's reach.
+/// A method call on what a macro returned, directly or through a local (`let c = if ..
+/// { counter!("a") } else { counter!("a", labels) }; c.increment(1)`): macro-built handles
+/// point into state the macro's expansion registers, out of the optimiser's reach.
 fn on_macro_value(f: &perfgate_model::Function, c: &perfgate_model::Call) -> bool {
-    matches!(
-        &c.callee,
-        Callee::Method { recv: perfgate_model::Receiver::CallResult(i), .. }
-            if f.calls.get(*i as usize).is_some_and(|m| m.is_macro)
-    )
+    let made_by = match &c.callee {
+        Callee::Method {
+            recv: perfgate_model::Receiver::CallResult(i),
+            ..
+        } => Some(*i),
+        Callee::Method {
+            recv: perfgate_model::Receiver::Local(name),
+            ..
+        } => f.local_before(name, c.span.start).and_then(|b| b.init_call),
+        _ => None,
+    };
+    made_by.is_some_and(|i| f.calls.get(i as usize).is_some_and(|m| m.is_macro))
 }
 
 /// A method call on a value the routine names (`storage.get_value(i)`, `self.index.search`):
