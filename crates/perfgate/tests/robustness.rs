@@ -185,3 +185,39 @@ proptest! {
         }
     }
 }
+
+/// Under an address-space limit (`ulimit -v`) the arenas are reserved smaller, or not at
+/// all, and the report is the same.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_address_space_limit_changes_nothing_but_memory() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let run = |limit_kb: Option<u64>| {
+        let limit = limit_kb.map_or(String::new(), |kb| format!("ulimit -v {kb} && "));
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{limit}exec \"$0\" check . --jobs 2 --quiet --format json --fail-on never"
+            ))
+            .arg(env!("CARGO_BIN_EXE_perfgate"))
+            .current_dir(&examples)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let free = run(None);
+    assert!(!free.is_empty());
+    // 12 GB: room for fewer arenas than asked for; 2.5 GB: room for none.
+    for kb in [12_000_000, 2_500_000] {
+        assert!(
+            run(Some(kb)) == free,
+            "a different report under ulimit -v {kb}"
+        );
+    }
+}

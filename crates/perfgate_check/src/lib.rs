@@ -111,7 +111,8 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
         let walk = s.spawn(|| {
             files::discover(&paths, &cfg.exclude, move |f| {
-                // The parse ends only on an error, and then nobody needs more files.
+                // Sending fails only once the parse has gone (it panicked): then nobody
+                // needs more files.
                 let _ = tx.send(f);
             })
         });
