@@ -193,6 +193,10 @@ pub(crate) struct Index<'p> {
     /// Per language: every segment of every module path (crate names, packages, modules):
     /// a path whose root is none of them is a library's.
     roots: [rustc_hash::FxHashSet<&'p str>; 2],
+    /// Per language: every name a path call into the project can end in (function and
+    /// type names, import aliases). A path ending in none of them (`time.sleep`, `len`) is
+    /// no project symbol, and is not looked up as one module prefix at a time.
+    names: [rustc_hash::FxHashSet<&'p str>; 2],
 }
 
 /// (type name, method name) -> method. hashbrown's, for lookups by a borrowed
@@ -233,6 +237,16 @@ fn seg_hash(path: &[Name]) -> u64 {
         seg_write(&mut h, s);
     }
     h.finish()
+}
+
+/// What follows the last `sep` (`.` or `::`) in `name`, all of it if none. By its last
+/// byte: a searcher for a string pattern costs more than the lookup it serves.
+pub(crate) fn last_segment<'s>(name: &'s str, sep: &str) -> &'s str {
+    let last = sep.as_bytes().last().copied().unwrap_or(b'.');
+    match name.bytes().rposition(|b| b == last) {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
 }
 
 /// How many functions with an owner (methods) each language has.
@@ -284,11 +298,23 @@ impl<'p> Index<'p> {
                     // At their final size from the start: grown by doubling, each map leaves
                     // its smaller tables behind as fresh memory nothing reuses.
                     let mut methods: [MethodMap<'p>; 2] = Default::default();
+                    let mut names: [rustc_hash::FxHashSet<&'p str>; 2] = Default::default();
                     for (lang, n) in methods_per_language.into_iter().enumerate() {
                         methods[lang].reserve(n);
                     }
                     for (fi, file) in files.iter().enumerate() {
-                        let lang = file.module.language as usize;
+                        let m = &file.module;
+                        let lang = m.language as usize;
+                        let sep = m.language.path_sep();
+                        let names = &mut names[lang];
+                        names.extend(m.imports.iter().map(|i| i.alias.as_str()));
+                        names.extend(m.types.iter().map(|t| t.name.as_str()));
+                        for f in &m.functions {
+                            names.insert(f.name.as_str());
+                            // The qualified name's last segment, which is the name itself
+                            // wherever a front end writes it as expected.
+                            names.insert(last_segment(&f.qualname, sep));
+                        }
                         for (i, f) in file.module.functions.iter().enumerate() {
                             let Some(owner) = &f.owner else { continue };
                             let id = FuncId {
@@ -300,7 +326,7 @@ impl<'p> Index<'p> {
                                 .or_insert(id);
                         }
                     }
-                    methods
+                    (methods, names)
                 },
                 || {
                     let mut modules: [FxHashMap<u64, u32>; 2] = Default::default();
@@ -364,8 +390,10 @@ impl<'p> Index<'p> {
             )
         };
         // Per-file names (parallel) and the two merged halves, side by side.
-        let (qualnames, (methods, (modules, (clashes, same_path), types, (method_names, roots)))) =
-            rayon::join(qualnames, tables);
+        let (
+            qualnames,
+            ((methods, names), (modules, (clashes, same_path), types, (method_names, roots))),
+        ) = rayon::join(qualnames, tables);
         Index {
             files,
             modules,
@@ -376,7 +404,13 @@ impl<'p> Index<'p> {
             methods,
             method_names,
             roots,
+            names,
         }
+    }
+
+    /// Could a path ending in `name` be the project's? See `names`.
+    fn may_name_symbol(&self, lang: Language, name: &str) -> bool {
+        self.names[lang as usize].contains(last_segment(name, lang.path_sep()))
     }
 
     /// Is `path` rooted outside the project (`lettre::Message::builder`, `requests.get`)?
@@ -1507,6 +1541,15 @@ impl<'a> Resolver<'a, '_> {
     /// A path call into the project: a function, `Type::method`, or a class constructor.
     fn project_path(&self, full: &[Name], written: &[Name]) -> Option<FuncId> {
         let lang = self.lang();
+        // Whatever is found below is a function or type named by the path's last segment,
+        // or reached through an import of that name.
+        let ends_in_name = |p: &[Name]| {
+            p.last()
+                .is_some_and(|n| self.index.may_name_symbol(lang, n))
+        };
+        if !ends_in_name(full) && !ends_in_name(written) {
+            return None;
+        }
         let here = &self.module.module_path;
         if let Some(id) = self.index.find_symbol(lang, full, here) {
             return Some(id);

@@ -345,3 +345,37 @@ fn callee_text_reads_like_a_chain() {
         assert_eq!(crate::short_text(call), callee, "{call}");
     }
 }
+
+/// A path call is looked up in the project only where its last segment could name a project
+/// symbol; a name the project knows only as an import alias (a package facade's `from .gen
+/// import make as build`) is one of those.
+#[test]
+fn calls_through_a_facade_alias_resolve_and_library_paths_do_not() {
+    let files = project(&[
+        ("pkg/__init__.py", "from pkg.gen import make as build\n"),
+        (
+            "pkg/gen.py",
+            "import requests\n\ndef make(url):\n    return requests.get(url)\n",
+        ),
+        (
+            "app.py",
+            "import time\nimport pkg\n\nasync def handle(url):\n    time.sleep(1)\n    return pkg.build(url)\n",
+        ),
+    ]);
+    let cat = Catalog::bundled();
+    let a = Analysis::new(&files, &cat);
+    let make = find(&a, "make");
+    let handle = find(&a, "handle");
+    let targets: Vec<_> = a.calls_of(handle).map(|c| &a.info(c).target).collect();
+    assert!(
+        matches!(targets[0], Target::External(p) if p.join(".") == "time.sleep"),
+        "{targets:?}"
+    );
+    assert!(
+        matches!(targets[1], Target::Project { func, .. } if *func == make),
+        "{targets:?}"
+    );
+    assert_eq!(super::resolve::last_segment("Engine::infer", "::"), "infer");
+    assert_eq!(super::resolve::last_segment("Stage.run", "."), "run");
+    assert_eq!(super::resolve::last_segment("run", "."), "run");
+}
