@@ -105,7 +105,8 @@ struct CheckArgs {
     /// Write the report here instead of stdout (written atomically)
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Configuration file (default: discovered upward from the first path)
+    /// Configuration file (default: discovered upward from the first path, stopping below
+    /// the directories in PERFGATE_CONFIG_CEILING)
     #[arg(long)]
     config: Option<PathBuf>,
     /// Only these rules (ids or categories)

@@ -8,10 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_perfgate"))
-}
-
 /// A hyperfine-format result file with `n` commands of 2,000 samples: big enough that a
 /// record takes a while, so kills land at every stage (reading, writing, committing).
 fn big_results(dir: &Path, n: usize) -> PathBuf {
@@ -35,7 +31,7 @@ fn big_results(dir: &Path, n: usize) -> PathBuf {
 }
 
 fn record(results: &Path, db: &Path) -> Command {
-    let mut c = Command::new(bin());
+    let mut c = common::perfgate_command();
     c.args(["bench", "record"])
         .arg(results)
         .arg("--db")
@@ -103,7 +99,7 @@ fn compare_exits_1_on_a_regression_and_reports_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
     common::record_fixture_runs(&db);
-    let o = Command::new(bin())
+    let o = common::perfgate_command()
         .args([
             "bench",
             "compare",
@@ -123,7 +119,7 @@ fn compare_exits_1_on_a_regression_and_reports_in_json() {
     assert_eq!(rust["status"], "regression");
     assert!(rust["change_low"].as_f64().unwrap() > 0.05);
     // No baseline of that name: a clear error, exit 2.
-    let o = Command::new(bin())
+    let o = common::perfgate_command()
         .args(["bench", "compare", "--baseline", "nope", "--db"])
         .arg(&db)
         .output()

@@ -8,10 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_perfgate"))
-}
-
 fn chromium() -> Option<PathBuf> {
     [
         "chromium",
@@ -43,7 +39,7 @@ fn html_report_renders_in_headless_chromium() {
     common::record_fixture_runs(&db);
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/target-missed");
     let page = dir.path().join("report.html");
-    let o = Command::new(bin())
+    let o = common::perfgate_command()
         .args([
             "check",
             ".",

@@ -2,12 +2,14 @@
 //! nesting, a million-term expression, empty and binary files and a symlink loop are counted
 //! as skipped or parse errors, and the rest is still analysed.
 
+mod common;
+
 use proptest::prelude::*;
 use std::path::Path;
 use std::process::Command;
 
 fn check_json(dir: &Path) -> (i32, serde_json::Value) {
-    let o = Command::new(env!("CARGO_BIN_EXE_perfgate"))
+    let o = common::perfgate_command()
         .args(["check", ".", "--quiet", "--format", "json"])
         .current_dir(dir)
         .output()

@@ -437,8 +437,30 @@ pub fn load_file(path: &Path) -> Result<Option<Loaded>, ConfigError> {
     }))
 }
 
-/// Find the configuration for a checked path: walk up from it, first found wins.
+/// The environment variable naming directories that configuration discovery does not
+/// search, nor anything above them: a list like `PATH`, of absolute paths (relative ones are
+/// ignored). Git's `GIT_CEILING_DIRECTORIES`, for configuration: a sandbox, a CI job or a
+/// test suite keeps a stray `perfgate.toml` in a shared parent (`/tmp`, a home directory)
+/// out of its runs.
+pub const CEILING_VAR: &str = "PERFGATE_CONFIG_CEILING";
+
+/// Find the configuration for a checked path: walk up from it, first found wins, stopping
+/// below the directories that [`CEILING_VAR`] names.
 pub fn discover(start: &Path) -> Result<Loaded, ConfigError> {
+    let ceilings: Vec<PathBuf> = std::env::var_os(CEILING_VAR)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| p.is_absolute())
+                .map(|p| p.canonicalize().unwrap_or(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    discover_below(start, &ceilings)
+}
+
+/// [`discover`], searching neither the `ceilings` (absolute, canonical paths) nor anything
+/// above them.
+pub fn discover_below(start: &Path, ceilings: &[PathBuf]) -> Result<Loaded, ConfigError> {
     let start = if start.is_file() {
         start.parent().unwrap_or(start).to_path_buf()
     } else {
@@ -446,6 +468,9 @@ pub fn discover(start: &Path) -> Result<Loaded, ConfigError> {
     };
     let start = start.canonicalize().unwrap_or(start);
     for dir in start.ancestors() {
+        if ceilings.iter().any(|c| c == dir) {
+            break;
+        }
         for name in ["perfgate.toml", "pyproject.toml", "Cargo.toml"] {
             let p = dir.join(name);
             if p.is_file() {
@@ -485,6 +510,13 @@ impl Loaded {
 mod tests {
     use super::*;
 
+    /// Discovery from inside a fresh temporary directory, which no configuration in a
+    /// shared parent (a stray `/tmp/perfgate.toml`) may reach.
+    fn discover(start: &Path) -> Result<Loaded, ConfigError> {
+        let tmp = std::env::temp_dir();
+        discover_below(start, &[tmp.canonicalize().unwrap_or(tmp)])
+    }
+
     #[test]
     fn discovers_each_kind_and_reports_errors_with_lines() {
         let dir = tempfile::tempdir().unwrap();
@@ -522,5 +554,29 @@ mod tests {
         std::fs::write(sub.join("perfgate.toml"), "[gate]\nfail-below = \"high\"\n").unwrap();
         let e = discover(&sub).unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    /// A ceiling hides its own configuration and everything above it; the directories
+    /// below it are searched as before.
+    #[test]
+    fn discovery_stops_below_a_ceiling() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (mid, sub) = (root.join("mid"), root.join("mid/sub"));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(root.join("perfgate.toml"), "ignore = [\"busy-wait\"]\n").unwrap();
+        let found = |ceilings: &[PathBuf]| discover_below(&sub, ceilings).unwrap().path;
+        assert_eq!(found(&[]), Some(root.join("perfgate.toml")));
+        assert_eq!(found(std::slice::from_ref(&root)), None);
+        assert_eq!(found(std::slice::from_ref(&mid)), None);
+        assert_eq!(
+            found(&[sub.join("deeper")]),
+            Some(root.join("perfgate.toml"))
+        );
+        std::fs::write(mid.join("perfgate.toml"), "select = [\"io\"]\n").unwrap();
+        assert_eq!(
+            found(std::slice::from_ref(&root)),
+            Some(mid.join("perfgate.toml"))
+        );
     }
 }

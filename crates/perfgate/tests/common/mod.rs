@@ -1,7 +1,19 @@
 //! Shared by the integration tests.
 
-use std::path::{Path, PathBuf};
+// Each test crate uses its own part of this module.
+#![allow(dead_code)]
+
+use std::path::Path;
 use std::process::Command;
+
+/// The perfgate binary as the tests run it: configuration discovery stops below the
+/// system's temporary directory (`PERFGATE_CONFIG_CEILING`), so a stray `perfgate.toml` there
+/// (left by a manual run) cannot reach the temporary projects the tests check.
+pub fn perfgate_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_perfgate"));
+    c.env("PERFGATE_CONFIG_CEILING", std::env::temp_dir());
+    c
+}
 
 /// Record perfgate_bench's two real criterion runs — `baseline` and `current`, with
 /// `rust/check` 14% slower — into the history at `db`, with fixed commits and branch so
@@ -12,7 +24,7 @@ pub fn record_fixture_runs(db: &Path) {
         ("baseline", "criterion-baseline"),
         ("current", "criterion-current"),
     ] {
-        let o = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_perfgate")))
+        let o = perfgate_command()
             .args(["bench", "record"])
             .arg(fx.join(sub))
             .arg("--db")
