@@ -23,15 +23,16 @@ dropped when it returns. It follows helpers that build and return a client
 (`make_client()` called from a handler is reported at the handler, with the chain).
 
 Not reported: clients built in constructors (`__init__`, `new`, `default`, a builder's
-`build`), in `main` or other start-up code (functions reached only from entry points),
-stored on `self` or in a global, returned to the caller (also through an adaptor or inside
-what is returned: `make().map_err(..)`, `Output { client: Arc::new(make()?) }`; or as the
-output of a returned future, as a connector service's `call` hands back `Box::pin(async move
-{ .. Ok((io, addr)) })`), or created inside a `OnceLock`/`LazyLock`/`lazy_static`
-initialiser, a cache's `get_with(key, init)` or a memoized (`@lru_cache`) function. A client
-created inside a hot loop is reported by `alloc-in-loop` instead. A socket or WebSocket
-(`TcpStream::connect`, `connect_async`, `asyncio.open_connection`, `websockets.connect`) is
-the session itself where the function serves it: it loops over the connection, relays it
+`build`, the synchronous methods of a type named `*Loader`), in `main` or other start-up
+code (functions reached only from entry points), stored on `self` or in a global, returned
+to the caller (also through an adaptor or inside what is returned: `make().map_err(..)`,
+`Output { client: Arc::new(make()?) }`; or as the output of a returned future, as a
+connector service's `call` hands back `Box::pin(async move { .. Ok((io, addr)) })`), or
+created inside a `OnceLock`/`LazyLock`/`lazy_static` initialiser, a cache's `get_with(key,
+init)` or a memoized (`@lru_cache`) function. A client created inside a hot loop is
+reported by `alloc-in-loop` instead. A socket or WebSocket (`TcpStream::connect`,
+`connect_async`, `asyncio.open_connection`, `websockets.connect`) is the session itself
+where the function serves it: it loops over the connection, relays it
 (`copy_bidirectional`) or awaits a project function that loops (a proxy tunnel, a
 subscriber); one connection per call is then the design. The same socket opened for one
 request and reply is reported. Nor are connectivity probes, whose names say so

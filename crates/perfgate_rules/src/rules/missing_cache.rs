@@ -24,7 +24,9 @@ are all literals or named constants, inside functions that run per call. The res
 the same every time, so every call after the first is wasted work.
 
 Not reported: calls at module level or in `static`/`LazyLock`/`OnceLock` initialisers,
-in constructors and start-up code, in memoized functions (`@lru_cache`, `#[cached]`),
+in constructors and start-up code, in the synchronous methods of a type named `*Loader`
+(a model loader's `isq_layer_regexes` runs once per load; a GraphQL `DataLoader`'s async
+`load` runs per batch and is checked), in memoized functions (`@lru_cache`, `#[cached]`),
 and calls whose input varies, or that take keyword options only
 (`hashlib.md5(usedforsecurity=False)` makes a fresh hasher, fed afterwards), or whose cost
 grows with an input that is a short string literal (`serde_json::from_str("null")`,

@@ -27,7 +27,8 @@ the loading function is async (a request or task handler) or loops. A helper tha
 whatever path its caller passes (`convert_file(path)`) is doing its job.
 
 Not reported: reads of live kernel state (`/proc/...`, `/sys/...`, `/dev/...`, whose
-content changes), loading in constructors, `main` and other start-up code, results stored on
+content changes), loading in constructors, in a loader's synchronous methods (a type
+named `*Loader` is there to load), `main` and other start-up code, results stored on
 `self` or in a global (lazy initialisation), returned to the caller, or loaded inside a
 `OnceLock`/`LazyLock` initialiser, a cache's `get_with(key, init)` or a memoized
 (`@lru_cache`) function.

@@ -88,6 +88,15 @@ pub(crate) fn per_call(a: &Analysis, fid: FuncId) -> bool {
         && !a.startup_only(fid)
         && !is_setup_name(&f.name)
         && !builds_from_builder(f)
+        && !loader_method(f)
+}
+
+/// A method of a loader (`GgufLoader`, a `ModelLoader` trait's implementations, a
+/// `ConfigLoader`): a type whose job is loading a model, weights or configuration runs when
+/// something is loaded, not per request, and what it builds there is what it hands over.
+/// Async methods excepted: a GraphQL `DataLoader`'s `load` runs per batch of requests.
+fn loader_method(f: &perfgate_model::Function) -> bool {
+    !f.is_async && f.owner.as_deref().is_some_and(|o| o.ends_with("Loader"))
 }
 
 /// `FooBuilder::build`: the builder pattern's constructor, which makes what the object it
