@@ -206,7 +206,7 @@ pub(crate) fn compute(a: &Analysis) -> Summaries {
                             let Target::Project { func, confidence } = info.target else {
                                 continue;
                             };
-                            if info.offloaded || info.debug_only || func == id {
+                            if info.offloaded || info.not_on_executor || func == id {
                                 continue;
                             }
                             let c = a.call(cid);
@@ -287,7 +287,7 @@ fn direct_effects(a: &Analysis, id: FuncId) -> Vec<(Effect, Root)> {
     for (cid, info) in a.known_calls(id) {
         // What is known of the call first: reading the call itself is a cache miss.
         if info.offloaded
-            || info.debug_only
+            || info.not_on_executor
             || !info
                 .apis
                 .iter()

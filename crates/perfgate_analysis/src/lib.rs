@@ -41,9 +41,10 @@ pub struct CallInfo<'c> {
     pub apis: Vec<&'c Api>,
     /// Runs off the executor (inside `spawn_blocking`, `to_thread`, ...).
     pub offloaded: bool,
-    /// Runs only in debug mode ([`perfgate_model::CallFlags::DEBUG_ONLY`]): its effects are
-    /// not production's.
-    pub debug_only: bool,
+    /// Never what a production executor runs: only in debug mode
+    /// ([`perfgate_model::CallFlags::DEBUG_ONLY`]), or only where no async runtime runs
+    /// ([`perfgate_model::CallFlags::OUTSIDE_RUNTIME`]). Its effects are not counted.
+    pub not_on_executor: bool,
     /// Part of a concurrent combinator (`join!`, `gather`, a spawned task).
     pub concurrent: bool,
     /// Bounded by a timeout (a wrapper, a per-request or a client-level timeout).
@@ -281,7 +282,7 @@ impl<'p> Analysis<'p> {
             target: Target::Unknown,
             apis: Vec::new(),
             offloaded: false,
-            debug_only: false,
+            not_on_executor: false,
             concurrent: false,
             timeout: false,
             repeated: false,
@@ -362,7 +363,7 @@ impl<'p> Analysis<'p> {
     pub fn on_executor(&self, id: CallId, f: &Function, c: &Call, info: &CallInfo) -> bool {
         (f.is_async || c.ctx.async_block)
             && !info.offloaded
-            && !info.debug_only
+            && !info.not_on_executor
             && !effects::deferred(self, id.func, c)
     }
 

@@ -650,7 +650,7 @@ impl<'a> FileCalls<'a> {
                     target,
                     apis: info.apis.clone(),
                     offloaded: info.offloaded,
-                    debug_only: info.debug_only,
+                    not_on_executor: info.not_on_executor,
                     concurrent: info.concurrent,
                     timeout: info.timeout,
                     repeated: info.repeated,
@@ -1347,7 +1347,9 @@ impl<'a> Resolver<'a, '_> {
             let ctx = f.calls[i].ctx;
             let info = &mut infos[i];
             info.offloaded = off;
-            info.debug_only = f.calls[i].flags & perfgate_model::CallFlags::DEBUG_ONLY != 0;
+            info.not_on_executor = f.calls[i].has(
+                perfgate_model::CallFlags::DEBUG_ONLY | perfgate_model::CallFlags::OUTSIDE_RUNTIME,
+            );
             info.concurrent = conc;
             info.timeout = tmo;
             // A spawned task runs beside its spawner, for as long as it likes: not start-up.

@@ -508,7 +508,7 @@ impl<'m, 's> FnLower<'m, 's> {
         });
     }
 
-    fn mark(&mut self, call: Option<u32>, flag: u8) {
+    fn mark(&mut self, call: Option<u32>, flag: u16) {
         if let Some(c) = call {
             self.func.calls[c as usize].flags |= flag;
         }
@@ -1154,7 +1154,7 @@ impl<'a> ExprLower<'_, 'a, '_> {
     }
 
     /// [`CallFlags`] the arguments give: all constant, or varying with a loop.
-    fn arg_flags(&self, call: &'a ast::ExprCall, callee: &Callee) -> u8 {
+    fn arg_flags(&self, call: &'a ast::ExprCall, callee: &Callee) -> u16 {
         let args = &call.arguments;
         let values = || {
             args.args

@@ -963,7 +963,7 @@ const ADAPTORS: &[&str] = &[
 /// (`Arc::new(self.into_output().await?)` kept in a struct that is returned). Repeated until
 /// nothing changes: chains are short, and each round only adds flags.
 fn keep_what_is_kept_from(calls: &mut [Call]) {
-    const KEPT: u8 = CallFlags::RETURNED | CallFlags::STORED;
+    const KEPT: u16 = CallFlags::RETURNED | CallFlags::STORED;
     for _ in 0..16 {
         let mut changed = false;
         for i in 0..calls.len() {
@@ -1265,7 +1265,7 @@ impl FnLower<'_> {
     }
 
     /// [`CallFlags`] the arguments give: all constant, or varying with a loop.
-    fn arg_flags(&self, callee: &Callee, args: &[Node], s: Src) -> u8 {
+    fn arg_flags(&self, callee: &Callee, args: &[Node], s: Src) -> u16 {
         let mut flags = 0;
         if args.iter().any(|a| {
             lends_exclusively(*a)
@@ -1732,6 +1732,9 @@ impl FnLower<'_> {
                     let t = s.of(v);
                     t.contains("timeout(") || t.contains("timeout_at(")
                 });
+                // `match Handle::try_current() { Ok(h) => .., Err(_) => { a runtime of its
+                // own, blocked on } }`: the `Err` arm runs only outside any runtime.
+                let runtime_probe = value.is_some_and(|v| probes_runtime(s.of(v)));
                 if let Some(v) = value {
                     self.expr(v, s);
                 }
@@ -1771,8 +1774,12 @@ impl FnLower<'_> {
                     if handler.is_some() {
                         self.handler = handler;
                     }
+                    let first = self.func.calls.len();
                     if let Some(v) = arm.child_by_field_id(FIELDS.value) {
                         self.conditional_expr(v, s);
+                    }
+                    if runtime_probe && pat.trim_start().starts_with("Err") {
+                        self.flag_calls_from(first, CallFlags::OUTSIDE_RUNTIME);
                     }
                     self.handler = saved;
                 }
@@ -1798,11 +1805,37 @@ impl FnLower<'_> {
                 if let Some(b) = n.child_by_field_id(FIELDS.consequence) {
                     self.conditional_expr(b, s);
                 }
-                for c in &mut self.func.calls[first..] {
-                    c.flags |= CallFlags::DEBUG_ONLY;
-                }
+                self.flag_calls_from(first, CallFlags::DEBUG_ONLY);
                 if let Some(e) = n.child_by_field_id(FIELDS.alternative) {
                     self.conditional_expr(e, s);
+                }
+                None
+            }
+            // `if let Ok(h) = Handle::try_current() { .. } else { a runtime of its own }`,
+            // `if Handle::try_current().is_err() { .. }`: one branch runs only outside any
+            // runtime.
+            "if_expression"
+                if n.child_by_field_id(FIELDS.condition)
+                    .is_some_and(|c| probes_runtime(s.of(c))) =>
+            {
+                let cond = n.child_by_field_id(FIELDS.condition)?;
+                let t = s.of(cond).trim_start();
+                let outside_in_else = t.starts_with("let Ok") || t.ends_with(".is_ok()");
+                let outside_in_then = t.starts_with("let Err") || t.ends_with(".is_err()");
+                self.conditional_expr(cond, s);
+                let first = self.func.calls.len();
+                if let Some(b) = n.child_by_field_id(FIELDS.consequence) {
+                    self.conditional_expr(b, s);
+                }
+                if outside_in_then {
+                    self.flag_calls_from(first, CallFlags::OUTSIDE_RUNTIME);
+                }
+                let first = self.func.calls.len();
+                if let Some(e) = n.child_by_field_id(FIELDS.alternative) {
+                    self.conditional_expr(e, s);
+                }
+                if outside_in_else {
+                    self.flag_calls_from(first, CallFlags::OUTSIDE_RUNTIME);
                 }
                 None
             }
@@ -1815,6 +1848,13 @@ impl FnLower<'_> {
                 self.lower_children(n, s);
                 None
             }
+        }
+    }
+
+    /// Sets a [`CallFlags`] bit on the calls lowered since `first` (those of one branch).
+    fn flag_calls_from(&mut self, first: usize, flag: u16) {
+        for c in &mut self.func.calls[first..] {
+            c.flags |= flag;
         }
     }
 
@@ -2413,6 +2453,17 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
         }
     }
     None
+}
+
+/// Does an expression ask whether a tokio runtime runs on this thread
+/// (`tokio::runtime::Handle::try_current()`, and `.is_ok()`/`.is_err()` of it)?
+fn probes_runtime(expr: &str) -> bool {
+    let t = expr.trim_start();
+    !t.starts_with('!')
+        && t.contains("Handle::try_current()")
+        && ["try_current()", ".is_ok()", ".is_err()"]
+            .iter()
+            .any(|end| t.trim_end().ends_with(end))
 }
 
 /// Does an `if` condition turn on debug mode (`cfg!(debug_assertions)`, `self.debug`,

@@ -474,3 +474,34 @@ fn handles(labels: &[Label], n: usize) {
     assert_eq!(made_by("g"), None);
     assert_eq!(made_by("h"), None);
 }
+
+/// The branch of a runtime probe that runs only where no runtime does: a `match`'s `Err`
+/// arm, an `if let Ok(..)`'s `else`, an `.is_err()` test's body. The other branch, and code
+/// that asks nothing, stay as they are.
+#[test]
+fn calls_only_outside_a_runtime_are_flagged() {
+    let src = r#"
+fn a(f: F) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h.block_on(f()),
+        Err(_) => outside_match(),
+    }
+    if let Ok(h) = Handle::try_current() { inside_if_let(h) } else { outside_if_let() }
+    if Handle::try_current().is_err() { outside_is_err() } else { inside_is_err() }
+    if !Handle::try_current().is_ok() { negated() }
+    anywhere();
+}
+"#;
+    let m = lower(src, "src/lib.rs").unwrap();
+    let f = &m.functions[0];
+    let flagged: Vec<&str> = f
+        .calls
+        .iter()
+        .filter(|c| c.has(perfgate_model::CallFlags::OUTSIDE_RUNTIME))
+        .map(|c| c.callee.last_name())
+        .collect();
+    assert_eq!(
+        flagged,
+        ["outside_match", "outside_if_let", "outside_is_err"]
+    );
+}

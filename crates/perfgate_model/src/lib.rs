@@ -487,7 +487,7 @@ pub struct Call {
     /// A `macro!(...)` invocation rather than a function call.
     pub is_macro: bool,
     /// [`CallFlags`] bits: what the arguments read and where the result goes.
-    pub flags: u8,
+    pub flags: u16,
 }
 
 impl Call {
@@ -525,32 +525,36 @@ impl CallFlags {
     /// Every argument is a literal or a named constant (`Regex::new("^a+$")`,
     /// `tokenizer.encode(SYSTEM_PROMPT)`); a call with no arguments has none, nor has one
     /// with keyword options only (`hashlib.md5(usedforsecurity=False)`).
-    pub const ARGS_CONST: u8 = 1;
+    pub const ARGS_CONST: u16 = 1;
     /// An argument reads a name the innermost enclosing loop changes: its variables or a
     /// name assigned in its body.
-    pub const ARGS_VARY_INNER: u8 = 2;
+    pub const ARGS_VARY_INNER: u16 = 2;
     /// The same for any enclosing loop.
-    pub const ARGS_VARY_ANY: u8 = 4;
+    pub const ARGS_VARY_ANY: u16 = 4;
     /// The result leaves the function: returned (directly, through a local, or wrapped in
     /// `Ok`/`Some`/a struct literal), or yielded.
-    pub const RETURNED: u8 = 8;
+    pub const RETURNED: u16 = 8;
     /// The result is kept beyond the call: stored on `self`, in a global, or pushed into a
     /// collection.
-    pub const STORED: u8 = 16;
+    pub const STORED: u16 = 16;
     /// Not a call in the source but an operator perfgate models as one: `x in items`
     /// (`__contains__`), `s += "..."` on a string (`__iadd__`).
-    pub const OPERATOR: u8 = 32;
+    pub const OPERATOR: u16 = 32;
     /// An argument is lent exclusively: `&mut conn`, `&mut self.buf`, or a name bound to a
     /// `&mut` borrow (a parameter `pool: &mut DbPool`) passed on. Two calls that hold such a
     /// loan of one name cannot run at once (Rust refuses to compile it).
-    pub const EXCLUSIVE: u8 = 64;
+    pub const EXCLUSIVE: u16 = 64;
     /// Inside a branch taken only in debug mode (`if self._debug:`, `if loop.get_debug():`,
     /// `if cfg!(debug_assertions)`): not what runs in production.
-    pub const DEBUG_ONLY: u8 = 128;
+    pub const DEBUG_ONLY: u16 = 128;
+    /// Inside a branch taken only where no async runtime runs on the thread (the `Err` arm
+    /// of tokio's `Handle::try_current()`, where a function that may be called either way
+    /// builds a runtime of its own and blocks on it): never on an executor.
+    pub const OUTSIDE_RUNTIME: u16 = 256;
 }
 
 impl Call {
-    pub fn has(&self, flag: u8) -> bool {
+    pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
 }

@@ -21,18 +21,20 @@ Finds synchronous waits in async code: `JoinHandle::join()`, `mpsc::Receiver::re
 — directly or through synchronous helpers. A wait in a closure handed to a constructor
 (`Provider::new(move || lock.blocking_read())`) runs later, where the closure is called
 (usually a worker thread), and is not reported; nor is one in a branch taken only in debug
-mode, nor one in a closure handed to a `spawn_blocking` / `block_in_place` method, whatever
-the receiver (a runtime `Handle` kept in a field, the project's own pool of that name):
-re-entering the runtime with `Handle::current().block_on(..)` there is the idiom. Taking a
-thread lock (`with lock:`, `lock.acquire()`, `Mutex::lock()`) is not a wait here: a short
-critical section is fine on the executor; a guard held across an await is
-`lock-across-await`'s. Scheduling work elsewhere is not waiting for it either
+mode, nor one in a branch taken only where no runtime runs on the thread (the `Err` arm of
+`Handle::try_current()`, the `else` of `if let Ok(handle) = Handle::try_current()`: a
+function callable from sync and async code alike builds its own runtime there), nor one in
+a closure handed to a `spawn_blocking` / `block_in_place` method, whatever the receiver (a
+runtime `Handle` kept in a field, the project's own pool of that name): re-entering the
+runtime with `Handle::current().block_on(..)` there is the idiom. Taking a thread lock
+(`with lock:`, `lock.acquire()`, `Mutex::lock()`) is not a wait here: a short critical
+section is fine on the executor; a guard held across an await is `lock-across-await`'s.
+Scheduling work elsewhere is not waiting for it either
 (`asyncio.run_coroutine_threadsafe(..)` alone; its `.result()` is). A `recv()` handed to a
 timeout (`timeout(ms, stream.recv()).await`, tokio's or a crate's own wrapper) is a future
-awaited through it. A value annotated with a union of types
-(`fut: concurrent.futures.Future | asyncio.Future`) is of no one known type: its
-`.exception()` may be an asyncio future's, which does not wait (`Future | None` is a
-`Future`).
+awaited through it. A value annotated with a union of types (`fut:
+concurrent.futures.Future | asyncio.Future`) is of no one known type: its `.exception()`
+may be an asyncio future's, which does not wait (`Future | None` is a `Future`).
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that
