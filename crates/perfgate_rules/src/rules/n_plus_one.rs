@@ -34,7 +34,10 @@ polling loop), loops that sleep every round or whose `while` test is a timed wai
 futures collected and run together (`asyncio.gather`, `join_all`, `buffer_unordered`), and
 loops over a small constant range or a table named as a constant (`for region in REGIONS`;
 not `for url in LINK.findall(text)`, whose items are the data's). The same holds for the
-other loop rules.
+other loop rules. Nor are loops over a response read as it streams in (`for line in
+response.iter_lines()`, `aiter_lines()`, `iter_content()`): a request made in answer to one
+server-sent message (an event stream asking for the request's data) cannot be batched with
+messages that have not arrived.
 
 ## Why is this bad?
 N items cost N round trips: N times the network latency and N times the server's
@@ -93,6 +96,9 @@ impl crate::Rule for Rule {
                     continue;
                 }
                 let l = &f.loops[li as usize];
+                if reads_a_stream(&l.header) {
+                    continue;
+                }
                 // Named from the source text, which is read again for it: only once the call
                 // is known to be reported.
                 let name = || scope::short_name(a, cid);
@@ -160,6 +166,28 @@ impl crate::Rule for Rule {
             }
         }
     }
+}
+
+/// Methods that read a response as the server sends it (`response.iter_lines()`, httpx's
+/// `aiter_lines()`, `iter_content(..)`).
+const STREAM_READERS: &[&str] = &[
+    ".iter_lines(",
+    ".aiter_lines(",
+    ".iter_content(",
+    ".iter_bytes(",
+    ".aiter_bytes(",
+    ".iter_text(",
+    ".aiter_text(",
+    ".iter_raw(",
+    ".aiter_raw(",
+];
+
+/// Does the loop walk a response as it streams in (`for line in response.iter_lines():`)?
+/// Its elements are messages a server sends over time: a call made in answer to one (an
+/// event stream's `send_data` asking for the request's body) cannot wait to be batched with
+/// messages that have not arrived.
+fn reads_a_stream(header: &str) -> bool {
+    STREAM_READERS.iter().any(|m| header.contains(m))
 }
 
 /// Does the call, or an earlier link of its receiver chain, read what the loop changes?
