@@ -85,6 +85,8 @@ enum Nested<'a> {
         def: &'a ast::StmtFunctionDef,
         owner: Option<String>,
         prefix: String,
+        /// The enclosing function returns it (`return wrapper`): see `Function::decorator`.
+        returned: bool,
     },
     Class {
         def: &'a ast::StmtClassDef,
@@ -198,7 +200,12 @@ impl<'s> ModuleLower<'s> {
     fn lower_nested(&mut self, mut work: Vec<Nested<'_>>) {
         while let Some(item) = work.pop() {
             match item {
-                Nested::Function { def, owner, prefix } => {
+                Nested::Function {
+                    def,
+                    owner,
+                    prefix,
+                    returned,
+                } => {
                     let qual = if prefix.is_empty() {
                         def.name.id.to_string()
                     } else {
@@ -217,6 +224,7 @@ impl<'s> ModuleLower<'s> {
                         .decorator_list
                         .iter()
                         .any(|d| runs_in_thread(&d.expression));
+                    fl.func.decorator = returned;
                     fl.lower_params(&def.parameters);
                     fl.func.returns = def.returns.as_deref().and_then(annotation_path);
                     // A test keeps its signature (its name for resolution, pytest-benchmark's
@@ -264,6 +272,7 @@ impl<'s> ModuleLower<'s> {
                                 def: f,
                                 owner: Some(name.clone()),
                                 prefix: qual.clone(),
+                                returned: false,
                             }),
                             Stmt::ClassDef(c) => work.push(Nested::Class {
                                 def: c,
@@ -466,6 +475,24 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             self.func.calls[c as usize].flags |= flags;
         }
+        // A decorator hands back a function: one it defines, or a `Callable` it was given.
+        for n in &mut self.nested {
+            if let Nested::Function { def, returned, .. } = n {
+                if self.returned_names.contains(def.name.id.as_str()) {
+                    *returned = true;
+                    self.func.decorator = true;
+                }
+            }
+        }
+        if self.func.params.iter().any(|p| {
+            self.returned_names.contains(p.name.as_str())
+                && p.ty
+                    .as_ref()
+                    .and_then(|t| t.last())
+                    .is_some_and(|t| t == "Callable")
+        }) {
+            self.func.decorator = true;
+        }
         // A value passed straight into `items.append(...)` is kept too.
         for i in 0..self.func.calls.len() {
             if let Some(p) = self.func.calls[i].ctx.parent_call() {
@@ -630,6 +657,7 @@ impl<'m, 's> FnLower<'m, 's> {
                 def,
                 owner: None,
                 prefix: self.qual_prefix.clone(),
+                returned: false,
             }),
             Stmt::ClassDef(def) => self.nested.push(Nested::Class {
                 def,

@@ -221,3 +221,44 @@ class TestClient:
     let top = m.functions.iter().find(|f| f.name == "<module>").unwrap();
     assert_eq!(top.role, FunctionRole::Test);
 }
+
+/// A decorator hands back a function: the wrapper it defines (and that wrapper itself), or a
+/// `Callable` parameter. Returning any other parameter or value is not one.
+#[test]
+fn decorators_are_known_by_what_they_return() {
+    let src = r#"
+from typing import Callable
+
+class Server:
+    def api(self, fn=None, *, name=None):
+        def wrapper(func):
+            self.apis.append(func)
+            return func
+        return wrapper
+
+    def tool(self, fn: Callable):
+        self.tools.append(fn)
+        return fn
+
+    def add(self, item):
+        self.items.append(item)
+        return item
+
+    def make(self):
+        def helper():
+            return 1
+        return helper()
+"#;
+    let m = lower(src, "pkg/server.py").unwrap();
+    let mut decorators: Vec<&str> = m
+        .functions
+        .iter()
+        .filter(|f| f.decorator)
+        .map(|f| f.qualname.as_str())
+        .collect();
+    decorators.sort_unstable();
+    assert_eq!(
+        decorators,
+        ["Server.api", "Server.api.wrapper", "Server.tool"]
+    );
+}

@@ -148,6 +148,7 @@ impl Module {
                     memoized,
                     mut_self,
                     runs_in_thread,
+                    decorator,
                     returns,
                 } = f;
                 Function {
@@ -162,6 +163,7 @@ impl Module {
                     memoized: *memoized,
                     mut_self: *mut_self,
                     runs_in_thread: *runs_in_thread,
+                    decorator: *decorator,
                     returns: returns.clone(),
                     ..Function::default()
                 }
@@ -286,6 +288,11 @@ pub struct Function {
     /// decorated `@work(thread=True)` (textual), `@sync_to_async` (asgiref) or
     /// `@database_sync_to_async` (channels). What it blocks on blocks no event loop.
     pub runs_in_thread: bool,
+    /// Hands back a function: one it defines (a decorator factory's `return wrapper`), or a
+    /// parameter annotated `Callable` (`return fn`), or it is the function such a factory
+    /// returns. A decorator runs once per function it decorates, when the program defines
+    /// it: what it registers grows with the code, not with traffic. (Python.)
+    pub decorator: bool,
     /// The declared return type as written, unresolved (`-> Pvariable`, `-> Result<Client>`
     /// as `Client`, `-> Self`): what a method called on the result belongs to.
     pub returns: Option<Path>,

@@ -43,7 +43,9 @@ and that class is made per call too (a `BulkImportService` made for one request,
 (`return cls(..)` in a classmethod) passes the question on to its own callers. Nor is a
 collection grown only by a signal handler (`signal.signal(sig, self.handle_exit)`): it
 grows once per signal the process receives; nor a map keyed by a type
-(`rings.entry(TypeId::of::<E>())`): one entry per type the program names.
+(`rings.entry(TypeId::of::<E>())`): one entry per type the program names; nor what a
+decorator registers (`@server.api(name="echo")`: a method that returns the function it was
+given or the wrapper it defines): one entry per function the program decorates.
 
 ## Why is this bad?
 A cache without eviction is a memory leak with a delay: every distinct key stays for the
@@ -240,6 +242,7 @@ impl crate::Rule for Rule {
                     gf.role == perfgate_model::FunctionRole::Normal
                         && !scope::is_setup_name(&gf.name)
                         && !is_registration(&gf.name)
+                        && !gf.decorator
                         && !a.startup_only(*g)
                 })
                 .collect();
