@@ -538,7 +538,7 @@ impl<'p> Index<'p> {
     }
 
     /// The file of the module at `path`, if the project has it.
-    fn module_file(&self, lang: Language, path: &[Name]) -> Option<u32> {
+    pub(crate) fn module_file(&self, lang: Language, path: &[Name]) -> Option<u32> {
         match self.modules[lang as usize].get(&seg_hash(path)).copied()? {
             CLASH => self.clashes[lang as usize].get(&key(path)).copied(),
             file => (self.files[file as usize].module.module_path == path).then_some(file),
@@ -808,6 +808,14 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
 /// A function named `timeout` or `timeout_at` given a limit and a future: a crate's own
 /// wrapper of tokio's (rustdesk's `hbb_common::timeout(ms, stream.recv())`), which the
 /// catalogue cannot list. A method of that name (`builder.timeout(d)`) sets a client's.
+/// Future adaptors that poll the future they are called on (`futures`' `FutureExt`).
+const POLLS: &[&str] = &["now_or_never", "poll_unpin", "boxed", "boxed_local"];
+
+/// `tokio::task::unconstrained(rx.recv())`: a wrapper whose argument is a future.
+fn takes_a_future(c: &Call) -> bool {
+    matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|n| n == "unconstrained"))
+}
+
 fn timeout_by_name(c: &Call) -> bool {
     matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|n| n == "timeout" || n == "timeout_at"))
         && c.n_args >= 2
@@ -965,7 +973,42 @@ impl<'a> Resolver<'a, '_> {
             full.extend(path[1..].iter().cloned());
             return full;
         }
-        Path::from(path)
+        self.through_glob(module, path)
+            .unwrap_or_else(|| Path::from(path))
+    }
+
+    /// A path whose first segment the module does not import itself, through a project
+    /// module it imports everything from (`use super::*;` in a submodule of a crate root
+    /// that has `use tokio::sync::mpsc;`): that module's import of the name, or its own
+    /// function or type of that name.
+    fn through_glob(&self, module: &Module, path: &[Name]) -> Option<Path> {
+        let first = path.first()?;
+        for glob in module.imports.iter().filter(|i| i.alias == "*") {
+            let Some(file) = self.index.module_file(self.lang(), &glob.path) else {
+                continue;
+            };
+            let m = &self.files[file as usize].module;
+            if std::ptr::eq(m, module) {
+                continue;
+            }
+            let mut full = if let Some(imp) = m.imports.iter().rev().find(|i| i.alias == *first) {
+                imp.path.clone()
+            } else if m
+                .functions
+                .iter()
+                .any(|f| f.owner.is_none() && f.name == *first)
+                || m.types.iter().any(|t| t.name == *first)
+            {
+                let mut p = glob.path.clone();
+                p.push(first.clone());
+                p
+            } else {
+                continue;
+            };
+            full.extend(path[1..].iter().cloned());
+            return Some(full);
+        }
+        None
     }
 
     /// Resolve a type path written in `file`'s module.
@@ -1314,6 +1357,19 @@ impl<'a> Resolver<'a, '_> {
         // Context flags come from the enclosing calls (`spawn_blocking(|| ..)`,
         // `wait_for(..)`, `join!(..)`) and, for timeouts, from the receiver chain
         // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
+        // `rx.recv().now_or_never()`: a call whose value a future adaptor polls is a future
+        // (usually none in a function, and then nothing is allocated).
+        let polled: rustc_hash::FxHashSet<u32> = f
+            .calls
+            .iter()
+            .filter_map(|c| match &c.callee {
+                Callee::Method {
+                    recv: Receiver::CallResult(inner),
+                    name,
+                } if POLLS.contains(&name.as_str()) => Some(*inner),
+                _ => None,
+            })
+            .collect();
         for i in 0..f.calls.len() {
             let (mut off, mut conc, mut tmo, mut spawned) = (false, false, false, false);
             for p in f.enclosing_calls(f.calls[i].ctx) {
@@ -1333,12 +1389,14 @@ impl<'a> Resolver<'a, '_> {
             }
             // A future handed straight to a timeout or combinator (`timeout(d, rx.recv())`,
             // `select! { v = rx.recv() => .. }`) is awaited through it.
-            let as_future = f.calls[i].ctx.parent_call().is_some_and(|p| {
-                let pi = &infos[p as usize];
-                pi.has_kind(Kind::Timeout)
-                    || pi.has_kind(Kind::Concurrent)
-                    || timeout_by_name(&f.calls[p as usize])
-            });
+            let as_future = polled.contains(&(i as u32))
+                || f.calls[i].ctx.parent_call().is_some_and(|p| {
+                    let pi = &infos[p as usize];
+                    pi.has_kind(Kind::Timeout)
+                        || pi.has_kind(Kind::Concurrent)
+                        || timeout_by_name(&f.calls[p as usize])
+                        || takes_a_future(&f.calls[p as usize])
+                });
             // A call of a function that runs itself on a worker thread (`@work(thread=True)`).
             if let Target::Project { func, .. } = &infos[i].target {
                 off |= self.files[func.file as usize].module.functions[func.func as usize]

@@ -379,3 +379,47 @@ fn calls_through_a_facade_alias_resolve_and_library_paths_do_not() {
     assert_eq!(super::resolve::last_segment("Stage.run", "."), "run");
     assert_eq!(super::resolve::last_segment("run", "."), "run");
 }
+
+/// A glob import (`use super::*;`, `from .helpers import *`) brings in what the imported
+/// module names: its own imports (tokio's `mpsc` in the crate root) and its functions.
+#[test]
+fn names_through_glob_imports_resolve() {
+    let files = project(&[
+        (
+            "src/lib.rs",
+            "use tokio::sync::mpsc;\nmod sub;\n\npub fn helper() -> u32 {\n    std::fs::read(\"x\").map(|v| v.len() as u32).unwrap_or(0)\n}\n",
+        ),
+        (
+            "src/sub.rs",
+            "use super::*;\n\npub async fn run(rx: &mut mpsc::Receiver<u32>) -> u32 {\n    let next = rx.recv();\n    next.await;\n    helper()\n}\n",
+        ),
+        (
+            "pkg/helpers.py",
+            "import requests\n\ndef fetch(url):\n    return requests.get(url)\n",
+        ),
+        (
+            "pkg/app.py",
+            "from pkg.helpers import *\n\nasync def handle(url):\n    return fetch(url)\n",
+        ),
+    ]);
+    let cat = Catalog::bundled();
+    let a = Analysis::new(&files, &cat);
+    let run = find(&a, "run");
+    let targets: Vec<_> = a.calls_of(run).map(|c| &a.info(c).target).collect();
+    assert!(
+        targets.iter().any(|t| matches!(t, Target::External(p) if p.join("::") == "tokio::sync::mpsc::Receiver::recv")),
+        "{targets:?}"
+    );
+    let helper = find(&a, "helper");
+    assert!(
+        targets
+            .iter()
+            .any(|t| matches!(t, Target::Project { func, .. } if *func == helper)),
+        "{targets:?}"
+    );
+    let handle = find(&a, "handle");
+    let fetch = find(&a, "fetch");
+    assert!(a
+        .calls_of(handle)
+        .any(|c| matches!(a.info(c).target, Target::Project { func, .. } if func == fetch)));
+}

@@ -467,8 +467,9 @@ pub fn discover_below(start: &Path, ceilings: &[PathBuf]) -> Result<Loaded, Conf
         start.to_path_buf()
     };
     let start = start.canonicalize().unwrap_or(start);
+    let ceilings: std::collections::HashSet<&Path> = ceilings.iter().map(|c| c.as_path()).collect();
     for dir in start.ancestors() {
-        if ceilings.iter().any(|c| c == dir) {
+        if ceilings.contains(dir) {
             break;
         }
         for name in ["perfgate.toml", "pyproject.toml", "Cargo.toml"] {

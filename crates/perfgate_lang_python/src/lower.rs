@@ -158,7 +158,13 @@ impl<'s> ModuleLower<'s> {
                             base.extend(perfgate_model::split_path(m.id.as_str()));
                         }
                         for alias in &imp.names {
+                            // `from .models import *`: everything the module names, under
+                            // the alias `*`.
                             if alias.name.id.as_str() == "*" {
+                                self.cx.module.imports.push(Import {
+                                    alias: "*".into(),
+                                    path: base.clone(),
+                                });
                                 continue;
                             }
                             let mut path = base.clone();

@@ -788,6 +788,14 @@ fn use_tree(n: Node, s: Src, prefix: Path, out: &mut Vec<(Name, Path)>) {
                 use_tree(ch, s, prefix.clone(), out);
             }
         }
+        // `use super::*;`: everything the module names, under the alias `*`.
+        "use_wildcard" => {
+            let mut path = prefix;
+            path.extend(path_segments(
+                s.of(n).trim_end_matches('*').trim_end_matches("::"),
+            ));
+            out.push(("*".into(), path));
+        }
         _ => {}
     }
 }

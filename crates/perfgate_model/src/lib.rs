@@ -217,7 +217,9 @@ pub const DIRECTIVE: &str = "perfgate:";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
-    /// The name this import binds locally (`d` in `use a::b::c as d`, `np` in `import numpy as np`).
+    /// The name this import binds locally (`d` in `use a::b::c as d`, `np` in `import numpy as np`);
+    /// `*` for a glob import (`use super::*;`, `from .models import *`), whose path is the
+    /// module it imports everything from.
     pub alias: Name,
     /// The absolute path it refers to.
     pub path: Path,

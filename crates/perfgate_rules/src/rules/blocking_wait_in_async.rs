@@ -32,9 +32,12 @@ section is fine on the executor; a guard held across an await is `lock-across-aw
 Scheduling work elsewhere is not waiting for it either
 (`asyncio.run_coroutine_threadsafe(..)` alone; its `.result()` is). A `recv()` handed to a
 timeout (`timeout(ms, stream.recv()).await`, tokio's or a crate's own wrapper) is a future
-awaited through it. A value annotated with a union of types (`fut:
-concurrent.futures.Future | asyncio.Future`) is of no one known type: its `.exception()`
-may be an asyncio future's, which does not wait (`Future | None` is a `Future`).
+awaited through it, as is one polled by a future adaptor (`rx.recv().now_or_never()`,
+`tokio::task::unconstrained(rx.recv())`) or called on an async channel the catalogue names
+(`tokio::sync::mpsc::Receiver`, `async_channel::Receiver`), wherever it is awaited. A
+value annotated with a union of types (`fut: concurrent.futures.Future | asyncio.Future`)
+is of no one known type: its `.exception()` may be an asyncio future's, which does not
+wait (`Future | None` is a `Future`).
 
 ## Why is this bad?
 The executor thread sits idle until the other side finishes, and cannot run the tasks that
