@@ -909,6 +909,8 @@ struct Resolver<'a, 'i> {
     /// for one receiver's type reads neither, or one of them once.
     imports: std::cell::OnceCell<FxHashMap<&'a str, &'a Import>>,
     globals: std::cell::OnceCell<FxHashMap<&'a str, &'a Binding>>,
+    /// The module imports everything from somewhere (`use super::*;`): few do.
+    has_globs: bool,
 }
 
 impl<'a, 'i> Resolver<'a, 'i> {
@@ -927,6 +929,7 @@ impl<'a, 'i> Resolver<'a, 'i> {
             locals: Default::default(),
             imports: Default::default(),
             globals: Default::default(),
+            has_globs: module.imports.iter().any(|i| i.alias == "*"),
         }
     }
 }
@@ -982,6 +985,9 @@ impl<'a> Resolver<'a, '_> {
     /// that has `use tokio::sync::mpsc;`): that module's import of the name, or its own
     /// function or type of that name.
     fn through_glob(&self, module: &Module, path: &[Name]) -> Option<Path> {
+        if std::ptr::eq(module, self.module) && !self.has_globs {
+            return None;
+        }
         let first = path.first()?;
         for glob in module.imports.iter().filter(|i| i.alias == "*") {
             let Some(file) = self.index.module_file(self.lang(), &glob.path) else {

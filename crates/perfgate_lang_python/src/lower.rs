@@ -482,22 +482,23 @@ impl<'m, 's> FnLower<'m, 's> {
             self.func.calls[c as usize].flags |= flags;
         }
         // A decorator hands back a function: one it defines, or a `Callable` it was given.
-        for n in &mut self.nested {
-            if let Nested::Function { def, returned, .. } = n {
-                if self.returned_names.contains(def.name.id.as_str()) {
-                    *returned = true;
-                    self.func.decorator = true;
+        if !self.returned_names.is_empty() {
+            for n in &mut self.nested {
+                if let Nested::Function { def, returned, .. } = n {
+                    if self.returned_names.contains(def.name.id.as_str()) {
+                        *returned = true;
+                        self.func.decorator = true;
+                    }
                 }
             }
-        }
-        if self.func.params.iter().any(|p| {
-            self.returned_names.contains(p.name.as_str())
-                && p.ty
-                    .as_ref()
+            if self.func.params.iter().any(|p| {
+                p.ty.as_ref()
                     .and_then(|t| t.last())
                     .is_some_and(|t| t == "Callable")
-        }) {
-            self.func.decorator = true;
+                    && self.returned_names.contains(p.name.as_str())
+            }) {
+                self.func.decorator = true;
+            }
         }
         // A value passed straight into `items.append(...)` is kept too.
         for i in 0..self.func.calls.len() {
