@@ -27,6 +27,8 @@ returned from the method, passed straight to another function of the project, or
 inside a loop.
 
 Not reported: cheap clones (`Arc`, `Rc`, `bytes::Bytes`, handles, small `Copy` values),
+a `deepcopy` handed back of a field not known to hold a collection or an array (a cached
+result, `None` until set: a defensive copy that keeps callers from changing the cache),
 copies inside functions whose job is to copy (`clone`, `snapshot`, `to_owned`, ...),
 fields of a new value built from `&self` (`Config { names: self.names.clone(), .. }`: the
 copy is the new value's own data), and copies of locals.
@@ -142,6 +144,16 @@ impl crate::Rule for Rule {
                     // self.names.clone(), .. }`): the copy is the new value's own data, and
                     // no borrow can stand in for it.
                     if struct_field_init(a.file(fid).text(), c.span.start) {
+                        continue;
+                    }
+                    // A deep copy of a field of no known kind (a cached result, `None` until
+                    // set) handed out: a defensive copy, where the shared object would let
+                    // the caller change the cache. Reported for data the field is known to
+                    // hold (a collection, an array).
+                    if deep
+                        && !scope::has_kind(&facts.apis, Kind::Buffer)
+                        && !scope::has_kind(&facts.apis, Kind::Collection)
+                    {
                         continue;
                     }
                     "returned to the caller".to_owned()
