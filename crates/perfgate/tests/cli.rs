@@ -202,6 +202,33 @@ fn broken_config_is_an_exit_2_error_naming_file_and_line() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A configuration above a ceiling (`PERFGATE_CONFIG_CEILING`) is not the project's: a
+/// broken one there stops the check only when the ceiling is lifted.
+#[test]
+fn config_ceiling_hides_what_is_above_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let outer = dir.path().join("outer");
+    let project = outer.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("a.py"), "x = 1\n").unwrap();
+    std::fs::write(outer.join("perfgate.toml"), "select = [\n").unwrap();
+    let run = |ceiling: &std::path::Path| {
+        common::perfgate_command()
+            .args(["check", ".", "--quiet"])
+            .current_dir(&project)
+            .env("PERFGATE_CONFIG_CEILING", ceiling)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&outer).status.code(), Some(0));
+    // A list, as `PATH` is: one entry of it is enough.
+    let list = std::env::join_paths([std::path::PathBuf::from("relative"), outer.clone()]).unwrap();
+    assert_eq!(run(std::path::Path::new(&list)).status.code(), Some(0));
+    let o = run(dir.path());
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("perfgate.toml"));
+}
+
 #[test]
 fn config_in_pyproject_changes_severity_and_gate() {
     let dir = tempfile::tempdir().unwrap();
