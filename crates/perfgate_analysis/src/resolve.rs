@@ -805,9 +805,6 @@ pub(crate) fn offload_through_helpers(files: &[SourceFile], calls: &mut [FileCal
         });
 }
 
-/// A function named `timeout` or `timeout_at` given a limit and a future: a crate's own
-/// wrapper of tokio's (rustdesk's `hbb_common::timeout(ms, stream.recv())`), which the
-/// catalogue cannot list. A method of that name (`builder.timeout(d)`) sets a client's.
 /// Future adaptors that poll the future they are called on (`futures`' `FutureExt`).
 const POLLS: &[&str] = &["now_or_never", "poll_unpin", "boxed", "boxed_local"];
 
@@ -816,6 +813,9 @@ fn takes_a_future(c: &Call) -> bool {
     matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|n| n == "unconstrained"))
 }
 
+/// A function named `timeout` or `timeout_at` given a limit and a future: a crate's own
+/// wrapper of tokio's (rustdesk's `hbb_common::timeout(ms, stream.recv())`), which the
+/// catalogue cannot list. A method of that name (`builder.timeout(d)`) sets a client's.
 fn timeout_by_name(c: &Call) -> bool {
     matches!(&c.callee, Callee::Path(p) if p.last().is_some_and(|n| n == "timeout" || n == "timeout_at"))
         && c.n_args >= 2
@@ -1360,9 +1360,6 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn apply_context(&self, f: &Function, infos: &mut [CallInfo<'a>], client_timeout: bool) {
-        // Context flags come from the enclosing calls (`spawn_blocking(|| ..)`,
-        // `wait_for(..)`, `join!(..)`) and, for timeouts, from the receiver chain
-        // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
         // `rx.recv().now_or_never()`: a call whose value a future adaptor polls is a future
         // (usually none in a function, and then nothing is allocated).
         let polled: rustc_hash::FxHashSet<u32> = f
@@ -1376,6 +1373,9 @@ impl<'a> Resolver<'a, '_> {
                 _ => None,
             })
             .collect();
+        // Context flags come from the enclosing calls (`spawn_blocking(|| ..)`,
+        // `wait_for(..)`, `join!(..)`) and, for timeouts, from the receiver chain
+        // (`client.get(u).timeout(d).send()`) and keyword arguments (`timeout=5`).
         for i in 0..f.calls.len() {
             let (mut off, mut conc, mut tmo, mut spawned) = (false, false, false, false);
             for p in f.enclosing_calls(f.calls[i].ctx) {
