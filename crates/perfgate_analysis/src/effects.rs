@@ -454,6 +454,8 @@ pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
         let inner = f.loops.iter().enumerate().find(|(j, inner)| {
             *j != i
                 && f.loop_within(*j as u32, i as u32)
+                // Computed once on the way out: not per round of a loop around the `return`.
+                && (l.then_returns || !inner.then_returns)
                 && !is_small(inner)
                 && inner.trip != TripCount::Unbounded
                 && inner.kind == l.kind

@@ -576,6 +576,14 @@ impl<'m, 's> FnLower<'m, 's> {
         }
     }
 
+    /// The loops made since `first_loop` belong to a `return` or `raise`: see
+    /// [`perfgate_model::Loop::then_returns`].
+    fn then_returns_from(&mut self, first_loop: usize) {
+        for l in &mut self.func.loops[first_loop..] {
+            l.then_returns = true;
+        }
+    }
+
     fn push_mutation(&mut self, target: &Expr, op: MutOp, span: Span) {
         let recv = match target {
             Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
@@ -877,8 +885,10 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::Return(r) => {
                 if let Some(v) = &r.value {
+                    let first_loop = self.func.loops.len();
                     let call = self.lower_expr(v);
                     self.returned_value(v, call);
+                    self.then_returns_from(first_loop);
                 }
             }
             Stmt::AugAssign(a) => {
@@ -887,9 +897,11 @@ impl<'m, 's> FnLower<'m, 's> {
                 self.string_append(a);
             }
             Stmt::Raise(r) => {
+                let first_loop = self.func.loops.len();
                 for e in [&r.exc, &r.cause].into_iter().flatten() {
                     self.lower_expr(e);
                 }
+                self.then_returns_from(first_loop);
             }
             Stmt::Assert(a) => {
                 self.lower_expr(&a.test);
@@ -987,6 +999,7 @@ impl<'m, 's> FnLower<'m, 's> {
             rebound_in,
             awaits: false,
             yields: false,
+            then_returns: false,
             ctx: self.ctx(),
         });
         idx
@@ -2129,7 +2142,9 @@ struct BodyScan {
 impl<'a> Visitor<'a> for BodyScan {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
-            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            // What a `return` or `raise` computes runs once, on the way out of the function:
+            // not in every round (`return [msgs[i] for i in range(k + 1, n)]` ending a search).
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Return(_) | Stmt::Raise(_) => {}
             Stmt::AugAssign(a) => {
                 if is_numeric_op(a.op) {
                     self.arith = true;

@@ -1984,6 +1984,7 @@ impl FnLower<'_> {
             // A `while let Some(x) = s.next().await` header's await is recorded as one.
             awaits: false,
             yields: false,
+            then_returns: false,
             ctx: self.ctx(),
         });
         self.loops.push(idx);

@@ -628,6 +628,10 @@ pub struct Loop {
     /// The body yields a value (`yield "ping"` in a generator): each round produces
     /// something for the consumer, whatever else it does.
     pub yields: bool,
+    /// Part of a `return` or `raise` statement (`return [m for m in msgs[i:]]` inside a
+    /// search): it runs once and the function ends, however many rounds the loops around
+    /// it had run. Its rounds do not multiply theirs. (Python.)
+    pub then_returns: bool,
     pub ctx: Context,
 }
 

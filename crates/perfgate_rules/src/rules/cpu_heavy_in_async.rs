@@ -23,10 +23,12 @@ torch, numpy linear algebra). Helpers are followed: an `async fn` that calls
 `Self::preprocess_images(frames)`, which runs a 224x224x3 loop, is reported at the call.
 Small fixed loops (a 3x3 kernel, RGB channels) are not, nor are loops over tables written
 in the code and named as constants (`for name, color in COLORS`), nor loops that await on
-every round, `async for` included (the executor gets its turn back between rounds). A fast hash (SHA, MD5,
-BLAKE) costs about a nanosecond a byte: it is reported inside a loop (a stream hashed
-chunk by chunk), not for one key, token or prompt; password hashes (bcrypt, argon2,
-scrypt, PBKDF2) are slow by design and always reported.
+every round, `async for` included (the executor gets its turn back between rounds). What a
+`return` or `raise` in a loop computes runs once, on the way out, and is no work of the
+loop's (`for i in ..: if found(i): return [xs[j] for j in range(i + 1, n)]` is one pass).
+A fast hash (SHA, MD5, BLAKE) costs about a nanosecond a byte: it is reported inside a
+loop (a stream hashed chunk by chunk), not for one key, token or prompt; password hashes
+(bcrypt, argon2, scrypt, PBKDF2) are slow by design and always reported.
 
 ## Why is this bad?
 While a task computes, its executor thread runs nothing else; tokio's cooperative

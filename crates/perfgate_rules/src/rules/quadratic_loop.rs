@@ -28,23 +28,25 @@ Finds three shapes of accidental O(n²) work:
   be a list, tuple, `Vec` or slice;
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
-Not reported: membership tests on sets and dicts (or values whose type is unknown), on Rust
-arrays whose size is in their type (`[char; N]`), on literal collections of constants
+Not reported: membership tests on sets and dicts (or values whose type is unknown), on
+Rust arrays whose size is in their type (`[char; N]`), on literal collections of constants
 (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`, a class attribute `SUPPORTED:
-ClassVar[List[str]] = ["bash", "python"]` read as `self.SUPPORTED`) or of an enum's members
-(`ops = [op.value for op in Operator]`), inner loops over a name bound anew inside the outer
-loop (`Value::Array(arr) => for v in arr`, `items = item.children`), loops over small
-constant ranges, searches of a collection rebuilt on each iteration, every pair of one
-collection's indexes visited with no way out of the inner loop (`for j in range(len(d)): for
-k in range(len(d)):`), loops nested over one iterator (`it = iter(args)`, `line.chars()`:
-the inner loop goes on where the outer one stopped, which is linear), grids (`for row in
-range(SIZE): for col in range(SIZE)`: counts up to a bound, not a collection's items),
-searches in a `while let` header that start where the last one stopped
-(`hay[from..].iter().position(..)`), comprehensions of every pair with no condition (`[a + b
-for a in t for b in t]`: the n² items are the result), searches in an exception handler
-(they run when an attempt fails) or in a loop that sleeps each round (a retry or a poll: its
-rounds are attempts, not data), and `s += ...` on a local string (CPython resizes a string
-in place when nothing else refers to it).
+ClassVar[List[str]] = ["bash", "python"]` read as `self.SUPPORTED`) or of an enum's
+members (`ops = [op.value for op in Operator]`), inner loops over a name bound anew inside
+the outer loop (`Value::Array(arr) => for v in arr`, `items = item.children`), loops over
+small constant ranges, searches of a collection rebuilt on each iteration, every pair of
+one collection's indexes visited with no way out of the inner loop (`for j in
+range(len(d)): for k in range(len(d)):`), loops nested over one iterator (`it =
+iter(args)`, `line.chars()`: the inner loop goes on where the outer one stopped, which is
+linear), grids (`for row in range(SIZE): for col in range(SIZE)`: counts up to a bound,
+not a collection's items), searches in a `while let` header that start where the last one
+stopped (`hay[from..].iter().position(..)`), comprehensions of every pair with no
+condition (`[a + b for a in t for b in t]`: the n² items are the result), searches in an
+exception handler (they run when an attempt fails) or in a loop that sleeps each round (a
+retry or a poll: its rounds are attempts, not data), an inner loop in a `return` that ends
+the outer one's search (`return [x for x in items if ..]` inside `for e in items`: it runs
+once), and `s += ...` on a local string (CPython resizes a string in place when nothing
+else refers to it).
 
 ## Why is this bad?
 Each search walks the whole list, so a loop over n items doing one costs n²/2
@@ -230,6 +232,11 @@ fn nested_same_collection(cx: &Checker, fid: FuncId, out: &mut Vec<Finding>) {
         }
         loop {
             let outer = &f.loops[p as usize];
+            // Run once on the way out (`return [x for x in items if ..]` inside a search
+            // over `items`): not once per round of the loops around the `return`.
+            if inner.then_returns && !outer.then_returns {
+                break;
+            }
             let key = iter_key(&outer.header);
             // Bound anew inside this outer loop, before the inner one: each outer iteration
             // gives the inner loop a collection of its own.
