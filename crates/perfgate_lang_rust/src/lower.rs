@@ -1801,49 +1801,24 @@ impl FnLower<'_> {
                 None
             }
             "function_item" | "impl_item" | "struct_item" | "mod_item" | "trait_item" => None,
-            // `if cfg!(debug_assertions) { .. }`, `if self.debug { .. }`: not production's.
+            // An `if` a branch of which production's executor never runs (see
+            // [`branch_flags`]): that branch's calls say so.
             "if_expression"
                 if n.child_by_field_id(FIELDS.condition)
-                    .is_some_and(|c| is_debug_condition(s.of(c))) =>
-            {
-                if let Some(c) = n.child_by_field_id(FIELDS.condition) {
-                    self.conditional_expr(c, s);
-                }
-                let first = self.func.calls.len();
-                if let Some(b) = n.child_by_field_id(FIELDS.consequence) {
-                    self.conditional_expr(b, s);
-                }
-                self.flag_calls_from(first, CallFlags::DEBUG_ONLY);
-                if let Some(e) = n.child_by_field_id(FIELDS.alternative) {
-                    self.conditional_expr(e, s);
-                }
-                None
-            }
-            // `if let Ok(h) = Handle::try_current() { .. } else { a runtime of its own }`,
-            // `if Handle::try_current().is_err() { .. }`: one branch runs only outside any
-            // runtime.
-            "if_expression"
-                if n.child_by_field_id(FIELDS.condition)
-                    .is_some_and(|c| probes_runtime(s.of(c))) =>
+                    .is_some_and(|c| branch_flags(s.of(c)) != (0, 0)) =>
             {
                 let cond = n.child_by_field_id(FIELDS.condition)?;
-                let t = s.of(cond).trim_start();
-                let outside_in_else = t.starts_with("let Ok") || t.ends_with(".is_ok()");
-                let outside_in_then = t.starts_with("let Err") || t.ends_with(".is_err()");
+                let (then_flag, else_flag) = branch_flags(s.of(cond));
                 self.conditional_expr(cond, s);
-                let first = self.func.calls.len();
-                if let Some(b) = n.child_by_field_id(FIELDS.consequence) {
-                    self.conditional_expr(b, s);
-                }
-                if outside_in_then {
-                    self.flag_calls_from(first, CallFlags::OUTSIDE_RUNTIME);
-                }
-                let first = self.func.calls.len();
-                if let Some(e) = n.child_by_field_id(FIELDS.alternative) {
-                    self.conditional_expr(e, s);
-                }
-                if outside_in_else {
-                    self.flag_calls_from(first, CallFlags::OUTSIDE_RUNTIME);
+                for (field, flag) in [
+                    (FIELDS.consequence, then_flag),
+                    (FIELDS.alternative, else_flag),
+                ] {
+                    let first = self.func.calls.len();
+                    if let Some(b) = n.child_by_field_id(field) {
+                        self.conditional_expr(b, s);
+                    }
+                    self.flag_calls_from(first, flag);
                 }
                 None
             }
@@ -2462,6 +2437,25 @@ fn inner_type_path(n: Node, s: Src) -> Option<Path> {
         }
     }
     None
+}
+
+/// The [`CallFlags`] an `if` condition puts on the calls of its `then` and `else` branches:
+/// debug mode only (`if cfg!(debug_assertions)`, `if self.debug`), or outside any runtime
+/// (`if let Ok(h) = Handle::try_current() { .. } else { a runtime of its own }`, `if
+/// Handle::try_current().is_err() { .. }`); `(0, 0)` for any other condition.
+fn branch_flags(cond: &str) -> (u16, u16) {
+    if is_debug_condition(cond) {
+        return (CallFlags::DEBUG_ONLY, 0);
+    }
+    if !probes_runtime(cond) {
+        return (0, 0);
+    }
+    let t = cond.trim();
+    let outside = |yes: bool| if yes { CallFlags::OUTSIDE_RUNTIME } else { 0 };
+    (
+        outside(t.starts_with("let Err") || t.ends_with(".is_err()")),
+        outside(t.starts_with("let Ok") || t.ends_with(".is_ok()")),
+    )
 }
 
 /// Does an expression ask whether a tokio runtime runs on this thread
