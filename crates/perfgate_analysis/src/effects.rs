@@ -463,7 +463,7 @@ pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
                     (TripCount::Const(x), TripCount::Const(y)) => {
                         x.saturating_mul(y) >= HEAVY_CONST_ITERATIONS && inner.body_arith
                     }
-                    _ => inner.body_arith && inner.body_index,
+                    _ => inner.body_arith && inner.body_index && !walks_parts(f, *j, i),
                 }
         });
         if inner.is_some() {
@@ -478,6 +478,32 @@ pub fn heavy_loops(a: &Analysis, id: FuncId) -> Vec<(u32, String)> {
         }
     }
     out
+}
+
+/// Does loop `inner` walk the items of an element that a loop around it, up to `outer`,
+/// is at (`for tool_call in chunk.tool_calls` inside `for chunk in chunks`, `for rank, doc
+/// in enumerate(documents)` inside `for documents, weight in zip(lists, weights)`)? Then
+/// its rounds add up to the size of one nested collection, as one loop over it would: they
+/// do not multiply the outer loop's, and a single loop over data is not CPU-heavy by its
+/// shape. A loop counting positions in the element (`for i in range(len(chunk))`) indexes
+/// it byte by byte or pixel by pixel, and still counts as nested.
+fn walks_parts(f: &Function, inner: usize, outer: usize) -> bool {
+    let l = &f.loops[inner];
+    let Some(root) = l.iter_root.as_ref().filter(|_| !l.counts()) else {
+        return false;
+    };
+    let mut cur = l.parent;
+    while let Some(p) = cur {
+        let around = &f.loops[p as usize];
+        if around.vars.iter().any(|v| v == root) {
+            return true;
+        }
+        if p as usize == outer {
+            break;
+        }
+        cur = around.parent;
+    }
+    false
 }
 
 fn loop_offloaded(a: &Analysis, id: FuncId, f: &Function, l: &Loop) -> bool {

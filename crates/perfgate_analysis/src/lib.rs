@@ -379,12 +379,19 @@ impl<'p> Analysis<'p> {
         }
     }
 
-    /// The call's source, whitespace-normalised (`self.engine.infer(x, y)`).
+    /// The call's source, whitespace-normalised (`self.engine.infer(x, y)`), cut at 160
+    /// bytes for messages.
     pub fn call_text(&self, id: CallId) -> String {
+        self.call_text_upto(id, 160)
+    }
+
+    /// The call's source, whitespace-normalised and cut at `max` bytes (`usize::MAX`: whole,
+    /// for a test of how it ends).
+    pub fn call_text_upto(&self, id: CallId, max: usize) -> String {
         let file = self.file(id.func);
         let text =
             perfgate_model::strip_comments(file.slice(self.call(id).span), file.module.language);
-        perfgate_model::normalize_ws(&text, 160)
+        perfgate_model::normalize_ws(&text, max)
     }
 
     /// What the call names as its callee, as written (`self.engine.infer`).

@@ -1,9 +1,9 @@
 //! Lowering of ruff's Python AST into perfgate's model.
 
 use perfgate_model::{
-    normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
-    Handler, HandlerKind, Import, Language, List, Lock, LockKind, Loop, LoopKind, Module, MutOp,
-    Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
+    normalize_ws, strip_comments, Await, Binding, Call, CallFlags, Callee, Context, Function,
+    FunctionRole, Handler, HandlerKind, Import, Language, List, Lock, LockKind, Loop, LoopKind,
+    Module, MutOp, Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, ExceptHandler, Expr, Stmt};
@@ -613,13 +613,14 @@ impl<'m, 's> FnLower<'m, 's> {
         )
     }
 
+    /// Code as messages quote it: a comment inside a multi-line header (`while ( # noqa`)
+    /// is no part of it.
     fn text(&self, span: Span) -> String {
-        normalize_ws(
-            self.src
-                .get(span.start as usize..span.end as usize)
-                .unwrap_or(""),
-            160,
-        )
+        let code = self
+            .src
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        normalize_ws(&strip_comments(code, Language::Python), 160)
     }
 
     fn lower_params(&mut self, params: &'m ast::Parameters) {

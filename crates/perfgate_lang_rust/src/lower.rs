@@ -2,9 +2,9 @@
 
 use crate::FrontendError;
 use perfgate_model::{
-    normalize_ws, Await, Binding, Call, CallFlags, Callee, Context, Function, FunctionRole,
-    Handler, HandlerKind, Import, Language, List, Lock, LockKind, Loop, LoopKind, Module, MutOp,
-    Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
+    normalize_ws, strip_comments, Await, Binding, Call, CallFlags, Callee, Context, Function,
+    FunctionRole, Handler, HandlerKind, Import, Language, List, Lock, LockKind, Loop, LoopKind,
+    Module, MutOp, Mutation, Name, Path, Receiver, Span, StmtFacts, TripCount, TypeDecl,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::{Node, Parser};
@@ -1924,15 +1924,14 @@ impl FnLower<'_> {
         let parent = self.loops.last().copied();
         let depth = parent.map_or(1, |p| self.func.loops[p as usize].depth + 1);
         let idx = self.func.loops.len() as u32;
-        let header_text = normalize_ws(
-            s.text
-                .get(
-                    (header.start as i64 - s.delta).max(0) as usize
-                        ..(header.end as i64 - s.delta).max(0) as usize,
-                )
-                .unwrap_or(""),
-            120,
-        );
+        let header_code = s
+            .text
+            .get(
+                (header.start as i64 - s.delta).max(0) as usize
+                    ..(header.end as i64 - s.delta).max(0) as usize,
+            )
+            .unwrap_or("");
+        let header_text = normalize_ws(&strip_comments(header_code, Language::Rust), 120);
         // The enclosing loops' names bound so far, one set per loop of `self.loops` (the
         // last set is this loop's own).
         let rebound_in = iter_root.as_deref().and_then(|r| {

@@ -646,12 +646,18 @@ impl Loop {
         }
     }
 
+    /// A loop that counts (`0..n`, `range(len(row))`) rather than walking a collection's
+    /// items: its variable is a position, for indexing.
+    pub fn counts(&self) -> bool {
+        self.header.contains("..") || self.header.contains("range(")
+    }
+
     /// A loop over a constant named as one (`for name, color in COLORS`, `for k in &KERNEL`):
     /// a table written in the code, its size fixed when it was written, not the data's.
     pub fn over_constant_table(&self) -> bool {
         // Not `0..N` or `range(N)`: there the constant is a bound, and the trip count says
         // more.
-        let counts = || self.header.contains("..") || self.header.contains("range(");
+        let counts = || self.counts();
         let constant = |r: &str| {
             r.len() >= 2
                 && r.chars().any(|c| c.is_ascii_uppercase())

@@ -81,12 +81,14 @@ pub fn strip_comments(text: &str, lang: Language) -> std::borrow::Cow<'_, str> {
 }
 
 /// Collapse runs of whitespace so the text of a statement is stable under reformatting:
-/// each run becomes one space (none at the start or the end), and a text longer than `max`
-/// bytes is cut there, with `…` after it.
+/// each run becomes one space (none at the start or the end, none just inside a bracket),
+/// a comma left before a closing bracket by a line break goes too (`get(\n  url,\n)` reads
+/// `get(url)`), and a text longer than `max` bytes is cut there, with `…` after it.
 pub fn normalize_ws(s: &str, max: usize) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len().min(max) + '…'.len_utf8());
-    let mut last_ws = false;
+    // Whitespace seen since the last character kept: written (or not) with the next one.
+    let mut gap = false;
     let mut i = 0;
     while i < b.len() {
         // Code is ASCII but for its strings and comments: a run of ASCII that is not
@@ -96,30 +98,44 @@ pub fn normalize_ws(s: &str, max: usize) -> String {
             .position(|&c| !c.is_ascii() || is_ascii_space(c))
             .unwrap_or(b.len() - i);
         if run > 0 {
+            close_gap(&mut out, &mut gap, b[i]);
             let take = run.min(max.saturating_sub(out.len()).max(1));
             out.push_str(&s[i..i + take]);
             i += take;
-            last_ws = false;
         } else {
             let c = s[i..].chars().next().expect("a character starts here");
             i += c.len_utf8();
             if c.is_whitespace() {
-                if !last_ws && !out.is_empty() {
-                    out.push(' ');
-                }
-                last_ws = true;
-            } else {
-                out.push(c);
-                last_ws = false;
+                gap = true;
+                continue;
             }
+            close_gap(&mut out, &mut gap, b'\0');
+            out.push(c);
         }
         if out.len() >= max {
             out.push('…');
             break;
         }
     }
-    out.truncate(out.trim_end().len());
     out
+}
+
+/// Before `next` is written after whitespace: one space, or none where a bracket opens
+/// before it or closes after it (then a comma before the bracket goes too).
+fn close_gap(out: &mut String, gap: &mut bool, next: u8) {
+    if !std::mem::take(gap) || out.is_empty() {
+        return;
+    }
+    if matches!(next, b')' | b']' | b'}') {
+        if out.ends_with(',') {
+            out.pop();
+            if out.ends_with(' ') {
+                out.pop();
+            }
+        }
+    } else if !out.ends_with(['(', '[', '{']) {
+        out.push(' ');
+    }
 }
 
 /// `char::is_whitespace` of an ASCII byte.
@@ -194,27 +210,36 @@ mod tests {
     use super::*;
     use crate::Language;
 
-    /// `normalize_ws` as it was first written, a character at a time: the fast one must
-    /// give what it gave (fingerprints hash its output).
+    /// `normalize_ws` a character at a time, as plainly as it can be written: the fast one
+    /// must give what it gives.
     fn normalize_ws_by_char(s: &str, max: usize) -> String {
         let mut out = String::new();
-        let mut last_ws = false;
+        let mut gap = false;
         for c in s.chars() {
             if c.is_whitespace() {
-                if !last_ws && !out.is_empty() {
+                gap = true;
+                continue;
+            }
+            if gap && !out.is_empty() {
+                if matches!(c, ')' | ']' | '}') {
+                    if out.ends_with(',') {
+                        out.pop();
+                        if out.ends_with(' ') {
+                            out.pop();
+                        }
+                    }
+                } else if !out.ends_with(['(', '[', '{']) {
                     out.push(' ');
                 }
-                last_ws = true;
-            } else {
-                out.push(c);
-                last_ws = false;
             }
+            gap = false;
+            out.push(c);
             if out.len() >= max {
                 out.push('…');
                 break;
             }
         }
-        out.trim_end().to_owned()
+        out
     }
 
     #[test]
@@ -225,6 +250,9 @@ mod tests {
             "for y in range(224):",
             "  for   x\tin\n\r\x0b\x0c items :  ",
             "requests.get( url ,\n    timeout=None )",
+            "self.queue.get(\n    fail=False,\n    timeout=timeout,\n)",
+            "while (  # why\n    x := f()\n) is None:",
+            "[ a, b ,\t] { }",
             "s = \"héllo\u{a0}wörld\u{85}end\u{3000}x\"",
             "\u{a0}\u{a0}a\u{2028}b  ",
             "ab cd ef gh ij kl mn op qr st uv wx yz",
@@ -238,6 +266,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn brackets_read_as_written_on_one_line() {
+        let n = |t: &str| normalize_ws(t, 200);
+        assert_eq!(
+            n("self.queue.get(\n    fail=False,\n    timeout=timeout,\n)"),
+            "self.queue.get(fail=False, timeout=timeout)"
+        );
+        assert_eq!(
+            n("while (\n    x := f()\n) is None:"),
+            "while (x := f()) is None:"
+        );
+        assert_eq!(n("[ a, b ,\t] { }"), "[a, b] {}");
+        // A comma with no line break after it is the code's own: a one-element tuple.
+        assert_eq!(n("f((x,))"), "f((x,))");
+        assert_eq!(n("  a  +  b  "), "a + b");
     }
 
     #[test]

@@ -89,7 +89,8 @@ impl crate::Rule for Rule {
                         func: fid,
                         call: ri,
                     };
-                    let text = a.call_text(cid);
+                    // Whole: how a long routine ends is past what a message quotes.
+                    let text = a.call_text_upto(cid, usize::MAX);
                     // `|| fibonacci(20)`: only constants go in. A method of a value the
                     // routine captures (`storage.get(i)`, `res.contains_key("id")`) reads
                     // data the compiler cannot see through.

@@ -26,6 +26,10 @@ in the code and named as constants (`for name, color in COLORS`), nor loops that
 every round, `async for` included (the executor gets its turn back between rounds). What a
 `return` or `raise` in a loop computes runs once, on the way out, and is no work of the
 loop's (`for i in ..: if found(i): return [xs[j] for j in range(i + 1, n)]` is one pass).
+An inner loop over the items of the outer loop's element (`for delta in chunk.tool_calls`
+inside `for chunk in chunks`) walks one nested collection: its rounds add up, as one loop's
+would, rather than multiply; one counting positions in the element (`for i in
+range(len(frame))`, `0..frame.len()`) indexes it element by element and still counts.
 A fast hash (SHA, MD5, BLAKE) costs about a nanosecond a byte: it is reported inside a
 loop (a stream hashed chunk by chunk), not for one key, token or prompt; password hashes
 (bcrypt, argon2, scrypt, PBKDF2) are slow by design and always reported.
