@@ -21,10 +21,16 @@ In Rust benchmark routines (`b.iter(|| ..)`, `iter_batched`, `iter_with_large_dr
   can evaluate at compile time (a method of a value built at run time, `index.get("500")`,
   is not foldable), or
 - discard the result (`b.iter(|| { compute(x); })`), which lets it delete the work (work
-  that writes through a `&mut`, `append(&mut log, x)`, runs on a value the routine
-  captures, `rt.block_on(task())`, or updates a handle a macro returns,
-  `counter!("requests").increment(1)`, also through a local, `let c = if .. { counter!(..)
-  } else { counter!(..) }; c.increment(1)`, cannot be deleted, whatever its inputs).
+  that writes through a `&mut`, `append(&mut log, x)`, runs on a value the routine captures,
+  `rt.block_on(task())`, or updates a handle a macro returns,
+  `counter!("requests").increment(1)`, also through a local,
+  `let c = if .. { counter!(..) } else { counter!(..) }; c.increment(1)`, cannot be deleted,
+  whatever its inputs; nor can a routine ending in an assertion on its work,
+  `assert_eq!(index.len(), N);`, or in a write to a variable it captures,
+  `total += hits.len();` — `debug_assert!` is compiled out, and a write to the routine's own
+  `let` dies with it; a method with effects on a local bound in the routine counts when the
+  local is a handle on captured state, `let hits = registry.counter("hits"); hits.inc()`,
+  not when it is the routine's own copy, `let mut v = data.clone(); v.sort()`).
 
 ## Why is this bad?
 The optimiser sees the whole benchmark: a pure function of constants is folded to its
@@ -120,6 +126,7 @@ impl crate::Rule for Rule {
                     let discarded = (text.trim_end_matches(')').trim_end().ends_with(";}")
                         || text.replace(' ', "").contains(";})"))
                         && !captured
+                        && !last_statement_keeps(&text)
                         && !inside.iter().any(|c| c.has(CallFlags::EXCLUSIVE));
                     if !constant && !discarded {
                         continue;
@@ -144,6 +151,67 @@ impl crate::Rule for Rule {
     }
 }
 
+/// Does the routine's last statement keep its work, though it ends in `;`? An assertion
+/// (`assert_eq!(index.len(), N);`: the work decides whether it panics) or a write to a
+/// variable the routine captures (`total += hits.len();`: read after the benchmark) cannot
+/// be deleted. `debug_assert!` is compiled out of benchmarks, and a write to the routine's
+/// own `let` dies with it.
+fn last_statement_keeps(routine: &str) -> bool {
+    // The closure's body: the last `{ .. }` of the call, its statements split at the `;`s
+    // outside brackets.
+    let Some(open) = routine.rfind("|{").or_else(|| routine.rfind("| {")) else {
+        return false;
+    };
+    let open = open + routine[open..].find('{').unwrap_or(0);
+    let Some(close) = perfgate_model::matching_bracket(routine, open) else {
+        return false;
+    };
+    let body = &routine[open + 1..close];
+    let (mut depth, mut start, mut stmts) = (0i32, 0, Vec::new());
+    for (i, ch) in body.char_indices() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ';' if depth == 0 => {
+                stmts.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let Some(last) = stmts.last() else {
+        return false;
+    };
+    if ["assert!(", "assert_eq!(", "assert_ne!("]
+        .iter()
+        .any(|m| last.starts_with(m))
+    {
+        return true;
+    }
+    // `x += ..`, `x = ..`, `*x = ..`, `x.field = ..`: the name written.
+    let Some(eq) = last.find('=') else {
+        return false;
+    };
+    let target = last[..eq].trim_end_matches(['+', '-', '*', '/', '%', '|', '&', '^', '<', '>']);
+    if last.starts_with("let ") || last[eq + 1..].starts_with('=') || target.ends_with(['!', '=']) {
+        return false;
+    }
+    let name: String = target
+        .trim()
+        .trim_start_matches('*')
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    !name.is_empty()
+        && !stmts.iter().any(|s| {
+            let bound = s.strip_prefix("let ").map(|b| b.trim_start_matches("mut "));
+            bound.is_some_and(|b| {
+                b.starts_with(name.as_str())
+                    && !b[name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        })
+}
+
 /// Is the call inside the arguments of call `outer` (its closure)?
 fn within(f: &perfgate_model::Function, c: &perfgate_model::Call, outer: u32) -> bool {
     f.enclosing_calls(c.ctx).any(|p| p == outer)
@@ -157,7 +225,10 @@ fn is_black_box(c: &perfgate_model::Call) -> bool {
     }
 }
 
-/// Is the call's receiver a local bound inside `span` (the routine's own `let mut v`)?
+/// Is the call's receiver a local bound inside `span` (the routine's own `let mut v`) to a
+/// value of its own: built there, or copied (`data.clone()`), not a handle on state the
+/// routine captures (`let c = CACHE.with(|cell| cell.borrow().clone())`, an `Arc` to a
+/// shared counter)?
 fn bound_within(
     f: &perfgate_model::Function,
     c: &perfgate_model::Call,
@@ -170,9 +241,34 @@ fn bound_within(
     else {
         return false;
     };
-    f.local_before(name, c.span.start)
-        .is_some_and(|b| span.encloses(b.span))
+    let Some(b) = f.local_before(name, c.span.start) else {
+        return false;
+    };
+    span.encloses(b.span)
+        && match b
+            .init_call
+            .and_then(|i| f.calls.get(i as usize))
+            .map(|i| &i.callee)
+        {
+            Some(Callee::Method { recv, name, .. }) => {
+                COPIES.contains(&name.as_str())
+                    || matches!(recv, perfgate_model::Receiver::CallResult(_))
+            }
+            _ => true,
+        }
 }
+
+/// Methods whose result is a value of its own, not a view of their receiver's state.
+const COPIES: &[&str] = &[
+    "clone",
+    "cloned",
+    "collect",
+    "copied",
+    "into_owned",
+    "to_owned",
+    "to_string",
+    "to_vec",
+];
 
 /// Methods that run work on, or change, the value they are called on (a runtime, a channel,
 /// a collection, a lock): called on a value the routine captures, the optimiser must keep

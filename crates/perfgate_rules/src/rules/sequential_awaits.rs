@@ -30,20 +30,22 @@ code and tests are not checked.
 Order that no value shows is respected too. An await between two others (a write, a
 permission check, a transaction) ends the group; so does a check of an earlier result
 (`if !allowed { return Err(..) }`, `check(&site)?;`, `raise`). Functions whose names say
-they write (`update`, `create_post`, `read_or_create`, `save`, ...) are never moved. Two
-calls that lend one value exclusively (`fetch(conn)` twice with `conn: &mut Conn`, or a
-`&mut self` method and another method of `self`), or that both use one connection,
-transaction or cursor (a name such as `conn`, `tx`, `cursor`: it serves one query at a
-time), cannot be in flight at once and are not reported; nor are two reads of one stream
-or queue (`self._readline()` twice: each takes the item the other would have). Cached
-getters are no work to overlap: a memoized function, or one whose only await is a cache
-lookup or lazy initialiser (`CACHE.try_get_with(key, load).await`), answers at once after
-its first call and is left out of groups. So is a coroutine that waits on nothing outside
-the project: one whose every await is of the project's own coroutines or awaitable classes,
-down to none that waits on a library, a socket or a stream (a code generator's `await
-get_variable(id)`, which waits on the generator's own scheduler); two of them run straight
-through, one after the other, gathered or not. A coroutine that awaits nothing at all may be
-an abstract method whose overrides query a database: it still counts.
+they write (`update`, `create_post`, `read_or_create`, `save`, `_batch_delete`, ...) are
+never moved. Two calls that lend one value exclusively (`fetch(conn)` twice with
+`conn: &mut Conn`, or a `&mut self` method and another method of `self`), or that both use
+one connection, transaction, cursor or database session (a name such as `conn`, `tx`,
+`cursor`, or a declared type such as `db: AsyncSession`: it serves one statement at a time;
+an HTTP `aiohttp.ClientSession` serves many), cannot be in flight at once and are not
+reported; nor are two reads of one stream or queue (`self._readline()` twice: each takes the
+item the other would have). Cached getters are no work to overlap: a memoized function, or
+one whose only await is a cache lookup or lazy initialiser
+(`CACHE.try_get_with(key, load).await`), answers at once after its first call and is left
+out of groups. So is a coroutine that waits on nothing outside the project: one whose every
+await is of the project's own coroutines or awaitable classes, down to none that waits on a
+library, a socket or a stream (a code generator's `await get_variable(id)`, which waits on
+the generator's own scheduler); two of them run straight through, one after the other,
+gathered or not. A coroutine that awaits nothing at all may be an abstract method whose
+overrides query a database: it still counts.
 
 ## Why is this bad?
 Each await waits for the previous one to finish: two 800 ms model inferences that could
@@ -245,10 +247,18 @@ const WRITE_VERBS: &[&str] = &[
     "write",
 ];
 
-/// Does a function's name say it writes (see [`WRITE_VERBS`])? Its first word decides, or
-/// a word after `or`/`and`: `update`, `update_post`, `_save`, `read_or_create`.
+/// Words that say how a write is done, before the verb: `batch_delete`, `bulk_insert`,
+/// `try_update`, `soft_delete`.
+const WRITE_MANNERS: &[&str] = &[
+    "async", "batch", "bulk", "force", "hard", "mass", "multi", "safe", "soft", "try",
+];
+
+/// Does a function's name say it writes (see [`WRITE_VERBS`])? Its first word decides (after
+/// words of manner, see [`WRITE_MANNERS`]), or a word after `or`/`and`: `update`,
+/// `update_post`, `_save`, `_batch_delete`, `read_or_create`.
 fn writes(name: &str) -> bool {
-    let mut words = name.split('_').filter(|w| !w.is_empty());
+    let mut words = name.split('_').filter(|w| !w.is_empty()).peekable();
+    while words.next_if(|w| WRITE_MANNERS.contains(w)).is_some() {}
     let mut verb = words.next();
     while let Some(v) = verb {
         if WRITE_VERBS.contains(&v) {
@@ -338,7 +348,13 @@ fn exclusive(cx: &Checker, fid: FuncId, x: &Await, y: &Await) -> bool {
             .iter()
             .any(|u| keep(u) && y.uses.iter().any(|v| v == u))
     };
-    if (lends(cx_) && lends(cy) && shared(|_| true)) || shared(is_connection) {
+    let f = a.func(fid);
+    if (lends(cx_) && lends(cy) && shared(|_| true))
+        || shared(is_connection)
+        || x.uses
+            .iter()
+            .any(|u| y.uses.contains(u) && typed_as_connection(f, u))
+    {
         return true;
     }
     let mut_self = |aw: &Await| matches!(a.info(id(aw)).target, Target::Project { func, .. } if a.func(func).mut_self);
@@ -363,6 +379,31 @@ fn is_connection(name: &str) -> bool {
         last,
         "conn" | "connection" | "tx" | "txn" | "transaction" | "cursor" | "cur"
     )
+}
+
+/// Is `name` declared (a parameter or a local, by its annotation) as one database session,
+/// connection, transaction or cursor (`session: AsyncSession`, `conn: asyncpg.Connection`)?
+/// SQLAlchemy's `AsyncSession` refuses a second operation while one runs, whatever the
+/// name; an HTTP client session (`aiohttp.ClientSession`) serves many and is not one.
+fn typed_as_connection(f: &Function, name: &str) -> bool {
+    f.params
+        .iter()
+        .chain(f.locals.iter())
+        .filter(|b| b.name == name)
+        .filter_map(|b| b.ty.as_ref()?.last())
+        .any(|ty| {
+            matches!(
+                ty.as_str(),
+                "AsyncSession"
+                    | "Session"
+                    | "AsyncConnection"
+                    | "Connection"
+                    | "AsyncTransaction"
+                    | "Transaction"
+                    | "AsyncCursor"
+                    | "Cursor"
+            )
+        })
 }
 
 /// Does `later` not depend on `earlier`, through the statements between them? Writes to
