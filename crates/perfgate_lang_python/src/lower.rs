@@ -87,6 +87,9 @@ enum Nested<'a> {
         prefix: String,
         /// The enclosing function returns it (`return wrapper`): see `Function::decorator`.
         returned: bool,
+        /// A method of a class that hands out one instance per process (see
+        /// [`hands_out_one_instance`]).
+        singleton: bool,
     },
     Class {
         def: &'a ast::StmtClassDef,
@@ -211,6 +214,7 @@ impl<'s> ModuleLower<'s> {
                     owner,
                     prefix,
                     returned,
+                    singleton,
                 } => {
                     let qual = if prefix.is_empty() {
                         def.name.id.to_string()
@@ -231,6 +235,7 @@ impl<'s> ModuleLower<'s> {
                         .iter()
                         .any(|d| runs_in_thread(&d.expression));
                     fl.func.decorator = returned;
+                    fl.self_once = singleton;
                     fl.lower_params(&def.parameters);
                     fl.func.returns = def.returns.as_deref().and_then(annotation_path);
                     // A test keeps its signature (its name for resolution, pytest-benchmark's
@@ -272,6 +277,7 @@ impl<'s> ModuleLower<'s> {
                     } else {
                         format!("{prefix}.{name}")
                     };
+                    let singleton = hands_out_one_instance(def);
                     for stmt in &def.body {
                         match stmt {
                             Stmt::FunctionDef(f) => work.push(Nested::Function {
@@ -279,6 +285,7 @@ impl<'s> ModuleLower<'s> {
                                 owner: Some(name.clone()),
                                 prefix: qual.clone(),
                                 returned: false,
+                                singleton,
                             }),
                             Stmt::ClassDef(c) => work.push(Nested::Class {
                                 def: c,
@@ -409,6 +416,9 @@ struct FnLower<'m, 's> {
     stored_names: FxHashSet<&'m str>,
     /// Names the function declares `global`.
     globals_declared: FxHashSet<&'m str>,
+    /// `self` is the process's one instance of its class: what `if not self.started:` sets
+    /// up runs once.
+    self_once: bool,
     _marker: std::marker::PhantomData<&'m ()>,
 }
 
@@ -449,6 +459,7 @@ impl<'m, 's> FnLower<'m, 's> {
             returned_names: FxHashSet::default(),
             stored_names: FxHashSet::default(),
             globals_declared: FxHashSet::default(),
+            self_once: false,
             qual_prefix: if qualname == "<module>" {
                 String::new()
             } else {
@@ -674,6 +685,7 @@ impl<'m, 's> FnLower<'m, 's> {
                 owner: None,
                 prefix: self.qual_prefix.clone(),
                 returned: false,
+                singleton: false,
             }),
             Stmt::ClassDef(def) => self.nested.push(Nested::Class {
                 def,
@@ -786,7 +798,7 @@ impl<'m, 's> FnLower<'m, 's> {
                 let body_block = self.func.blocks.len();
                 self.lower_block(&i.body, span_of(i), true);
                 if self.func.blocks.len() > body_block
-                    && sets_unset_global(&i.test, &i.body, &self.globals_declared)
+                    && sets_unset_global(&i.test, &i.body, &self.globals_declared, self.self_once)
                 {
                     self.func.blocks[body_block].once = true;
                 }
@@ -2031,7 +2043,12 @@ fn literal_type(e: &Expr) -> Option<Path> {
 /// Is this `if` the lazy initialisation of a process-wide value: a module global
 /// (declared `global`) or a class attribute read through `cls`, tested unset (`X is None`,
 /// `not X`, `len(X) == 0`) and assigned in the body? What the body does runs once.
-fn sets_unset_global(test: &Expr, body: &[Stmt], globals: &FxHashSet<&str>) -> bool {
+fn sets_unset_global(
+    test: &Expr,
+    body: &[Stmt],
+    globals: &FxHashSet<&str>,
+    self_once: bool,
+) -> bool {
     let target = match test {
         Expr::Compare(c)
             if matches!(c.ops.as_ref(), [ast::CmpOp::Is])
@@ -2064,16 +2081,43 @@ fn sets_unset_global(test: &Expr, body: &[Stmt], globals: &FxHashSet<&str>) -> b
             globals.contains(x)
                 && assigns(body, &|t| matches!(t, Expr::Name(t) if t.id.as_str() == x))
         }
-        Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(c) if c.id.as_str() == "cls") =>
+        // `cls._instance`; `self.running` of the process's one instance.
+        Expr::Attribute(a)
+            if matches!(a.value.as_ref(), Expr::Name(c)
+                if c.id.as_str() == "cls" || (self_once && c.id.as_str() == "self")) =>
         {
-            let attr = a.attr.as_str();
+            let (attr, owner) = (a.attr.as_str(), a.value.as_ref());
             assigns(body, &|t| {
                 matches!(t, Expr::Attribute(t) if t.attr.as_str() == attr
-                    && matches!(t.value.as_ref(), Expr::Name(c) if c.id.as_str() == "cls"))
+                    && matches!((t.value.as_ref(), owner), (Expr::Name(c), Expr::Name(o))
+                        if c.id == o.id))
             })
         }
         _ => false,
     }
+}
+
+/// Does the class hand out one instance per process (per key at most): a `__new__` that
+/// returns an instance it keeps on the class (`if port not in cls._instances: ..; return
+/// cls._instances[port]`)? Then its instances live as long as the process, and a method's
+/// `if not self.running:` set-up runs once.
+fn hands_out_one_instance(class: &ast::StmtClassDef) -> bool {
+    class.body.iter().any(|s| {
+        let Stmt::FunctionDef(f) = s else {
+            return false;
+        };
+        f.name.id.as_str() == "__new__"
+            && f.body.iter().any(|s| {
+                matches!(s, Stmt::Return(r) if r.value.as_deref().is_some_and(|v| {
+                    let v = match v {
+                        Expr::Subscript(x) => x.value.as_ref(),
+                        other => other,
+                    };
+                    matches!(v, Expr::Attribute(a)
+                        if matches!(a.value.as_ref(), Expr::Name(c) if c.id.as_str() == "cls"))
+                }))
+            })
+    })
 }
 
 /// Does a block assign a target `is_target` accepts, directly or in a `with`, `try` or

@@ -66,15 +66,16 @@ from its configuration (`HttpSinkConfig::build`, run when the configuration is l
 server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
 not from a loop or spawned task there (a `main` that loops over requests is serving); an
 async block handed to `block_on` runs once, so a command line's subcommands
-(`rt.block_on(async { commands::export(cfg).await })`) are start-up code too; nor is
-a memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs once
+(`rt.block_on(async { commands::export(cfg).await })`) are start-up code too; nor is a
+memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs once
 per process (one keyed on its arguments still blocks for each new key), nor a lazily built
-module global (`global _config` / `if _config is None: _config = load()`) or class
-attribute (`if len(cls.settings) == 0: cls.settings = cls.scan()`; one kept on `self` is
-built per instance, and is reported). A call from a
-test makes nothing start-up code: a library's method that only its tests call is reported as
-if nothing called it (its users call it per request).
-The same holds for the other blocking rules.
+module global (`global _config` / `if _config is None: _config = load()`) or class attribute
+(`if len(cls.settings) == 0: cls.settings = cls.scan()`; one kept on `self` is built per
+instance, and is reported, unless the class hands out one instance per process: a `__new__`
+that returns the instance it keeps on the class, whose `if not self.running:` start-up runs
+once). A call from a test makes nothing start-up code: a library's method that only its
+tests call is reported as if nothing called it (its users call it per request). The same
+holds for the other blocking rules.
 "#,
 };
 

@@ -29,15 +29,18 @@ synchronous) before the next starts. Helpers that make the round trip are follow
 `get_user(id)` in a loop is reported with the chain to its query.
 
 Not reported: calls whose arguments do not change between iterations (that is a retry or
-polling loop), loops that sleep every round or whose `while` test is a timed wait
-(periodic jobs such as a token refresher, `while not stop.wait(interval):`),
-futures collected and run together (`asyncio.gather`, `join_all`, `buffer_unordered`), and
-loops over a small constant range or a table named as a constant (`for region in REGIONS`;
-not `for url in LINK.findall(text)`, whose items are the data's). The same holds for the
-other loop rules. Nor are loops over a response read as it streams in (`for line in
-response.iter_lines()`, `aiter_lines()`, `iter_content()`): a request made in answer to one
-server-sent message (an event stream asking for the request's data) cannot be batched with
-messages that have not arrived.
+polling loop), loops that sleep every round or whose `while` test is a timed wait (periodic
+jobs such as a token refresher, `while not stop.wait(interval):`), futures collected and run
+together (`asyncio.gather`, `join_all`, `buffer_unordered`), and loops over a small constant
+range or a table named as a constant (`for region in REGIONS`; not
+`for url in LINK.findall(text)`, whose items are the data's). The same holds for the other
+loop rules. Nor are loops over a response read as it streams in
+(`for line in response.iter_lines()`, `aiter_lines()`, `iter_content()`): a request made in
+answer to one server-sent message (an event stream asking for the request's data) cannot be
+batched with messages that have not arrived. Nor is a round trip made while a lazily built
+singleton sets itself up (`if _client is None:`, or `if not self.connected:` in a class
+whose `__new__` hands out the one instance it keeps), which happens on the first call in the
+process, not per element; the same holds for the other per-call rules.
 
 ## Why is this bad?
 N items cost N round trips: N times the network latency and N times the server's

@@ -302,7 +302,13 @@ impl Reach {
     ) -> Reach {
         let mut next: FxHashMap<FuncId, (u32, Option<FuncId>)> = FxHashMap::default();
         let mut queue = std::collections::VecDeque::new();
+        // What a lazily built singleton's set-up does (`if not self.started:`, `if _client
+        // is None:`) happens on the first call in the process, not on every call.
+        let once = |cid: CallId| a.func(cid.func).runs_once_at(a.call(cid).ctx.block);
         for cid in seeds {
+            if once(cid) {
+                continue;
+            }
             if let std::collections::hash_map::Entry::Vacant(e) = next.entry(cid.func) {
                 e.insert((cid.call, None));
                 queue.push_back(cid.func);
@@ -320,7 +326,7 @@ impl Reach {
                 }
                 let c = a.call(cid);
                 // Work handed to another thread or task does not run here.
-                if a.info(cid).offloaded || c.ctx.in_closure {
+                if a.info(cid).offloaded || c.ctx.in_closure || once(cid) {
                     continue;
                 }
                 next.insert(f, (cid.call, Some(g)));
