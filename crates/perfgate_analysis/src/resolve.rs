@@ -546,23 +546,51 @@ impl<'p> Index<'p> {
     }
 
     /// `module.name` where the module imports `name` from elsewhere (`from .generator import
-    /// new_var` in a package's facade, `pub use inner::run;`): the function it names,
-    /// through at most four such imports.
+    /// new_var` in a package's facade, `pub use inner::run;`), or everything from a module
+    /// that has it (`pub use commands::*;` in a crate root, `pub use generate::*;` in
+    /// `commands`): the function it names, through at most four such imports.
     fn reexported(&self, lang: Language, path: &[Name]) -> Option<FuncId> {
-        let (mut name, mut module) = path.split_last()?;
-        for _ in 0..4 {
-            let file = self.module_file(lang, module)?;
-            let import = self.files[file as usize]
-                .module
-                .imports
-                .iter()
-                .find(|i| i.alias == *name)?;
-            if let Some(id) = self.find_symbol(lang, &import.path, &[]) {
-                return Some(id);
-            }
-            (name, module) = import.path.split_last()?;
+        self.reexported_within(lang, path, 4)
+    }
+
+    fn reexported_within(&self, lang: Language, path: &[Name], hops: u32) -> Option<FuncId> {
+        let (name, module) = path.split_last()?;
+        if hops == 0 {
+            return None;
         }
-        None
+        let file = self.module_file(lang, module)?;
+        let m = &self.files[file as usize].module;
+        let here = m.module_path.as_slice();
+        if let Some(import) = m.imports.iter().find(|i| i.alias == *name) {
+            return self
+                .find_symbol(lang, &import.path, here)
+                .or_else(|| self.reexported_from(lang, &import.path, here, hops - 1));
+        }
+        m.imports
+            .iter()
+            .filter(|i| i.alias == "*")
+            .find_map(|glob| {
+                let mut through = glob.path.clone();
+                through.push(name.clone());
+                self.find_symbol(lang, &through, here)
+                    .or_else(|| self.reexported_from(lang, &through, here, hops - 1))
+            })
+    }
+
+    /// [`Index::reexported_within`] of a path as a module at `here` wrote it: absolute, or
+    /// relative to that module (`pub use generate::*;` naming its child `generate`).
+    fn reexported_from(
+        &self,
+        lang: Language,
+        path: &[Name],
+        here: &[Name],
+        hops: u32,
+    ) -> Option<FuncId> {
+        self.reexported_within(lang, path, hops).or_else(|| {
+            (!here.is_empty()).then_some(())?;
+            let relative: Path = here.iter().chain(path).cloned().collect();
+            self.reexported_within(lang, &relative, hops)
+        })
     }
 
     fn method(&self, lang: Language, ty: &str, name: &str) -> Option<FuncId> {

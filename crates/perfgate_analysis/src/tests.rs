@@ -423,3 +423,38 @@ fn names_through_glob_imports_resolve() {
         .calls_of(handle)
         .any(|c| matches!(a.info(c).target, Target::Project { func, .. } if func == fetch)));
 }
+
+/// A crate root that re-exports everything of `commands`, which re-exports everything of
+/// `commands::generate`: `use crate::run_generate` in a sibling module names the function
+/// two globs down.
+#[test]
+fn names_through_chained_glob_reexports_resolve() {
+    let files = project(&[
+        (
+            "tool/src/lib.rs",
+            "#[cfg(feature = \"cli\")]\npub mod cli;\npub mod commands;\n\n#[cfg(feature = \"cli\")]\npub use cli::*;\npub use commands::*;\n",
+        ),
+        (
+            "tool/src/commands/mod.rs",
+            "#[cfg(feature = \"codegen\")]\npub mod generate;\npub mod migrate;\n\n#[cfg(feature = \"codegen\")]\npub use generate::*;\npub use migrate::*;\n",
+        ),
+        (
+            "tool/src/commands/generate.rs",
+            "pub async fn run_generate(dir: &str) {\n    std::fs::write(dir, \"x\").unwrap();\n}\n",
+        ),
+        (
+            "tool/src/cli.rs",
+            "#[cfg(feature = \"codegen\")]\nuse crate::{handle_error, run_generate};\n\npub async fn run(dir: &str) {\n    run_generate(dir).await.unwrap_or_else(handle_error);\n}\n",
+        ),
+    ]);
+    let cat = Catalog::bundled();
+    let a = Analysis::new(&files, &cat);
+    let (run, generate) = (find(&a, "run"), find(&a, "run_generate"));
+    let targets: Vec<_> = a.calls_of(run).map(|c| &a.info(c).target).collect();
+    assert!(
+        targets
+            .iter()
+            .any(|t| matches!(t, Target::Project { func, .. } if *func == generate)),
+        "{targets:?}"
+    );
+}

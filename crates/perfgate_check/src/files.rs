@@ -13,11 +13,14 @@ pub struct Found {
 }
 
 /// The package name declared by the nearest `Cargo.toml` above `file`, looked up once per
-/// directory.
+/// directory; only for a file of that package's own targets (under its `src/`, `tests/`,
+/// `benches/` or `examples/`, or beside its manifest): a crate kept inside another as a template or fixture
+/// (`sea-orm-cli/template/migration/src/lib.rs`, whose manifest is `_Cargo.toml`) is not
+/// the outer package, whose crate root it would otherwise shadow.
 fn crate_name_of(
     file: &Path,
     root: &Path,
-    cache: &mut std::collections::HashMap<PathBuf, Option<String>>,
+    cache: &mut std::collections::HashMap<PathBuf, Option<(PathBuf, String)>>,
 ) -> Option<String> {
     let mut dir = file.parent()?;
     let mut visited = Vec::new();
@@ -32,7 +35,7 @@ fn crate_name_of(
                 .ok()
                 .and_then(|t| t.parse::<toml::Table>().ok())
                 .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned));
-            break name;
+            break name.map(|n| (dir.to_path_buf(), n));
         }
         match dir.parent() {
             Some(p) if dir != root && p.starts_with(root) => dir = p,
@@ -42,7 +45,17 @@ fn crate_name_of(
     for d in visited {
         cache.insert(d, found.clone());
     }
-    found
+    let (package_dir, name) = found?;
+    let mut within = file.strip_prefix(&package_dir).ok()?.components();
+    let first = within.next()?;
+    // A file beside the manifest (`build.rs`, a `main.rs` named by `[[bin]] path`) is the
+    // package's too.
+    (within.next().is_none()
+        || matches!(
+            first.as_os_str().to_str(),
+            Some("src" | "tests" | "benches" | "examples")
+        ))
+    .then_some(name)
 }
 
 #[derive(Clone)]
@@ -390,6 +403,38 @@ mod tests {
             );
         }
         assert!(paths > 10, "{paths} path calls");
+    }
+
+    /// A crate kept inside another package as a template (its manifest renamed, so the
+    /// outer `Cargo.toml` is the nearest) is not that package: its `lib.rs` would shadow the
+    /// package's own crate root.
+    #[test]
+    fn only_a_packages_own_targets_take_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (file, text) in [
+            ("cli/Cargo.toml", "[package]\nname = \"sea-orm-cli\"\n"),
+            ("cli/src/lib.rs", ""),
+            ("cli/src/bin/main.rs", ""),
+            ("cli/examples/demo.rs", ""),
+            ("cli/build.rs", ""),
+            (
+                "cli/template/migration/_Cargo.toml",
+                "[package]\nname = \"migration\"\n",
+            ),
+            ("cli/template/migration/src/lib.rs", ""),
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let mut cache = std::collections::HashMap::new();
+        let mut name = |f: &str| crate_name_of(&root.join(f), root, &mut cache);
+        assert_eq!(name("cli/src/lib.rs").as_deref(), Some("sea-orm-cli"));
+        assert_eq!(name("cli/src/bin/main.rs").as_deref(), Some("sea-orm-cli"));
+        assert_eq!(name("cli/examples/demo.rs").as_deref(), Some("sea-orm-cli"));
+        assert_eq!(name("cli/build.rs").as_deref(), Some("sea-orm-cli"));
+        assert_eq!(name("cli/template/migration/src/lib.rs"), None);
     }
 
     #[test]
