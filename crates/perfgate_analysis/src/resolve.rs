@@ -852,6 +852,9 @@ fn timeout_by_name(c: &Call) -> bool {
 /// Is an argument of call `call` an in-memory buffer made there (`io.BytesIO(..)`,
 /// `io.StringIO(..)`, `Cursor::new(..)`)?
 fn reads_memory(f: &Function, call: u32) -> bool {
+    if f.calls[call as usize].has(perfgate_model::CallFlags::ARG_IN_MEMORY) {
+        return true;
+    }
     f.calls.iter().any(|c| {
         c.ctx.parent_call() == Some(call)
             && matches!(&c.callee, Callee::Path(p) if match &p[..] {

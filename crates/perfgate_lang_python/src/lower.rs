@@ -469,6 +469,25 @@ impl<'m, 's> FnLower<'m, 's> {
         }
     }
 
+    /// Is `name`, read at `at`, a buffer in memory: a parameter declared `BytesIO` or
+    /// `StringIO`, or a local last bound to one's constructor?
+    fn names_memory_buffer(&self, name: &str, at: u32) -> bool {
+        let in_memory = |p: &[Name]| p.last().is_some_and(|l| l == "BytesIO" || l == "StringIO");
+        match self.func.local_before(name, at) {
+            Some(b) => {
+                b.ty.as_deref().is_some_and(in_memory)
+                    || b.init_call
+                        .and_then(|i| self.func.calls.get(i as usize))
+                        .is_some_and(|c| matches!(&c.callee, Callee::Path(p) if in_memory(p)))
+            }
+            None => self
+                .func
+                .params
+                .iter()
+                .any(|b| b.name == name && b.ty.as_deref().is_some_and(in_memory)),
+        }
+    }
+
     fn finish(mut self) -> (Function, Vec<Nested<'m>>) {
         if self.func.awaits.len() >= 2 {
             for &(block, stmt) in &self.stmts {
@@ -1155,7 +1174,12 @@ impl<'a> ExprLower<'_, 'a, '_> {
             })
             .collect();
         let (callee, recv_expr) = classify_callee(&call.func, &self.fl.local_names);
-        let flags = self.arg_flags(call, &callee);
+        let mut flags = self.arg_flags(call, &callee);
+        if let Some(Expr::Name(n)) = call.arguments.args.first() {
+            if self.fl.names_memory_buffer(n.id.as_str(), span.start) {
+                flags |= CallFlags::ARG_IN_MEMORY;
+            }
+        }
         // Only `self.x` and module-level names: what collection and copy rules ask about.
         let arg0 = call
             .arguments

@@ -560,6 +560,10 @@ impl CallFlags {
     /// of tokio's `Handle::try_current()`, where a function that may be called either way
     /// builds a runtime of its own and blocks on it): never on an executor.
     pub const OUTSIDE_RUNTIME: u16 = 256;
+    /// The first argument is a buffer in memory passed by name: a parameter declared as one
+    /// (`image_bytesio: BytesIO`) or a local its constructor made (`buf = io.BytesIO()`).
+    /// A file API given it (`Image.open(image_bytesio)`) touches no file.
+    pub const ARG_IN_MEMORY: u16 = 512;
 }
 
 impl Call {

@@ -23,10 +23,11 @@ async function; its trace shows the chain down to the blocking call. Calls in a 
 only in debug mode (`if self._debug:`, `if loop.get_debug():`, `if cfg!(debug_assertions)`)
 are not production's, and calls in a closure handed to a constructor run later; neither is
 followed. A file API reading a buffer made in memory for it
-(`PIL.Image.open(io.BytesIO(data))`, `pd.read_csv(io.StringIO(text))`, `Cursor::new(bytes)`)
-reads no file, and a write to a `Vec<u8>` (`body.write_all(b"\n")`) writes memory, even
-where the project implements a trait of its own for `Vec`. Findings in generated files
-(`@generated`, `DO NOT EDIT`) are not reported.
+(`PIL.Image.open(io.BytesIO(data))`, `pd.read_csv(io.StringIO(text))`,
+`Cursor::new(bytes)`), or handed one by name (a parameter `image_bytesio: BytesIO`, a local
+`buf = io.BytesIO(..)`), reads no file, and a write to a `Vec<u8>` (`body.write_all(b"\n")`)
+writes memory, even where the project implements a trait of its own for `Vec`. Findings in
+generated files (`@generated`, `DO NOT EDIT`) are not reported.
 
 ## Why is this bad?
 An async runtime runs many tasks on a few threads (tokio: one per core; asyncio: one). A
