@@ -419,6 +419,10 @@ struct FnLower<'m, 's> {
     /// `self` is the process's one instance of its class: what `if not self.started:` sets
     /// up runs once.
     self_once: bool,
+    /// Whether any parameter or local bound so far is a buffer in memory, and how many of
+    /// each were read to know (see `names_memory_buffer`).
+    binds_buffers: bool,
+    buffers_seen: (usize, usize),
     _marker: std::marker::PhantomData<&'m ()>,
 }
 
@@ -460,6 +464,8 @@ impl<'m, 's> FnLower<'m, 's> {
             stored_names: FxHashSet::default(),
             globals_declared: FxHashSet::default(),
             self_once: false,
+            binds_buffers: false,
+            buffers_seen: (0, 0),
             qual_prefix: if qualname == "<module>" {
                 String::new()
             } else {
@@ -471,8 +477,25 @@ impl<'m, 's> FnLower<'m, 's> {
 
     /// Is `name`, read at `at`, a buffer in memory: a parameter declared `BytesIO` or
     /// `StringIO`, or a local last bound to one's constructor?
-    fn names_memory_buffer(&self, name: &str, at: u32) -> bool {
+    fn names_memory_buffer(&mut self, name: &str, at: u32) -> bool {
         let in_memory = |p: &[Name]| p.last().is_some_and(|l| l == "BytesIO" || l == "StringIO");
+        // Most functions bind no buffer: bindings are read once each, as they are made, to
+        // know whether any is one, before a binding is looked up by name for a call.
+        let func = &self.func;
+        let is_buffer = |b: &Binding| {
+            b.ty.as_deref().is_some_and(in_memory)
+                || b.init_call
+                    .and_then(|i| func.calls.get(i as usize))
+                    .is_some_and(|c| matches!(&c.callee, Callee::Path(p) if in_memory(p)))
+        };
+        let (params, locals) = self.buffers_seen;
+        let found = func.params[params..].iter().any(is_buffer)
+            || func.locals[locals..].iter().any(is_buffer);
+        self.buffers_seen = (func.params.len(), func.locals.len());
+        self.binds_buffers |= found;
+        if !self.binds_buffers {
+            return false;
+        }
         match self.func.local_before(name, at) {
             Some(b) => {
                 b.ty.as_deref().is_some_and(in_memory)
