@@ -458,4 +458,23 @@ impl perfgate_model::scratch::Scratch for ArenaScratch {
         run.done = true;
         true
     }
+
+    fn outside(&self, f: &mut dyn FnMut()) {
+        // Park whichever arena serves (its position is saved), run on mimalloc, and serve
+        // it again from where it was, also when `f` unwinds.
+        struct Resume(u8);
+        impl Drop for Resume {
+            fn drop(&mut self) {
+                if self.0 != OFF {
+                    ARENA.with(|a| a.serve(self.0));
+                }
+            }
+        }
+        let _resume = Resume(ARENA.with(|a| {
+            let mode = a.mode.get();
+            a.park();
+            mode
+        }));
+        f();
+    }
 }

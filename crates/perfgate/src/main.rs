@@ -408,5 +408,30 @@ mod scratch_tests {
         // Outside runs, memory is the usual heap's: it lives on.
         let after: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
         assert_eq!(after[999], "999");
+        // A lazy value a run makes first, for later, is made outside it (a source file's text
+        // read again): it survives the run and the runs that reuse its memory, and the run
+        // goes on in its arena after it, where it left off.
+        let lazy = std::sync::OnceLock::new();
+        let (before, after) = scratch::run(
+            || {
+                let before = Box::new(1u64);
+                lazy.get_or_init(|| scratch::outside(|| "made for later ".repeat(8)));
+                let after = Box::new(2u64);
+                (
+                    &*before as *const u64 as usize,
+                    &*after as *const u64 as usize,
+                )
+            },
+            |r| *r,
+        );
+        assert!(
+            after > before && after - before < 64,
+            "{before:x} {after:x}"
+        );
+        scratch::run(|| vec!["y".repeat(120); 10_000], |v| v.len());
+        assert_eq!(
+            lazy.get().map(String::as_str),
+            Some(&*"made for later ".repeat(8))
+        );
     }
 }

@@ -974,14 +974,17 @@ impl SourceFile {
 
     /// The file's text; empty if it was read from disk and has changed since.
     pub fn text(&self) -> &str {
+        // Kept for the rest of the process, though a scratch run may ask first.
         self.text.get_or_init(|| {
-            let Some((origin, len)) = &self.origin else {
-                return String::new();
-            };
-            std::fs::read_to_string(origin)
-                .ok()
-                .filter(|t| t.len() == *len)
-                .unwrap_or_default()
+            crate::scratch::outside(|| {
+                let Some((origin, len)) = &self.origin else {
+                    return String::new();
+                };
+                std::fs::read_to_string(origin)
+                    .ok()
+                    .filter(|t| t.len() == *len)
+                    .unwrap_or_default()
+            })
         })
     }
 
@@ -995,7 +998,8 @@ impl SourceFile {
     /// forgotten): only files with findings need it, and indexing every file cost a twentieth
     /// of the parse phase on the CPython standard library.
     pub fn lines(&self) -> &LineIndex {
-        self.lines.get_or_init(|| LineIndex::new(self.text()))
+        self.lines
+            .get_or_init(|| crate::scratch::outside(|| LineIndex::new(self.text())))
     }
 
     /// 1-based line and character column of a byte offset.

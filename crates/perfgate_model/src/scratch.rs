@@ -22,7 +22,8 @@
 //! shared pointer copied by reference count still points into scratch memory). Process-wide
 //! lazies first initialised inside a run would break it; the code that runs there has none
 //! (ruff's parser, tree-sitter's Rust grammar, whose C heap is its own, the front ends'
-//! lowering, the call resolver and the API catalogue's lookups).
+//! lowering, the call resolver and the API catalogue's lookups), and what may be made
+//! lazily there for later (a source file's text, read again) is made in [`outside`].
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -36,6 +37,10 @@ pub trait Scratch: Sync {
     /// allocations, dropped as usual. If a closure panics, the heap's blocks must be handed
     /// over to the usual heap rather than freed (what `work` had disposed of is leaked).
     fn run(&self, work: &mut dyn FnMut(bool), keep: &mut dyn FnMut()) -> bool;
+
+    /// Run `f` with this thread's allocations going to its usual heap, even inside a run,
+    /// then carry on where the run was.
+    fn outside(&self, f: &mut dyn FnMut());
 }
 
 static SCRATCH: OnceLock<&'static dyn Scratch> = OnceLock::new();
@@ -82,6 +87,18 @@ pub fn run<T, U>(work: impl FnOnce() -> T, keep: impl FnOnce(&T) -> U) -> U {
     kept.expect("a scratch heap runs both closures")
 }
 
+/// Make `f`'s value on the usual heap, even inside a run: for what is made once and shared
+/// for the rest of the process though a run asked first (a source file's text, read again
+/// from disk, or its line index). Made on the run's heap, it would be freed with it.
+pub fn outside<T>(f: impl FnOnce() -> T) -> T {
+    let Some(scratch) = SCRATCH.get() else {
+        return f();
+    };
+    let (mut f, mut made) = (Some(f), None);
+    scratch.outside(&mut || made = f.take().map(|f| f()));
+    made.expect("a scratch heap runs the closure")
+}
+
 /// Drop a value that lives only in the current scratch run's memory, or nothing at all
 /// when that memory is about to be freed wholesale: a parse tree is hundreds of thousands
 /// of boxes, and walking it to free each costs as much as a fifth of lowering it.
@@ -123,6 +140,10 @@ mod tests {
             work(wholesale);
             keep();
             wholesale
+        }
+
+        fn outside(&self, f: &mut dyn FnMut()) {
+            f()
         }
     }
 
