@@ -3,8 +3,9 @@
 use super::scope;
 use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
+use perfgate_analysis::{Analysis, CallId};
 use perfgate_catalog::Kind;
-use perfgate_model::{Category, Finding, Language, Severity};
+use perfgate_model::{Callee, Category, Finding, Language, Receiver, Severity};
 
 pub struct Rule;
 
@@ -24,9 +25,11 @@ every iteration of a loop that can run many times, in files that use a tensor li
 Not reported: loops that only copy their own elements to the host
 (`{k: v.detach().cpu() for k, v in weights.items()}`: no GPU work is queued between the
 copies, so they do not stall it; a denoising loop's `t.item()` is reported), reads of
-tensors already on the host (bound from `.cpu()`, `.numpy()`,
-`torch.tensor(...)` or `torch.from_numpy(...)` without a device), syncs under a condition inside the loop (`if step % 100 == 0:` logging),
-syncs after the loop, and loops over a small constant range.
+tensors already on the host (bound from `.cpu()`, `.numpy()`, `torch.tensor(...)` or
+`torch.from_numpy(...)` without a device, or read further along the chain that copied them:
+`logits.cpu().numpy()` is one wait, reported once), syncs under a condition inside the loop
+(`if step % 100 == 0:` logging), syncs after the loop, and loops over a small constant
+range.
 
 ## Why is this bad?
 GPU work is queued asynchronously; a host read has to wait until everything queued before
@@ -84,6 +87,9 @@ impl crate::Rule for Rule {
             let Some(api) = a.info(cid).api_of(Kind::GpuSync) else {
                 continue;
             };
+            if synced_earlier_in_chain(a, cid) {
+                continue;
+            }
             if !scope::loop_is_hot(f, li) || !scope::unconditional_in_loop(a, cid) {
                 continue;
             }
@@ -119,6 +125,32 @@ impl crate::Rule for Rule {
             );
         }
     }
+}
+
+/// Is the call's receiver, through a chain of calls, the result of a host-device sync
+/// (`logits.cpu().numpy()`, `x.cpu().float().tolist()`)? The chain's first sync waited; what
+/// follows reads a tensor already on the host. One finding per chain.
+fn synced_earlier_in_chain(a: &Analysis, cid: CallId) -> bool {
+    let f = a.func(cid.func);
+    let mut cur = &f.calls[cid.call as usize].callee;
+    for _ in 0..16 {
+        let Callee::Method {
+            recv: Receiver::CallResult(inner),
+            ..
+        } = cur
+        else {
+            return false;
+        };
+        let id = CallId {
+            func: cid.func,
+            call: *inner,
+        };
+        if a.info(id).api_of(Kind::GpuSync).is_some() {
+            return true;
+        }
+        cur = &f.calls[*inner as usize].callee;
+    }
+    false
 }
 
 /// Calls that move or reshape a value on its way to the host, or put it in a container:
