@@ -28,6 +28,9 @@ Finds three shapes of accidental O(n²) work:
   be a list, tuple, `Vec` or slice;
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
+A collection searched twice on one line (`if t in markers or t.lower() in markers:`) is one
+finding: one fix serves both searches.
+
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
 Rust arrays whose size is in their type (`[char; N]`), on literal collections of constants
 (`valid = ("a", "b", "c")`, `junk = COMMENT, NL`, a class attribute `SUPPORTED:
@@ -97,6 +100,9 @@ impl crate::Rule for Rule {
             nested_same_collection(cx, fid, out);
             let lang = scope::lang_of(a, fid);
             let mut paced = None;
+            // One finding per collection scanned on a line (`if a in xs or b in xs:`): one
+            // fix serves both scans.
+            let mut reported: Vec<(u32, u32, String)> = Vec::new();
             for cid in a.calls_of(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx() else { continue };
@@ -161,6 +167,14 @@ impl crate::Rule for Rule {
                     Receiver::SelfField(n) => format!("self.{n}"),
                     _ => continue,
                 };
+                let line = a.file(fid).lines().line(c.span.start);
+                if reported
+                    .iter()
+                    .any(|(l, at, t)| *l == li && *at == line && *t == target)
+                {
+                    continue;
+                }
+                reported.push((li, line, target.clone()));
                 let op = if name == "__contains__" {
                     format!("`in {target}`")
                 } else {
