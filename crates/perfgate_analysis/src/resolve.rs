@@ -158,6 +158,18 @@ const GENERIC_METHODS: &[&str] = &[
     "findall",
     "finditer",
     "group",
+    // File-system paths' methods (pathlib, `std::path::Path`): `(root / "app.yaml").exists()`
+    // on a receiver of unknown type is a path's, not the project's one `exists`.
+    "exists",
+    "is_file",
+    "is_dir",
+    "mkdir",
+    "unlink",
+    "stat",
+    "iterdir",
+    "read_text",
+    "read_bytes",
+    "touch",
 ];
 
 /// The project's symbols. Built per file in parallel; only module, type and method-name
@@ -1136,7 +1148,18 @@ impl<'a> Resolver<'a, '_> {
             .types
             .iter()
             .find(|t| t.name == owner)?;
-        let b = decl.fields.iter().find(|b| b.name == field)?;
+        let Some(b) = decl.fields.iter().find(|b| b.name == field) else {
+            // A property: `self.states_directory` read as `def states_directory(self) ->
+            // Path`.
+            if self.lang() != Language::Python {
+                return None;
+            }
+            let id = self.project_method(owner, field, tf)?;
+            let ty = self.files[id.file as usize].module.functions[id.func as usize]
+                .returns
+                .as_ref()?;
+            return self.resolve_type(id.file, ty);
+        };
         let ty = b.ty.as_ref()?;
         self.resolve_type(tf, ty)
     }
