@@ -45,6 +45,14 @@ fn is_ci(rel: &str) -> bool {
         || rel.starts_with(".buildkite/")
 }
 
+/// A task runner's file at the root, whose recipes CI jobs run (`make bench`, `just bench`).
+fn is_task_file(rel: &str) -> bool {
+    matches!(
+        rel,
+        "Makefile" | "makefile" | "GNUmakefile" | "justfile" | "Justfile" | ".justfile"
+    )
+}
+
 /// The line (1-based) and text of the first line of `text` containing `needle`, searching
 /// from byte `from`.
 fn locate(text: &str, needle: &str, from: usize) -> Option<(usize, u32, String)> {
@@ -122,6 +130,10 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
         } else if is_ci(&r) {
             if let Some(t) = read_small(p) {
                 facts.ci_files.push(CiFile { path: r, text: t });
+            }
+        } else if is_task_file(&r) {
+            if let Some(t) = read_small(p) {
+                facts.task_files.push(CiFile { path: r, text: t });
             }
         } else if r.ends_with(".rs") && r.split('/').any(|c| c == "benches") {
             if let Some(t) = read_small(p) {
@@ -244,6 +256,7 @@ pub fn gather(walked: Walked, loaded: &Loaded, sources: &[SourceFile]) -> Projec
     python_benches(sources, &mut facts);
     facts.bench_files.sort_by(|a, b| a.path.cmp(&b.path));
     facts.ci_files.sort_by(|a, b| a.path.cmp(&b.path));
+    facts.task_files.sort_by(|a, b| a.path.cmp(&b.path));
     config_facts(loaded, sources, &mut facts);
     // Configuration values were located by absolute path: report them relative to the root.
     let root_abs = root.canonicalize().unwrap_or_else(|_| root.clone());

@@ -17,6 +17,9 @@ pub struct ProjectFacts {
     pub manifests: Vec<Manifest>,
     pub bench_files: Vec<BenchFile>,
     pub ci_files: Vec<CiFile>,
+    /// Task runners' files at the project's root (`Makefile`, `justfile`): CI jobs often run
+    /// `make bench` or `just test-benchmark`, whose recipes hold the commands.
+    pub task_files: Vec<CiFile>,
     pub plan: Vec<PlannedComponent>,
     pub targets: Vec<TargetFacts>,
     pub budgets: Vec<BudgetFacts>,

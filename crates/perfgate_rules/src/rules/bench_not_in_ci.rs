@@ -14,7 +14,8 @@ pub static META: RuleMeta = RuleMeta {
     doc: r#"## What it does
 When the project has benchmarks, reads its CI definitions (`.github/workflows/*.yml`,
 `.gitlab-ci.yml`, `.circleci/config.yml`, `azure-pipelines.yml`, `Jenkinsfile`,
-`bitbucket-pipelines.yml`, `.ci/*`) and reports:
+`bitbucket-pipelines.yml`, `.ci/*`), with the recipes they run from the root's `Makefile`
+or `justfile` (`make bench`, `just ci` and the recipes it depends on), and reports:
 - no CI job runs them (`cargo bench`, `cargo criterion`, `pytest --benchmark-*`, `asv`,
   `hyperfine`, `perfgate bench`, CodSpeed);
 - a job runs them but nothing compares the results with a baseline (`--save-baseline` /
@@ -78,10 +79,11 @@ impl crate::Rule for Rule {
         let Some(first) = p.bench_files.first() else {
             return;
         };
-        let runner = p
-            .ci_files
-            .iter()
-            .find_map(|c| find_line(&c.text, RUNS).map(|(line, text)| (c, line, text)));
+        let runner = p.ci_files.iter().find_map(|c| {
+            find_line(&c.text, RUNS)
+                .or_else(|| find_task_line(&c.text, &p.task_files, RUNS))
+                .map(|(line, text)| (c, line, text))
+        });
         match runner {
             None => {
                 let kinds: Vec<&str> = {
@@ -117,10 +119,10 @@ impl crate::Rule for Rule {
                 );
             }
             Some((c, line, text)) => {
-                if p.ci_files
-                    .iter()
-                    .any(|c| find_line(&c.text, COMPARES).is_some())
-                {
+                if p.ci_files.iter().any(|c| {
+                    find_line(&c.text, COMPARES).is_some()
+                        || find_task_line(&c.text, &p.task_files, COMPARES).is_some()
+                }) {
                     return;
                 }
                 let place = crate::project::Place {
@@ -146,6 +148,81 @@ impl crate::Rule for Rule {
 }
 
 /// The first line mentioning any needle: (1-based line, its text).
+/// The first line of a CI file that runs a task runner's recipe (`just test-benchmark`,
+/// `make bench`) whose commands, or its dependencies' (`ci: lint test bench`), hold one of
+/// the needles.
+fn find_task_line(
+    text: &str,
+    tasks: &[crate::project::CiFile],
+    needles: &[&str],
+) -> Option<(u32, String)> {
+    if tasks.is_empty() {
+        return None;
+    }
+    text.lines().enumerate().find_map(|(i, l)| {
+        let t = l.trim_start();
+        if t.starts_with('#') {
+            return None;
+        }
+        let words: Vec<&str> = l
+            .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let runs = words.iter().enumerate().any(|(k, w)| {
+            matches!(*w, "make" | "just")
+                && words[k + 1..]
+                    .iter()
+                    .take_while(|a| !a.contains(['"', '\'', '$', '=']))
+                    .filter(|a| !a.starts_with('-'))
+                    .any(|recipe| {
+                        tasks.iter().any(|f| {
+                            let mut seen = Vec::new();
+                            recipe_holds(&f.text, recipe, needles, &mut seen)
+                        })
+                    })
+        });
+        runs.then(|| (i as u32 + 1, l.trim_end().to_owned()))
+    })
+}
+
+/// Does the recipe `name` of a Makefile or justfile (its indented commands), or a recipe it
+/// depends on, hold one of the needles? Recipes are followed at most eight deep.
+fn recipe_holds<'t>(text: &'t str, name: &str, needles: &[&str], seen: &mut Vec<&'t str>) -> bool {
+    if seen.len() > 8 {
+        return false;
+    }
+    let Some((target, deps, mut body)) = recipe(text, name) else {
+        return false;
+    };
+    seen.push(target);
+    let holds = |b: &str| !b.trim_start().starts_with('#') && needles.iter().any(|n| b.contains(n));
+    body.any(holds)
+        || deps
+            .split_whitespace()
+            .any(|d| !seen.contains(&d) && recipe_holds(text, d, needles, seen))
+}
+
+/// The recipe `name`: its name as written, what it depends on, and its indented commands.
+/// A header is `name: deps` or `name arg="x": deps` (just), not `name := value`, `X = a:b`
+/// or an indented command.
+fn recipe<'t>(
+    text: &'t str,
+    name: &str,
+) -> Option<(&'t str, &'t str, impl Iterator<Item = &'t str>)> {
+    let mut lines = text.lines();
+    let (target, deps) = lines.by_ref().find_map(|l| {
+        let (head, deps) = l.split_once(':')?;
+        if l.starts_with([' ', '\t', '#']) || deps.starts_with('=') {
+            return None;
+        }
+        let mut words = head.split_whitespace();
+        let target = words.next().filter(|t| *t == name && !t.contains('='))?;
+        (words.next() != Some("=")).then_some((target, deps))
+    })?;
+    let body = lines.take_while(|b| b.is_empty() || b.starts_with([' ', '\t']));
+    Some((target, deps, body))
+}
+
 fn find_line(text: &str, needles: &[&str]) -> Option<(u32, String)> {
     text.lines().enumerate().find_map(|(i, l)| {
         let t = l.trim_start();
@@ -160,6 +237,18 @@ mod tests {
     use crate::{Checker, Rule as _};
 
     fn run(ci: &[(&str, &str)]) -> Vec<String> {
+        run_with_tasks(ci, &[])
+    }
+
+    fn run_with_tasks(ci: &[(&str, &str)], tasks: &[(&str, &str)]) -> Vec<String> {
+        let files = |list: &[(&str, &str)]| -> Vec<CiFile> {
+            list.iter()
+                .map(|(p, t)| CiFile {
+                    path: (*p).into(),
+                    text: (*t).into(),
+                })
+                .collect()
+        };
         let facts = ProjectFacts {
             bench_files: vec![BenchFile {
                 path: "benches/parse.rs".into(),
@@ -174,13 +263,8 @@ mod tests {
                     text: "criterion_main!(benches);".into(),
                 },
             }],
-            ci_files: ci
-                .iter()
-                .map(|(p, t)| CiFile {
-                    path: (*p).into(),
-                    text: (*t).into(),
-                })
-                .collect(),
+            ci_files: files(ci),
+            task_files: files(tasks),
             ..Default::default()
         };
         let catalog = perfgate_catalog::Catalog::bundled();
@@ -190,6 +274,32 @@ mod tests {
         out.into_iter()
             .map(|f| format!("{}:{}", f.path, f.line))
             .collect()
+    }
+
+    /// CI jobs that run a task runner's recipe: the recipe's commands, and those of the
+    /// recipes it depends on, are what the job runs.
+    #[test]
+    fn recipes_a_job_runs_are_read() {
+        let ci = |cmd: &str| format!("jobs:\n  bench:\n    steps:\n      - run: {cmd}\n");
+        let make = "BENCH := cargo bench\n.PHONY: bench\nbench:\n\tcargo bench -- --save-baseline pr\n\tcritcmp main pr\n\ntest:\n\tcargo test\n";
+        let just = "# the CI entry point\nci: lint bench\n\nlint:\n    cargo clippy\n\nbench target=\"all\":\n    cargo bench\n";
+        let wf = ".github/workflows/ci.yml";
+        // Run and compared through `make bench`: nothing to report.
+        assert!(run_with_tasks(&[(wf, &ci("make bench"))], &[("Makefile", make)]).is_empty());
+        // Run through a dependency of `just ci`, never compared: reported where CI runs it.
+        assert_eq!(
+            run_with_tasks(&[(wf, &ci("just ci"))], &[("justfile", just)]),
+            [format!("{wf}:4")]
+        );
+        // A job that runs another recipe, or a variable named like a command: never run.
+        assert_eq!(
+            run_with_tasks(&[(wf, &ci("make test"))], &[("Makefile", make)]),
+            ["benches/parse.rs:9"]
+        );
+        assert_eq!(
+            run_with_tasks(&[(wf, &ci("make BENCH"))], &[("Makefile", make)]),
+            ["benches/parse.rs:9"]
+        );
     }
 
     #[test]
