@@ -631,9 +631,12 @@ impl<'m, 's> FnLower<'m, 's> {
 
     /// The loops made since `first_loop` belong to a `return` or `raise`: see
     /// [`perfgate_model::Loop::then_returns`].
-    fn then_returns_from(&mut self, first_loop: usize) {
+    fn then_returns_from(&mut self, first_loop: usize, first_call: usize) {
         for l in &mut self.func.loops[first_loop..] {
             l.then_returns = true;
+        }
+        for c in &mut self.func.calls[first_call..] {
+            c.flags |= CallFlags::ON_EXIT;
         }
     }
 
@@ -940,10 +943,10 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             Stmt::Return(r) => {
                 if let Some(v) = &r.value {
-                    let first_loop = self.func.loops.len();
+                    let (first_loop, first_call) = (self.func.loops.len(), self.func.calls.len());
                     let call = self.lower_expr(v);
                     self.returned_value(v, call);
-                    self.then_returns_from(first_loop);
+                    self.then_returns_from(first_loop, first_call);
                 }
             }
             Stmt::AugAssign(a) => {
@@ -952,11 +955,11 @@ impl<'m, 's> FnLower<'m, 's> {
                 self.string_append(a);
             }
             Stmt::Raise(r) => {
-                let first_loop = self.func.loops.len();
+                let (first_loop, first_call) = (self.func.loops.len(), self.func.calls.len());
                 for e in [&r.exc, &r.cause].into_iter().flatten() {
                     self.lower_expr(e);
                 }
-                self.then_returns_from(first_loop);
+                self.then_returns_from(first_loop, first_call);
             }
             Stmt::Assert(a) => {
                 self.lower_expr(&a.test);

@@ -1678,8 +1678,20 @@ impl FnLower<'_> {
             }
             "return_expression" => {
                 if let Some(v) = n.named_child(0) {
+                    let (first_loop, first_call) = (self.func.loops.len(), self.func.calls.len());
                     self.returned(v, s, 0);
                     self.expr(v, s);
+                    // What the `return` computes runs once, as the function ends (see
+                    // `Loop::then_returns`, `CallFlags::ON_EXIT`); a closure's `return` ends
+                    // only the closure.
+                    if !self.in_closure {
+                        for l in &mut self.func.loops[first_loop..] {
+                            l.then_returns = true;
+                        }
+                        for c in &mut self.func.calls[first_call..] {
+                            c.flags |= CallFlags::ON_EXIT;
+                        }
+                    }
                 }
                 None
             }

@@ -564,6 +564,9 @@ impl CallFlags {
     /// (`image_bytesio: BytesIO`) or a local its constructor made (`buf = io.BytesIO()`).
     /// A file API given it (`Image.open(image_bytesio)`) touches no file.
     pub const ARG_IN_MEMORY: u16 = 512;
+    /// Part of what a `return` (or Python `raise`) computes: it runs once, as the function
+    /// ends, however many rounds the loops around the `return` have run.
+    pub const ON_EXIT: u16 = 1024;
 }
 
 impl Call {

@@ -29,7 +29,9 @@ Finds three shapes of accidental O(n²) work:
 - Python strings held in an attribute grown with `self.s += "..."` inside a loop.
 
 A collection searched twice on one line (`if t in markers or t.lower() in markers:`) is one
-finding: one fix serves both searches.
+finding: one fix serves both searches. A search made by the `return` (or `raise`) that ends
+a loop (`if e.kind == "owner": return names.index(e.name)`) runs once, as the function
+ends, and is not reported.
 
 Not reported: membership tests on sets and dicts (or values whose type is unknown), on
 Rust arrays whose size is in their type (`[char; N]`), on literal collections of constants
@@ -127,6 +129,12 @@ impl crate::Rule for Rule {
                     continue;
                 }
                 let l = &f.loops[li as usize];
+                // Computed by a `return` inside the loop (`if found { return
+                // names.contains(x) }`): once, as the function ends, not per round; a loop made
+                // in the `return` itself still multiplies.
+                if c.has(CallFlags::ON_EXIT) && !l.then_returns {
+                    continue;
+                }
                 // `while let Some(i) = hay[from..].iter().position(..)`: each search starts
                 // where the last one stopped, the find-next idiom, linear in all.
                 let in_header = l.header_span().contains(c.span.start);
