@@ -629,17 +629,6 @@ impl<'m, 's> FnLower<'m, 's> {
         }
     }
 
-    /// The loops made since `first_loop` belong to a `return` or `raise`: see
-    /// [`perfgate_model::Loop::then_returns`].
-    fn then_returns_from(&mut self, first_loop: usize, first_call: usize) {
-        for l in &mut self.func.loops[first_loop..] {
-            l.then_returns = true;
-        }
-        for c in &mut self.func.calls[first_call..] {
-            c.flags |= CallFlags::ON_EXIT;
-        }
-    }
-
     fn push_mutation(&mut self, target: &Expr, op: MutOp, span: Span) {
         let recv = match target {
             Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
@@ -946,7 +935,7 @@ impl<'m, 's> FnLower<'m, 's> {
                     let (first_loop, first_call) = (self.func.loops.len(), self.func.calls.len());
                     let call = self.lower_expr(v);
                     self.returned_value(v, call);
-                    self.then_returns_from(first_loop, first_call);
+                    self.func.mark_on_exit(first_loop, first_call);
                 }
             }
             Stmt::AugAssign(a) => {
@@ -959,7 +948,7 @@ impl<'m, 's> FnLower<'m, 's> {
                 for e in [&r.exc, &r.cause].into_iter().flatten() {
                     self.lower_expr(e);
                 }
-                self.then_returns_from(first_loop, first_call);
+                self.func.mark_on_exit(first_loop, first_call);
             }
             Stmt::Assert(a) => {
                 self.lower_expr(&a.test);

@@ -1685,12 +1685,7 @@ impl FnLower<'_> {
                     // `Loop::then_returns`, `CallFlags::ON_EXIT`); a closure's `return` ends
                     // only the closure.
                     if !self.in_closure {
-                        for l in &mut self.func.loops[first_loop..] {
-                            l.then_returns = true;
-                        }
-                        for c in &mut self.func.calls[first_call..] {
-                            c.flags |= CallFlags::ON_EXIT;
-                        }
+                        self.func.mark_on_exit(first_loop, first_call);
                     }
                 }
                 None

@@ -637,7 +637,7 @@ pub struct Loop {
     pub yields: bool,
     /// Part of a `return` or `raise` statement (`return [m for m in msgs[i:]]` inside a
     /// search): it runs once and the function ends, however many rounds the loops around
-    /// it had run. Its rounds do not multiply theirs. (Python.)
+    /// it had run. Its rounds do not multiply theirs.
     pub then_returns: bool,
     pub ctx: Context,
 }
@@ -662,9 +662,6 @@ impl Loop {
     /// A loop over a constant named as one (`for name, color in COLORS`, `for k in &KERNEL`):
     /// a table written in the code, its size fixed when it was written, not the data's.
     pub fn over_constant_table(&self) -> bool {
-        // Not `0..N` or `range(N)`: there the constant is a bound, and the trip count says
-        // more.
-        let counts = || self.counts();
         let constant = |r: &str| {
             r.len() >= 2
                 && r.chars().any(|c| c.is_ascii_uppercase())
@@ -699,7 +696,9 @@ impl Loop {
         };
         self.trip == TripCount::Dynamic
             && self.iter_root.as_deref().is_some_and(constant)
-            && !counts()
+            // Not `0..N` or `range(N)`: there the constant is a bound, and the trip count
+            // says more.
+            && !self.counts()
             && only_table()
     }
 }
@@ -857,6 +856,18 @@ impl Function {
     pub fn push_keywords(&mut self, call: u32, keywords: Keywords) {
         if !keywords.is_empty() {
             self.extra_mut().keywords.push((call, keywords));
+        }
+    }
+
+    /// Mark what a `return` (or `raise`) computed as done on the way out: the loops and
+    /// calls lowered since `first_loop` and `first_call` ([`Loop::then_returns`],
+    /// [`CallFlags::ON_EXIT`]).
+    pub fn mark_on_exit(&mut self, first_loop: usize, first_call: usize) {
+        for l in &mut self.loops[first_loop..] {
+            l.then_returns = true;
+        }
+        for c in &mut self.calls[first_call..] {
+            c.flags |= CallFlags::ON_EXIT;
         }
     }
 
