@@ -478,37 +478,19 @@ impl<'m, 's> FnLower<'m, 's> {
     /// Is `name`, read at `at`, a buffer in memory: a parameter declared `BytesIO` or
     /// `StringIO`, or a local last bound to one's constructor?
     fn names_memory_buffer(&mut self, name: &str, at: u32) -> bool {
-        let in_memory = |p: &[Name]| p.last().is_some_and(|l| l == "BytesIO" || l == "StringIO");
         // Most functions bind no buffer: bindings are read once each, as they are made, to
         // know whether any is one, before a binding is looked up by name for a call.
-        let func = &self.func;
-        let is_buffer = |b: &Binding| {
-            b.ty.as_deref().is_some_and(in_memory)
-                || b.init_call
-                    .and_then(|i| func.calls.get(i as usize))
-                    .is_some_and(|c| matches!(&c.callee, Callee::Path(p) if in_memory(p)))
-        };
+        let f = &self.func;
         let (params, locals) = self.buffers_seen;
-        let found = func.params[params..].iter().any(is_buffer)
-            || func.locals[locals..].iter().any(is_buffer);
-        self.buffers_seen = (func.params.len(), func.locals.len());
-        self.binds_buffers |= found;
-        if !self.binds_buffers {
-            return false;
-        }
-        match self.func.local_before(name, at) {
-            Some(b) => {
-                b.ty.as_deref().is_some_and(in_memory)
-                    || b.init_call
-                        .and_then(|i| self.func.calls.get(i as usize))
-                        .is_some_and(|c| matches!(&c.callee, Callee::Path(p) if in_memory(p)))
-            }
-            None => self
-                .func
-                .params
-                .iter()
-                .any(|b| b.name == name && b.ty.as_deref().is_some_and(in_memory)),
-        }
+        self.binds_buffers |= f.params[params..]
+            .iter()
+            .chain(&f.locals[locals..])
+            .any(|b| is_memory_buffer(f, b));
+        self.buffers_seen = (f.params.len(), f.locals.len());
+        self.binds_buffers
+            && f.local_before(name, at)
+                .or_else(|| f.params.iter().find(|b| b.name == name))
+                .is_some_and(|b| is_memory_buffer(f, b))
     }
 
     fn finish(mut self) -> (Function, Vec<Nested<'m>>) {
@@ -2134,6 +2116,16 @@ fn sets_unset_global(
         }
         _ => false,
     }
+}
+
+/// Is the binding a buffer in memory: declared `BytesIO`/`StringIO`, or made by one's
+/// constructor?
+fn is_memory_buffer(f: &Function, b: &Binding) -> bool {
+    let in_memory = |p: &[Name]| p.last().is_some_and(|l| l == "BytesIO" || l == "StringIO");
+    b.ty.as_deref().is_some_and(in_memory)
+        || b.init_call
+            .and_then(|i| f.calls.get(i as usize))
+            .is_some_and(|c| matches!(&c.callee, Callee::Path(p) if in_memory(p)))
 }
 
 /// Does the class hand out one instance per process (per key at most): a `__new__` that
