@@ -11,7 +11,9 @@ mod text;
 pub mod timings;
 pub mod units;
 
-pub use text::{last_group, matching_bracket, normalize_ws, split_top_level, strip_comments};
+pub use text::{
+    last_group, matching_bracket, normalize_ws, split_top_level, split_top_level_at, strip_comments,
+};
 
 pub use diagnostic::{Category, Confidence, Finding, RootCause, Severity, TraceStep};
 pub use lines::LineIndex;

@@ -187,6 +187,12 @@ pub fn last_group(text: &str) -> Option<(usize, usize)> {
 /// The parts of `text` between commas outside any brackets (`a, f(b, c), d` -> `a`,
 /// `f(b, c)`, `d`), untrimmed.
 pub fn split_top_level(text: &str) -> impl Iterator<Item = &str> {
+    split_top_level_at(text, ',')
+}
+
+/// The parts of `text` between `sep`s outside any brackets, untrimmed: arguments at `,`, a
+/// block's statements at `;` (the last part is what follows the last separator).
+pub fn split_top_level_at(text: &str, sep: char) -> impl Iterator<Item = &str> {
     let mut depth = 0i32;
     let mut start = 0;
     let mut parts = Vec::new();
@@ -194,9 +200,9 @@ pub fn split_top_level(text: &str) -> impl Iterator<Item = &str> {
         match ch {
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth -= 1,
-            ',' if depth == 0 => {
+            c if c == sep && depth == 0 => {
                 parts.push(&text[start..i]);
-                start = i + 1;
+                start = i + c.len_utf8();
             }
             _ => {}
         }

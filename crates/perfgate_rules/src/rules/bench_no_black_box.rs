@@ -166,19 +166,12 @@ fn last_statement_keeps(routine: &str) -> bool {
     let Some(close) = perfgate_model::matching_bracket(routine, open) else {
         return false;
     };
-    let body = &routine[open + 1..close];
-    let (mut depth, mut start, mut stmts) = (0i32, 0, Vec::new());
-    for (i, ch) in body.char_indices() {
-        match ch {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            ';' if depth == 0 => {
-                stmts.push(body[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
+    // Every statement ends in `;` (the caller checked the body does): the part after the
+    // last `;` is empty, and the one before it is the routine's last statement.
+    let mut stmts: Vec<&str> = perfgate_model::split_top_level_at(&routine[open + 1..close], ';')
+        .map(str::trim)
+        .collect();
+    stmts.pop();
     let Some(last) = stmts.last() else {
         return false;
     };
