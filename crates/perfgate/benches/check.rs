@@ -1,6 +1,8 @@
 //! Throughput of `perfgate check` phases on a generated corpus (see `corpus.rs`): parsing
 //! and lowering per language, the whole-project analysis (call graph and effect fixpoint),
-//! the rules, the reports of their findings (JSON, SARIF, text), and everything together.
+//! the rules, and everything together, on the corpus with one defective module in ten;
+//! the rules and the reports (JSON, SARIF, text) again on the dense corpus, where every
+//! module is defective, to measure what each finding costs.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use perfgate_analysis::Analysis;
@@ -18,7 +20,8 @@ mod corpus;
 #[path = "../src/alloc.rs"]
 mod alloc;
 
-/// 1,100 modules per language: about 104,000 lines of Python and 102,000 of Rust.
+/// 1,100 modules per language: about 203,500 lines of Python (1,100 modules and their
+/// tests) and 102,000 of Rust.
 const MODULES: usize = 1100;
 
 /// Parsing runs on all cores, as `perfgate check` does (and as the analysis does).
@@ -61,6 +64,16 @@ fn report_of(mut findings: Vec<perfgate_model::Finding>) -> Report {
     }
 }
 
+/// Every code rule over the analysis: the number of findings.
+fn run_rules(analysis: &Analysis) -> usize {
+    let checker = Checker::new(analysis);
+    let mut out = Vec::new();
+    for r in perfgate_rules::all() {
+        r.check(&checker, &mut out);
+    }
+    out.len()
+}
+
 fn bytes(files: &[(String, String)]) -> u64 {
     files.iter().map(|(_, s)| s.len() as u64).sum()
 }
@@ -68,6 +81,7 @@ fn bytes(files: &[(String, String)]) -> u64 {
 fn bench(c: &mut Criterion) {
     alloc::init_reusable();
     let (py, rs) = corpus::generate(MODULES);
+    let (dense_py, dense_rs) = corpus::generate_dense(MODULES);
     let catalog = Catalog::bundled();
     let lines = |f: &[(String, String)]| f.iter().map(|(_, s)| s.lines().count()).sum::<usize>();
     eprintln!(
@@ -78,7 +92,7 @@ fn bench(c: &mut Criterion) {
         bytes(&rs)
     );
 
-    for (lang, files) in [("python", &py), ("rust", &rs)] {
+    for (lang, files, dense) in [("python", &py, &dense_py), ("rust", &rs, &dense_rs)] {
         let mut g = c.benchmark_group(lang);
         g.sample_size(10);
         g.throughput(Throughput::Bytes(bytes(files)));
@@ -94,18 +108,27 @@ fn bench(c: &mut Criterion) {
             })
         });
         let analysis = Analysis::new(&parsed, &catalog);
-        g.bench_function("rules", |b| {
-            b.iter(|| {
-                let checker = Checker::new(&analysis);
-                let mut out = Vec::new();
-                for r in perfgate_rules::all() {
-                    r.check(&checker, &mut out);
-                }
-                black_box(out.len())
-            })
+        g.bench_function("rules", |b| b.iter(|| black_box(run_rules(&analysis))));
+        g.bench_function("check", |b| {
+            b.iter_batched(
+                || files.clone(),
+                |files| {
+                    let parsed = parse_all(&files);
+                    black_box(perfgate_check::analyse_sources(parsed, &catalog).len())
+                },
+                BatchSize::LargeInput,
+            )
         });
-        // The reports of the corpus's findings (7,700 of them in the Python half: every
-        // generated module repeats the defects of the reference reports).
+        g.finish();
+
+        // The dense corpus: every module repeats the defects of the reference reports
+        // (7,700 findings in Python, 6,600 in Rust).
+        let mut g = c.benchmark_group(format!("{lang}-dense"));
+        g.sample_size(10);
+        g.throughput(Throughput::Bytes(bytes(dense)));
+        let parsed = parse_all(dense);
+        let analysis = Analysis::new(&parsed, &catalog);
+        g.bench_function("rules", |b| b.iter(|| black_box(run_rules(&analysis))));
         let report = report_of(perfgate_check::analyse_sources(parsed.clone(), &catalog));
         for (name, format) in [
             ("report/json", Format::Json),
@@ -120,16 +143,6 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
-        g.bench_function("check", |b| {
-            b.iter_batched(
-                || files.clone(),
-                |files| {
-                    let parsed = parse_all(&files);
-                    black_box(perfgate_check::analyse_sources(parsed, &catalog).len())
-                },
-                BatchSize::LargeInput,
-            )
-        });
         g.finish();
     }
 }

@@ -1,7 +1,7 @@
 //! Finding, reading and parsing the files to check.
 
 use crate::Error;
-use perfgate_model::{Module, SourceFile};
+use perfgate_model::{FunctionRole, Module, SourceFile};
 use std::path::{Path, PathBuf};
 
 /// A file to check: where it is, and its path relative to the checked root.
@@ -210,9 +210,10 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
     };
     // The text is read into scratch memory with the parse tree: it is needed while
     // lowering, and afterwards only where a finding or a suppression is. Most rules are
-    // about async code, so the text of a file that has some is kept (on a corpus of service
-    // modules with 7 findings each, reading them all again cost more than keeping them);
-    // any other is read again if need be.
+    // about async code, so the text of a file that has some outside tests is kept (on a
+    // corpus of service modules with 7 findings each, reading them all again cost more than
+    // keeping them; async tests are bodiless signatures no rule reads); any other is read
+    // again if need be.
     let read = || -> Result<(Module, String), Parsed> {
         let bytes = read_at_most(&f.abs, max_size)
             .map_err(|e| skipped(format!("cannot read: {e}")))?
@@ -235,7 +236,7 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
             let has_async = module
                 .functions
                 .iter()
-                .any(|f| f.is_async || f.async_blocks);
+                .any(|f| (f.is_async || f.async_blocks) && f.role != FunctionRole::Test);
             Ok((
                 copy_out(module),
                 text.len(),

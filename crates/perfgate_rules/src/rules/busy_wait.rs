@@ -19,14 +19,16 @@ pub static META: RuleMeta = RuleMeta {
 Finds `while`/`loop` loops whose body sleeps (`time.sleep`, `asyncio.sleep`,
 `std::thread::sleep`, `tokio::time::sleep`) between checks of a condition they exit on, and
 does no other work: the loop exists only to wait for something to become true. Retry loops
-(the sleep is in an error handler, or the `while` test makes the attempt: `while not
-try_unlink(path):`, a project helper that does I/O), periodic workers (the loop body does
-real work each round), generators that yield a value each round (a keep-alive `yield
-"ping"` every 100 ms) and loops that yield with a zero sleep (`await asyncio.sleep(0)`
-between chunks) are not reported, nor are loops that sleep for the time left until a
-deadline (`await asyncio.sleep(deadline - time.monotonic())`, or a `remaining` computed so
-in the loop): a watchdog whose deadline progress pushes back wakes when it may have passed,
-not at a fixed period.
+(the sleep is in an error handler, or the `while` test makes the attempt:
+`while not try_unlink(path):`, a project helper that does I/O, or
+`while TcpStream::connect(addr).is_err()`, a connection, or what a `while let` takes apart:
+`while let Err(e) = store.put(data).await`), periodic workers (the loop body does real work
+each round), generators that yield a value each round (a keep-alive `yield "ping"` every 100
+ms) and loops that yield with a zero sleep (`await asyncio.sleep(0)` between chunks) are not
+reported, nor are loops that sleep for the time left until a deadline
+(`await asyncio.sleep(deadline - time.monotonic())`, or a `remaining` computed so in the
+loop): a watchdog whose deadline progress pushes back wakes when it may have passed, not at
+a fixed period.
 
 ## Why is this bad?
 Polling trades latency against CPU: a short sleep burns CPU and wakes the scheduler
@@ -123,12 +125,16 @@ impl crate::Rule for Rule {
                 let mut sleep = None;
                 let mut work = false;
                 let header = l.header_span();
+                let takes_apart = l.header.starts_with("while let ");
                 for cid in a.calls_of(fid) {
                     let c = a.call(cid);
                     // The `while` test runs every round too (`while not try_unlink(p):`):
                     // what it calls may be the loop's work.
+                    // The Rust front end places the test's calls inside the loop: the header
+                    // decides, whatever the context says.
                     let in_header = header.contains(c.span.start);
-                    let inside = c.ctx.loop_idx().is_some_and(|cl| f.loop_within(cl, li));
+                    let inside =
+                        !in_header && c.ctx.loop_idx().is_some_and(|cl| f.loop_within(cl, li));
                     if !(inside || in_header) || c.ctx.in_closure {
                         continue;
                     }
@@ -150,9 +156,12 @@ impl crate::Rule for Rule {
                         continue;
                     }
                     // In the `while` test, only an attempt is work (a project helper that
-                    // does I/O: `while not try_unlink(p):`); a helper that reads state is
-                    // the check the loop polls (`while get_states(workers):`).
-                    if !inside && !attempts(a, cid) {
+                    // does I/O: `while not try_unlink(p):`), or whatever a `while let`
+                    // takes apart (`while let Err(e) = store.put(..).await` retries,
+                    // `while let Some(rows) = stream.try_next().await?` consumes); a helper
+                    // that reads state is the check the loop polls (`while
+                    // get_states(workers):`, `while !job_done(id).await?`).
+                    if !inside && !takes_apart && !attempts(a, cid) {
                         continue;
                     }
                     work = true;
@@ -262,10 +271,20 @@ fn time_left(expr: &str) -> bool {
 }
 
 /// Does the call try something that may fail and be retried: a project function that
-/// does I/O?
+/// does I/O, or a connection or request (`while TcpStream::connect(addr).is_err()`)? A
+/// file-system check (`while not os.path.exists(p):`) only observes.
 fn attempts(a: &perfgate_analysis::Analysis, cid: CallId) -> bool {
-    matches!(a.info(cid).target, Target::Project { func, .. }
+    let info = a.info(cid);
+    matches!(info.target, Target::Project { func, .. }
         if a.effects.reaches(func, perfgate_analysis::effects::Effect::Io))
+        || [
+            Kind::Connection,
+            Kind::Session,
+            Kind::Remote,
+            Kind::RoundTrip,
+        ]
+        .into_iter()
+        .any(|k| info.has_kind(k))
 }
 
 /// Does the call only observe state (a time read, a membership test, a log line)?
