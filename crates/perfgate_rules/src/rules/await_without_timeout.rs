@@ -4,7 +4,9 @@ use crate::checker::Draft;
 use crate::{Checker, RuleMeta};
 use perfgate_analysis::{Analysis, CallId, FuncId, Shape, Step, Target};
 use perfgate_catalog::Kind;
-use perfgate_model::{Callee, Category, Confidence, Finding, Language, Receiver, Severity};
+use perfgate_model::{
+    Callee, Category, Confidence, Finding, Language, LoopKind, Receiver, Severity,
+};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct Rule;
@@ -29,7 +31,9 @@ a timeout; and not in a project whose server gives every request a deadline with
 middleware (tower's `TimeoutLayer`, `ServiceBuilder::timeout`), which bounds what its
 handlers await. A query in a module that uses only an embedded database (it imports SQLite,
 `sqlx::sqlite` or `aiosqlite`, and no Postgres or MySQL) reads a local file: no peer can
-leave it hanging.
+leave it hanging. Nor is a stream's read in a loop that drains it until its peer closes it
+(`while True: data = await reader.read(4096)` ... `if not data: break`, a subprocess's pipe
+or a relay): the loop serves the stream by design, as a session serves its connection.
 
 ## Why is this bad?
 A peer that accepts the connection and never answers holds the task forever: its memory,
@@ -92,6 +96,7 @@ impl crate::Rule for Rule {
                     && a.call(cid).awaited
                     && !made_by_bounded_factory(a, cid, &timeout_files)
                     && !(is_query(a, cid) && embedded_database_only(a, cid.func.file))
+                    && !drains_stream(a, cid)
             })
             .collect();
         if unbounded.is_empty() {
@@ -147,6 +152,22 @@ impl crate::Rule for Rule {
             );
         }
     }
+}
+
+/// A stream's read in a loop that it can leave (`while True: data = await
+/// reader.read(4096); if not data: break`): the loop drains the stream until its peer closes
+/// it (a subprocess's pipe, a relay), by design, as a session serves its connection.
+fn drains_stream(a: &Analysis, cid: CallId) -> bool {
+    let reads_stream = a
+        .external_path(cid)
+        .is_some_and(|p| p.len() >= 2 && p[p.len() - 2] == "StreamReader");
+    let f = a.func(cid.func);
+    reads_stream
+        && a.call(cid).ctx.loop_idx().is_some_and(|li| {
+            f.loops
+                .get(li as usize)
+                .is_some_and(|l| matches!(l.kind, LoopKind::While | LoopKind::Loop) && l.has_exit)
+        })
 }
 
 /// Is the call's receiver chain rooted in a call of a project function from a file that
