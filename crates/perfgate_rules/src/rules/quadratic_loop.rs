@@ -108,9 +108,10 @@ impl crate::Rule for Rule {
             for cid in a.calls_of(fid) {
                 let c = a.call(cid);
                 let Some(li) = c.ctx.loop_idx() else { continue };
-                if !scope::loop_is_hot(f, li) {
+                // Named in the message: the loop that repeats the scan many times.
+                let Some(hot) = scope::hot_loop(f, li) else {
                     continue;
-                }
+                };
                 // A loop that sleeps each round (retrying, polling) runs as many rounds as
                 // its attempts, not as its data: a scan in it is not O(n·m).
                 if paced
@@ -149,7 +150,10 @@ impl crate::Rule for Rule {
                         cx,
                         fid,
                         c.span,
-                        format!("string `self.{s}` is grown with `+=` on every iteration of `{}`", l.header),
+                        format!(
+                            "string `self.{s}` is grown with `+=` on every iteration of `{}`",
+                            f.loops[hot as usize].header
+                        ),
                         "each `+=` copies the whole string built so far: quadratic in its final length".into(),
                         "collect the pieces in a list and `\"\".join(...)` them after the loop".to_owned(),
                         out,
@@ -202,7 +206,7 @@ impl crate::Rule for Rule {
                     c.span,
                     format!(
                         "{op} scans the {kind} `{target}` on every iteration of `{}`",
-                        l.header
+                        f.loops[hot as usize].header
                     ),
                     format!("each iteration walks the whole {kind}: O(n·m) comparisons where a hash lookup is O(1)"),
                     fix,

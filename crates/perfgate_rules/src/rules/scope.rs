@@ -173,6 +173,12 @@ pub(crate) fn in_lazy_init(f: &Function, call: u32) -> bool {
 /// A loop is hot when it may run many times: anything but a small constant trip count or
 /// a walk over a table named as a constant.
 pub(crate) fn loop_is_hot(f: &Function, idx: u32) -> bool {
+    hot_loop(f, idx).is_some()
+}
+
+/// The loop that makes work in loop `idx` hot: `idx` itself or the innermost loop around
+/// it that may run many times (`for i in range(layers)` around `for key in ["a", "b"]`).
+pub(crate) fn hot_loop(f: &Function, idx: u32) -> Option<u32> {
     let mut cur = Some(idx);
     while let Some(i) = cur {
         let l = &f.loops[i as usize];
@@ -180,11 +186,11 @@ pub(crate) fn loop_is_hot(f: &Function, idx: u32) -> bool {
             TripCount::Const(n) if n <= 16 => {}
             // `for name, url in ENDPOINTS`: a table written in the code, not data.
             _ if l.over_constant_table() => {}
-            _ => return true,
+            _ => return Some(i),
         }
         cur = l.parent;
     }
-    false
+    None
 }
 
 /// Is the call run on every iteration of its innermost loop, not inside a branch, match
