@@ -27,7 +27,8 @@ Not reported: loops that only copy their own elements to the host
 copies, so they do not stall it; a denoising loop's `t.item()` is reported), reads of
 tensors already on the host (bound from `.cpu()`, `.numpy()`, `torch.tensor(...)` or
 `torch.from_numpy(...)` without a device, or read further along the chain that copied them:
-`logits.cpu().numpy()` is one wait, reported once), syncs under a condition inside the loop
+`logits.cpu().numpy()` is one wait, reported once), numpy arrays (made by `np.*` or
+`.astype(..)`: `rect.astype(np.float16).tolist()`), syncs under a condition inside the loop
 (`if step % 100 == 0:` logging), syncs after the loop, and loops over a small constant
 range.
 
@@ -127,11 +128,13 @@ impl crate::Rule for Rule {
     }
 }
 
-/// Is the call's receiver, through a chain of calls, the result of a host-device sync
-/// (`logits.cpu().numpy()`, `x.cpu().float().tolist()`)? The chain's first sync waited; what
-/// follows reads a tensor already on the host. One finding per chain.
+/// Is the call's receiver, through a chain of calls, already on the host: the result of a
+/// host-device sync (`logits.cpu().numpy()`, `x.cpu().float().tolist()`: the chain's first
+/// sync waited, one finding per chain), or of numpy (`rect.astype(np.float16).tolist()`,
+/// `np.around(x).tolist()`)?
 fn synced_earlier_in_chain(a: &Analysis, cid: CallId) -> bool {
     let f = a.func(cid.func);
+    let file = a.file(cid.func);
     let mut cur = &f.calls[cid.call as usize].callee;
     for _ in 0..16 {
         let Callee::Method {
@@ -149,6 +152,12 @@ fn synced_earlier_in_chain(a: &Analysis, cid: CallId) -> bool {
             return true;
         }
         cur = &f.calls[*inner as usize].callee;
+        match cur {
+            // `astype` is numpy's (a tensor converts with `.to(dtype)`).
+            Callee::Method { name, .. } if name == "astype" => return true,
+            Callee::Path(p) if p.len() > 1 && names_numpy(file, &p[0]) => return true,
+            _ => {}
+        }
     }
     false
 }
@@ -214,6 +223,16 @@ fn leading_name(text: &str) -> &str {
     &text[..end]
 }
 
+/// Does the name stand for numpy in this file (`import numpy as np`)?
+fn names_numpy(file: &perfgate_model::SourceFile, name: &str) -> bool {
+    name == "numpy"
+        || file
+            .module
+            .imports
+            .iter()
+            .any(|i| i.alias == name && i.path.len() == 1 && i.path[0] == "numpy")
+}
+
 /// Is the value read (`probs[i, j]` in `probs[i, j].item()`) a local built on the host:
 /// from `.cpu()`/`.numpy()`/`.tolist()`, or `torch.tensor(...)`/`torch.from_numpy(...)`
 /// with no device?
@@ -244,7 +263,8 @@ fn on_host(
         let c = &f.calls[cur as usize];
         match &c.callee {
             Callee::Method { name, recv } => {
-                if matches!(name.as_str(), "cpu" | "numpy" | "tolist") {
+                // `astype` is numpy's (a tensor converts with `.to(dtype)`).
+                if matches!(name.as_str(), "cpu" | "numpy" | "tolist" | "astype") {
                     return true;
                 }
                 if matches!(name.as_str(), "cuda" | "to") {
@@ -269,6 +289,10 @@ fn on_host(
                 }
             }
             Callee::Path(p) => {
+                // `np.around(rect)`, `np.array(..)`: numpy makes host arrays.
+                if p.len() > 1 && names_numpy(file, &p[0]) {
+                    return true;
+                }
                 let last = p.last().map(|s| s.as_str());
                 return matches!(last, Some("tensor" | "from_numpy" | "as_tensor"))
                     && !f.keywords(cur).iter().any(|(k, _)| k == "device");
