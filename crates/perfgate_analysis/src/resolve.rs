@@ -384,7 +384,10 @@ impl<'p> Index<'p> {
                             }
                         }
                         for (i, f) in m.functions.iter().enumerate() {
-                            if f.owner.is_none() {
+                            // Production code calls no test's method: a test class's
+                            // `run` or `tolist` is no candidate for a guess, and no rival
+                            // that makes a real one ambiguous.
+                            if f.owner.is_none() || f.role == perfgate_model::FunctionRole::Test {
                                 continue;
                             }
                             let id = FuncId {

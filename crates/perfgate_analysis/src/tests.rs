@@ -458,3 +458,29 @@ fn names_through_chained_glob_reexports_resolve() {
         "{targets:?}"
     );
 }
+
+/// A guess at an unknown receiver's method (the project's only method of that name) never
+/// lands on a test's method, and a test's method does not make a real guess ambiguous.
+#[test]
+fn guesses_leave_test_methods_out() {
+    let files = project(&[
+        (
+            "pkg/store.py",
+            "class Store:\n    def persist_all(self):\n        open('/tmp/x').close()\n\n\nclass Saver:\n    async def save(self):\n        self.sink.persist_all()\n        self.sink.rewind_all()\n",
+        ),
+        (
+            "tests/test_store.py",
+            "class FakeSink:\n    def persist_all(self):\n        pass\n\n    def rewind_all(self):\n        pass\n",
+        ),
+    ]);
+    let catalog = Catalog::bundled();
+    let a = Analysis::new(&files, &catalog);
+    let save = find(&a, "Saver.save");
+    let flush = find(&a, "Store.persist_all");
+    let targets: Vec<_> = a.calls_of(save).map(|c| &a.info(c).target).collect();
+    assert!(
+        matches!(targets[0], Target::Project { func, confidence: Confidence::Assumed } if *func == flush),
+        "{targets:?}"
+    );
+    assert!(!matches!(targets[1], Target::Project { .. }), "{targets:?}");
+}
