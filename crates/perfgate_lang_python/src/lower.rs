@@ -216,6 +216,14 @@ impl<'s> ModuleLower<'s> {
                     returned,
                     singleton,
                 } => {
+                    // A test file's functions are tests and helpers no rule reads: only
+                    // benchmarks (pytest-benchmark's take its `benchmark` fixture; asv's are
+                    // named `time_*`, ...) are kept, for the benchmark rules. On a well-tested
+                    // project the others were a fifth of the model, whose memory is most of a
+                    // check's system time.
+                    if self.is_test_file && !is_benchmark(def) {
+                        continue;
+                    }
                     let qual = if prefix.is_empty() {
                         def.name.id.to_string()
                     } else {
@@ -240,7 +248,8 @@ impl<'s> ModuleLower<'s> {
                     fl.func.returns = def.returns.as_deref().and_then(annotation_path);
                     // A test keeps its signature (its name for resolution, pytest-benchmark's
                     // `benchmark` parameter) but not its body: no rule reads test code, and
-                    // lowering it was a third of the work on a well-tested project.
+                    // lowering it was a third of the work on a well-tested project. (In a test
+                    // file, only pytest-benchmark's are kept at all: see above.)
                     if fl.func.role != FunctionRole::Test {
                         fl.lower_suite(&def.body, span_of(def));
                     }
@@ -342,6 +351,19 @@ impl<'s> ModuleLower<'s> {
             FunctionRole::Normal
         }
     }
+}
+
+/// Is the function a benchmark: does it take pytest-benchmark's `benchmark` fixture, or is
+/// it named as asv's are (`time_*`, `mem_*`, `peakmem_*`, `track_*`)?
+fn is_benchmark(def: &ast::StmtFunctionDef) -> bool {
+    let name = def.name.id.as_str();
+    ["time_", "mem_", "peakmem_", "track_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || def
+            .parameters
+            .iter_non_variadic_params()
+            .any(|p| p.parameter.name.id.as_str() == "benchmark")
 }
 
 /// A classmethod that sets a library up for the process (`Tortoise.init(config=..)`,
