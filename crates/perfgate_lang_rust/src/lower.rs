@@ -509,6 +509,12 @@ impl FileLower {
     }
 
     fn lower_function(&mut self, item: Node, s: Src, scope: &ItemScope, role: FunctionRole) {
+        // Test code (a `tests/` file, a `#[cfg(test)]` module) is left out of the model: no
+        // rule reads it, and on a well-tested crate its signatures were a large part of the
+        // model, whose memory is most of a check's system time. Benchmarks are kept.
+        if scope.test && !self.bench_file {
+            return;
+        }
         let Some(name_node) = item.child_by_field_id(FIELDS.name) else {
             return;
         };
