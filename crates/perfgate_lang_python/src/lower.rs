@@ -42,7 +42,11 @@ pub(crate) fn lower_module(
         class_fields: FxHashMap::default(),
         consts: Rc::new(module_consts(&suite.body)),
     };
-    cx.collect_imports(&suite.body);
+    // A test file's imports, module-level code and classes serve its tests, which are not in
+    // the model (only its benchmarks are, as signatures: see `lower_nested`).
+    if !is_test_file {
+        cx.collect_imports(&suite.body);
+    }
     // Module-level statements run once, at import: model them as an entry function (test
     // code, in a test file).
     let mut top = FnLower::new(&cx, "<module>".into(), None, false, span_of(suite));
@@ -52,7 +56,16 @@ pub(crate) fn lower_module(
         FunctionRole::Entry
     };
     top.lower_suite(&suite.body, span_of(suite));
-    let (top_fn, nested) = top.finish();
+    let (mut top_fn, nested) = top.finish();
+    if is_test_file {
+        top_fn = Function {
+            name: top_fn.name,
+            qualname: top_fn.qualname,
+            span: top_fn.span,
+            role: FunctionRole::Test,
+            ..Function::default()
+        };
+    }
     for b in &top_fn.locals {
         // `init_call` indexes the module function's calls: meaningless elsewhere.
         cx.module.globals.push(Binding {
@@ -326,7 +339,9 @@ impl<'s> ModuleLower<'s> {
                             _ => {}
                         }
                     }
-                    self.module.types.push(decl);
+                    if !self.is_test_file {
+                        self.module.types.push(decl);
+                    }
                 }
             }
         }
