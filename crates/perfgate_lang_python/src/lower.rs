@@ -262,7 +262,7 @@ impl<'s> ModuleLower<'s> {
                     // A test keeps its signature (its name for resolution, pytest-benchmark's
                     // `benchmark` parameter) but not its body: no rule reads test code, and
                     // lowering it was a third of the work on a well-tested project. (In a test
-                    // file, only pytest-benchmark's are kept at all: see above.)
+                    // file, only benchmarks are kept at all: see above.)
                     if fl.func.role != FunctionRole::Test {
                         fl.lower_suite(&def.body, span_of(def));
                     }
