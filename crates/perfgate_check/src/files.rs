@@ -14,9 +14,9 @@ pub struct Found {
 
 /// The package name declared by the nearest `Cargo.toml` above `file`, looked up once per
 /// directory; only for a file of that package's own targets (under its `src/`, `tests/`,
-/// `benches/` or `examples/`, or beside its manifest): a crate kept inside another as a template or fixture
-/// (`sea-orm-cli/template/migration/src/lib.rs`, whose manifest is `_Cargo.toml`) is not
-/// the outer package, whose crate root it would otherwise shadow.
+/// `benches/` or `examples/`, or beside its manifest): a crate kept inside another as a
+/// template or fixture (`sea-orm-cli/template/migration/src/lib.rs`, whose manifest is
+/// `_Cargo.toml`) is not the outer package, whose crate root it would otherwise shadow.
 fn crate_name_of(
     file: &Path,
     root: &Path,
@@ -212,8 +212,7 @@ fn load_unguarded(f: &Found, max_size: u64) -> Parsed {
     // lowering, and afterwards only where a finding or a suppression is. Most rules are
     // about async code, so the text of a file that has some outside tests is kept (on a
     // corpus of service modules with 7 findings each, reading them all again cost more than
-    // keeping them; async tests are bodiless signatures no rule reads); any other is read
-    // again if need be.
+    // keeping them; no rule reads tests); any other is read again if need be.
     let read = || -> Result<(Module, String), Parsed> {
         let bytes = read_at_most(&f.abs, max_size)
             .map_err(|e| skipped(format!("cannot read: {e}")))?

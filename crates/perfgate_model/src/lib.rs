@@ -655,6 +655,13 @@ impl Loop {
         }
     }
 
+    /// A Rust `while let` loop: its test takes apart what an expression gives each round
+    /// (`while let Some(job) = queue.pop()`, `while let Err(e) = store.put(..).await`), the
+    /// round's work rather than a check of state.
+    pub fn is_while_let(&self) -> bool {
+        self.kind == LoopKind::While && self.header.starts_with("while let ")
+    }
+
     /// A loop that counts (`0..n`, `range(len(row))`) rather than walking a collection's
     /// items: its variable is a position, for indexing.
     pub fn counts(&self) -> bool {

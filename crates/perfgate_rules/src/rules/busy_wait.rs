@@ -125,13 +125,11 @@ impl crate::Rule for Rule {
                 let mut sleep = None;
                 let mut work = false;
                 let header = l.header_span();
-                let takes_apart = l.header.starts_with("while let ");
                 for cid in a.calls_of(fid) {
                     let c = a.call(cid);
                     // The `while` test runs every round too (`while not try_unlink(p):`):
-                    // what it calls may be the loop's work.
-                    // The Rust front end places the test's calls inside the loop: the header
-                    // decides, whatever the context says.
+                    // what it calls may be the loop's work. The header's span decides which
+                    // calls are the test's: the Rust front end gives them the loop's context.
                     let in_header = header.contains(c.span.start);
                     let inside =
                         !in_header && c.ctx.loop_idx().is_some_and(|cl| f.loop_within(cl, li));
@@ -161,7 +159,7 @@ impl crate::Rule for Rule {
                     // `while let Some(rows) = stream.try_next().await?` consumes); a helper
                     // that reads state is the check the loop polls (`while
                     // get_states(workers):`, `while !job_done(id).await?`).
-                    if !inside && !takes_apart && !attempts(a, cid) {
+                    if !inside && !l.is_while_let() && !attempts(a, cid) {
                         continue;
                     }
                     work = true;

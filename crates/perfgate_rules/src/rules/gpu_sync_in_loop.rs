@@ -88,7 +88,7 @@ impl crate::Rule for Rule {
             let Some(api) = a.info(cid).api_of(Kind::GpuSync) else {
                 continue;
             };
-            if synced_earlier_in_chain(a, cid) {
+            if on_host_in_chain(a, cid) {
                 continue;
             }
             if !scope::loop_is_hot(f, li) || !scope::unconditional_in_loop(a, cid) {
@@ -132,7 +132,7 @@ impl crate::Rule for Rule {
 /// host-device sync (`logits.cpu().numpy()`, `x.cpu().float().tolist()`: the chain's first
 /// sync waited, one finding per chain), or of numpy (`rect.astype(np.float16).tolist()`,
 /// `np.around(x).tolist()`)?
-fn synced_earlier_in_chain(a: &Analysis, cid: CallId) -> bool {
+fn on_host_in_chain(a: &Analysis, cid: CallId) -> bool {
     let f = a.func(cid.func);
     let file = a.file(cid.func);
     let mut cur = &f.calls[cid.call as usize].callee;
@@ -152,11 +152,8 @@ fn synced_earlier_in_chain(a: &Analysis, cid: CallId) -> bool {
             return true;
         }
         cur = &f.calls[*inner as usize].callee;
-        match cur {
-            // `astype` is numpy's (a tensor converts with `.to(dtype)`).
-            Callee::Method { name, .. } if name == "astype" => return true,
-            Callee::Path(p) if p.len() > 1 && names_numpy(file, &p[0]) => return true,
-            _ => {}
+        if makes_numpy_array(file, cur) {
+            return true;
         }
     }
     false
@@ -223,19 +220,26 @@ fn leading_name(text: &str) -> &str {
     &text[..end]
 }
 
-/// Does the name stand for numpy in this file (`import numpy as np`)?
-fn names_numpy(file: &perfgate_model::SourceFile, name: &str) -> bool {
-    name == "numpy"
-        || file
-            .module
-            .imports
-            .iter()
-            .any(|i| i.alias == name && i.path.len() == 1 && i.path[0] == "numpy")
+/// Does the call make a numpy array, a host value: `np.around(x)`, `np.array(..)` (with
+/// `import numpy as np`), or `x.astype(..)`, numpy's (a tensor converts with `.to(dtype)`)?
+fn makes_numpy_array(file: &perfgate_model::SourceFile, callee: &Callee) -> bool {
+    match callee {
+        Callee::Method { name, .. } => name == "astype",
+        Callee::Path(p) if p.len() > 1 => {
+            p[0] == "numpy"
+                || file
+                    .module
+                    .imports
+                    .iter()
+                    .any(|i| i.alias == p[0] && i.path.len() == 1 && i.path[0] == "numpy")
+        }
+        _ => false,
+    }
 }
 
 /// Is the value read (`probs[i, j]` in `probs[i, j].item()`) a local built on the host:
-/// from `.cpu()`/`.numpy()`/`.tolist()`, or `torch.tensor(...)`/`torch.from_numpy(...)`
-/// with no device?
+/// from `.cpu()`/`.numpy()`/`.tolist()`, `torch.tensor(...)`/`torch.from_numpy(...)` with
+/// no device, or numpy ([`makes_numpy_array`])?
 fn on_host(
     f: &perfgate_model::Function,
     file: &perfgate_model::SourceFile,
@@ -261,10 +265,12 @@ fn on_host(
     };
     for _ in 0..16 {
         let c = &f.calls[cur as usize];
+        if makes_numpy_array(file, &c.callee) {
+            return true;
+        }
         match &c.callee {
             Callee::Method { name, recv } => {
-                // `astype` is numpy's (a tensor converts with `.to(dtype)`).
-                if matches!(name.as_str(), "cpu" | "numpy" | "tolist" | "astype") {
+                if matches!(name.as_str(), "cpu" | "numpy" | "tolist") {
                     return true;
                 }
                 if matches!(name.as_str(), "cuda" | "to") {
@@ -289,10 +295,6 @@ fn on_host(
                 }
             }
             Callee::Path(p) => {
-                // `np.around(rect)`, `np.array(..)`: numpy makes host arrays.
-                if p.len() > 1 && names_numpy(file, &p[0]) {
-                    return true;
-                }
                 let last = p.last().map(|s| s.as_str());
                 return matches!(last, Some("tensor" | "from_numpy" | "as_tensor"))
                     && !f.keywords(cur).iter().any(|(k, _)| k == "device");

@@ -139,7 +139,7 @@ impl crate::Rule for Rule {
                 // `while let Some(i) = hay[from..].iter().position(..)`: each search starts
                 // where the last one stopped, the find-next idiom, linear in all.
                 let in_header = l.header_span().contains(c.span.start);
-                if in_header && l.header.starts_with("while let") {
+                if in_header && l.is_while_let() {
                     continue;
                 }
                 if name == "__iadd__" && c.has(CallFlags::OPERATOR) {
