@@ -884,12 +884,12 @@ fn reads_memory(f: &Function, call: u32) -> bool {
 /// func)` -> `None`, `func`), without `move`, `&` or `mut`.
 fn call_args(text: &str) -> impl Iterator<Item = &str> {
     let inner = perfgate_model::last_group(text).map_or("", |(open, close)| &text[open + 1..close]);
+    // `strip_prefix`, not `trim_start_matches`: a string pattern there sets up a substring
+    // search per argument, and neither word can be written twice.
     perfgate_model::split_top_level(inner).map(|a| {
-        a.trim()
-            .trim_start_matches("move ")
-            .trim_start_matches('&')
-            .trim_start_matches("mut ")
-            .trim()
+        let a = a.trim();
+        let a = a.strip_prefix("move ").unwrap_or(a).trim_start_matches('&');
+        a.strip_prefix("mut ").unwrap_or(a).trim()
     })
 }
 

@@ -202,6 +202,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let per_rule: Vec<Vec<Finding>> = pool.install(|| {
         rules
             .par_iter()
+            .with_max_len(1)
             .map(|r| {
                 let mut out = Vec::new();
                 r.check(&checker, &mut out);

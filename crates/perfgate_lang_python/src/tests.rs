@@ -157,6 +157,29 @@ fn nesting_and_operator_limits_hold_for_small_and_large_files() {
     assert!(lower(&format!("{filler}{fine}"), "x.py").is_ok());
 }
 
+/// The bracket count that decides whether a small file is scanned token by token: exact
+/// across its 255-byte blocks (a block of nothing but brackets must not wrap its count).
+#[test]
+fn brackets_are_counted_exactly_across_blocks() {
+    use super::more_brackets_than;
+    for n in [0, 1, 254, 255, 256, 4_000, 5_000] {
+        let all = "(".repeat(n);
+        assert!(!more_brackets_than(all.as_bytes(), n), "{n} brackets");
+        assert_eq!(
+            more_brackets_than(all.as_bytes(), n.saturating_sub(1)),
+            n > 0
+        );
+        let sparse = "a[b".repeat(n);
+        assert!(!more_brackets_than(sparse.as_bytes(), n));
+        assert_eq!(
+            more_brackets_than(sparse.as_bytes(), n.saturating_sub(1)),
+            n > 0
+        );
+    }
+    assert!(!more_brackets_than(b"{x: (y)} # ) ] }", 2));
+    assert!(more_brackets_than(b"{x: (y)} # ) ] }", 1));
+}
+
 #[test]
 fn statement_facts_are_kept_where_two_awaits_may_depend_on_each_other() {
     let src = "async def one(c):\n    x = 1\n    y = await c.get(x)\n    return y\n\nasync def two(c):\n    a = await c.get(1)\n    b = a + 1\n    if b:\n        d = await c.get(b)\n    return d\n";
