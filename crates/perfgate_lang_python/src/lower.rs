@@ -694,7 +694,9 @@ impl<'m, 's> FnLower<'m, 's> {
                 name: p.parameter.name.id.as_str().into(),
                 ty: p.parameter.annotation.as_deref().and_then(annotation_path),
                 number: p.default.as_deref().and_then(number),
-                span: span_of(&p.parameter),
+                // The whole declaration, default included (`fields: list[str] = ["a",
+                // "b"]`), as a local's span is its whole assignment.
+                span: span_of(p),
                 ..Binding::default()
             });
         }

@@ -251,6 +251,8 @@ pub struct Binding {
     pub init_call: Option<u32>,
     /// A numeric constant value (seconds for durations), when the binding is one.
     pub number: Option<f64>,
+    /// The whole declaration: a local's assignment (`x = [1, 2]`), a parameter with its
+    /// type and default (`fields: list = ["a", "b"]`), a field's declaration.
     pub span: Span,
 }
 

@@ -33,25 +33,27 @@ finding: one fix serves both searches. A search made by the `return` (or `raise`
 a loop (`if e.kind == "owner": return names.index(e.name)`) runs once, as the function
 ends, and is not reported.
 
-Not reported: membership tests on sets and dicts (or values whose type is unknown), on
-Rust arrays whose size is in their type (`[char; N]`), on literal collections of constants
-(`valid = ("a", "b", "c")`, `junk = COMMENT, NL`, a class attribute `SUPPORTED:
-ClassVar[List[str]] = ["bash", "python"]` read as `self.SUPPORTED`) or of an enum's
-members (`ops = [op.value for op in Operator]`), inner loops over a name bound anew inside
-the outer loop (`Value::Array(arr) => for v in arr`, `items = item.children`), loops over
-small constant ranges, searches of a collection rebuilt on each iteration, every pair of
-one collection's indexes visited with no way out of the inner loop (`for j in
-range(len(d)): for k in range(len(d)):`), loops nested over one iterator (`it =
-iter(args)`, `line.chars()`: the inner loop goes on where the outer one stopped, which is
-linear), grids (`for row in range(SIZE): for col in range(SIZE)`: counts up to a bound,
-not a collection's items), searches in a `while let` header that start where the last one
-stopped (`hay[from..].iter().position(..)`), comprehensions of every pair with no
+Not reported: membership tests on sets and dicts (or values whose type is unknown), on Rust
+arrays whose size is in their type (`[char; N]`), on literal collections of constants
+(`valid = ("a", "b", "c")`, `junk = COMMENT, NL`, a class attribute
+`SUPPORTED: ClassVar[List[str]] = ["bash", "python"]` read as `self.SUPPORTED`, a parameter
+whose default is one, `fields: list = ["prompt", "completion"]`, a field the constructor
+sets to one and no method of its class changes, `self.full_attention = [7, 15, 23, 31]`) or
+of an enum's members (`ops = [op.value for op in Operator]`), inner loops over a name bound
+anew inside the outer loop (`Value::Array(arr) => for v in arr`, `items = item.children`),
+loops over small constant ranges, searches of a collection rebuilt on each iteration, every
+pair of one collection's indexes visited with no way out of the inner loop
+(`for j in range(len(d)): for k in range(len(d)):`), loops nested over one iterator
+(`it = iter(args)`, `line.chars()`: the inner loop goes on where the outer one stopped,
+which is linear), grids (`for row in range(SIZE): for col in range(SIZE)`: counts up to a
+bound, not a collection's items), searches in a `while let` header that start where the last
+one stopped (`hay[from..].iter().position(..)`), comprehensions of every pair with no
 condition (`[a + b for a in t for b in t]`: the n² items are the result), searches in an
 exception handler (they run when an attempt fails) or in a loop that sleeps each round (a
 retry or a poll: its rounds are attempts, not data), an inner loop in a `return` that ends
 the outer one's search (`return [x for x in items if ..]` inside `for e in items`: it runs
-once), and `s += ...` on a local string (CPython resizes a string in place when nothing
-else refers to it).
+once), and `s += ...` on a local string (CPython resizes a string in place when nothing else
+refers to it).
 
 ## Why is this bad?
 Each search walks the whole list, so a loop over n items doing one costs n²/2
@@ -535,7 +537,11 @@ fn sequence_type(
                 bound = Some(b);
                 b.ty.clone()
             } else {
-                f.params.iter().find(|b| b.name == name)?.ty.clone()
+                // A parameter's default (`fields: list[str] = ["prompt", "completion"]`)
+                // says what it is for: a handful of names, whatever a caller may pass.
+                let b = f.params.iter().find(|b| b.name == name)?;
+                bound = Some(b);
+                b.ty.clone()
             }
         }
         Receiver::SelfField(field) => {
@@ -566,9 +572,39 @@ fn sequence_type(
     // is where a list that grows begins.)
     if declared.is_some_and(|span| {
         let text = a.file(fid).slice(span);
-        !text.starts_with("self.") && small_literal(text)
+        small_literal(text)
+            && (!text.starts_with("self.") || never_changed(a, fid, root, f.owner.as_deref()))
     }) {
         return None;
     }
     Some(kind)
+}
+
+/// Is the field a constant of its class: no method of the class (in its file) adds to it
+/// (`self.queue.append(x)`, `self.queue += [x]`, `self.queue[i] = x`), assigns it outside
+/// the constructor, or hands it to a project function that could? Then `self.fullatt =
+/// [7, 15, 23, 31]` in `__init__` is a handful of constants, as in the class body.
+fn never_changed(a: &Analysis, fid: FuncId, field: &Receiver, owner: Option<&str>) -> bool {
+    use perfgate_model::{Callee, MutOp};
+    let Some(owner) = owner else { return false };
+    let module = &a.file(fid).module;
+    module
+        .functions
+        .iter()
+        .filter(|f| f.owner.as_deref() == Some(owner))
+        .all(|f| {
+            let grown = f.calls.iter().any(|c| match &c.callee {
+                Callee::Method { recv, name } => {
+                    (name == "__iadd__" || super::unbounded_growth::GROW.contains(&name.as_str()))
+                        && scope::root_of(f, recv, c.span.start) == field
+                }
+                _ => false,
+            });
+            let changed = f
+                .mutations()
+                .iter()
+                .any(|m| matches!(m.op, MutOp::Insert | MutOp::Reset) && &m.target == field);
+            let handed_on = f.arg0s().iter().any(|(_, r)| r == field);
+            !grown && !changed && !handed_on
+        })
 }

@@ -75,7 +75,8 @@ age where you insert.
 "#,
 };
 
-const GROW: &[&str] = &[
+/// Methods that add to a collection (also read by `quadratic-loop`).
+pub(crate) const GROW: &[&str] = &[
     "append",
     "appendleft",
     "add",
