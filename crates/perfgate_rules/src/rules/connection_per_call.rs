@@ -20,7 +20,9 @@ and WebSocket connections (`reqwest::Client::new()`, `TcpStream::connect`,
 `aiohttp.ClientSession()`, `requests.get` without a `Session`, `redis.Redis()`,
 `asyncpg.create_pool`, ...) created in a function that runs per request or per task and
 dropped when it returns. It follows helpers that build and return a client
-(`make_client()` called from a handler is reported at the handler, with the chain).
+(`make_client()` called from a handler is reported at the handler, with the chain). A call
+that makes its request itself (`requests.get(url)`) drops its session before it returns:
+it is reported where it is made, whatever becomes of the response.
 
 Not reported: clients built in constructors (`__init__`, `new`, `default`, a builder's
 `build`, the synchronous methods of a type named `*Loader`), in `main` or other start-up

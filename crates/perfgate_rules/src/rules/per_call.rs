@@ -49,7 +49,11 @@ pub(crate) fn check<'c>(
     out: &mut Vec<Finding>,
 ) {
     let a = cx.a;
-    let kept = |id: CallId| a.call(id).has(CallFlags::RETURNED | CallFlags::STORED);
+    // A call that is itself a round trip (`requests.get(url)`) builds its connection and
+    // drops it before returning: keeping its result, a response, keeps no connection.
+    let one_shot = |id: CallId| a.info(id).has_kind(Kind::RoundTrip);
+    let kept =
+        |id: CallId| a.call(id).has(CallFlags::RETURNED | CallFlags::STORED) && !one_shot(id);
     // Calls with a catalogue fact of the kinds asked for, in call order.
     let mut candidates: Vec<CallId> = kinds
         .iter()
@@ -62,7 +66,9 @@ pub(crate) fn check<'c>(
     let factories = Reach::compute(
         a,
         candidates.iter().copied().filter(|&id| {
-            a.call(id).has(CallFlags::RETURNED) && resource(a, id, a.info(id)).is_some()
+            a.call(id).has(CallFlags::RETURNED)
+                && !one_shot(id)
+                && resource(a, id, a.info(id)).is_some()
         }),
         |id| a.call(id).has(CallFlags::RETURNED),
     );
