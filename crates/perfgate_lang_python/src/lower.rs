@@ -11,6 +11,10 @@ use ruff_text_size::Ranged;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::rc::Rc;
 
+/// What `built_from` records a value assigned to an attribute or an item as: kept. Not a
+/// Python identifier, so no local's name.
+const STORED_VALUE: &str = "<stored>";
+
 fn span_of(node: &impl Ranged) -> Span {
     let r = node.range();
     Span::new(r.start().to_usize(), r.end().to_usize())
@@ -451,6 +455,12 @@ struct FnLower<'m, 's> {
     /// (`self.x = x`, `items.append(x)`): the calls that built them are marked after lowering.
     returned_names: FxHashSet<&'m str>,
     stored_names: FxHashSet<&'m str>,
+    /// Locals bound to a call, with the names passed to it (`factory =
+    /// sessionmaker(bind=engine)`: `factory`, `[engine]`): see [`CallFlags::HANDED_ON`].
+    built_from: Vec<(&'m str, std::ops::Range<usize>)>,
+    /// The names of `built_from`, end to end: one vector for the function, not one per
+    /// assignment.
+    built_args: Vec<&'m str>,
     /// Names the function declares `global`.
     globals_declared: FxHashSet<&'m str>,
     /// `self` is the process's one instance of its class: what `if not self.started:` sets
@@ -499,6 +509,8 @@ impl<'m, 's> FnLower<'m, 's> {
             varying: Vec::new(),
             returned_names: FxHashSet::default(),
             stored_names: FxHashSet::default(),
+            built_from: Vec::new(),
+            built_args: Vec::new(),
             globals_declared: FxHashSet::default(),
             self_once: false,
             binds_buffers: false,
@@ -553,6 +565,7 @@ impl<'m, 's> FnLower<'m, 's> {
             }
             self.func.calls[c as usize].flags |= flags;
         }
+        self.mark_handed_on();
         // A decorator hands back a function: one it defines, or a `Callable` it was given.
         if !self.returned_names.is_empty() {
             for n in &mut self.nested {
@@ -583,6 +596,39 @@ impl<'m, 's> FnLower<'m, 's> {
             }
         }
         (self.func, self.nested)
+    }
+
+    /// Marks [`CallFlags::HANDED_ON`] the calls that bound the locals a returned or stored
+    /// value was built from, through a few rounds of values built from values.
+    fn mark_handed_on(&mut self) {
+        if self.built_from.is_empty() {
+            return;
+        }
+        let leaving = |n: &str, on: &FxHashSet<&str>| {
+            n == STORED_VALUE
+                || on.contains(n)
+                || self.returned_names.contains(n)
+                || self.stored_names.contains(n)
+        };
+        let mut on: FxHashSet<&'m str> = FxHashSet::default();
+        for _ in 0..4 {
+            let mut grew = false;
+            for (name, args) in &self.built_from {
+                if leaving(name, &on) {
+                    for arg in &self.built_args[args.clone()] {
+                        grew |= on.insert(arg);
+                    }
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        for b in &self.func.locals {
+            if let Some(c) = b.init_call.filter(|_| on.contains(b.name.as_str())) {
+                self.func.calls[c as usize].flags |= CallFlags::HANDED_ON;
+            }
+        }
     }
 
     /// `s += "..."` on a string inside a loop: modelled as `s.__iadd__(...)`, a copy of the
@@ -748,6 +794,29 @@ impl<'m, 's> FnLower<'m, 's> {
             }),
             Stmt::Assign(a) => {
                 let call = self.lower_expr(&a.value);
+                if let ([target], Expr::Call(c)) = (&a.targets[..], a.value.as_ref()) {
+                    // Into a local, or kept on an object (`self.factory = sessionmaker(bind=
+                    // engine)`), which `STORED_VALUE` stands for.
+                    let into = match target {
+                        Expr::Name(n) => Some(n.id.as_str()),
+                        Expr::Attribute(_) | Expr::Subscript(_) => Some(STORED_VALUE),
+                        _ => None,
+                    };
+                    if let Some(into) = into {
+                        let start = self.built_args.len();
+                        let args = c.arguments.args.iter();
+                        self.built_args.extend(
+                            args.chain(c.arguments.keywords.iter().map(|k| &k.value))
+                                .filter_map(|e| match e {
+                                    Expr::Name(arg) => Some(arg.id.as_str()),
+                                    _ => None,
+                                }),
+                        );
+                        if self.built_args.len() > start {
+                            self.built_from.push((into, start..self.built_args.len()));
+                        }
+                    }
+                }
                 for t in &a.targets {
                     self.bind_target(t, None, call, &a.value, span_of(a));
                     match t {

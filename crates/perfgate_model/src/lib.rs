@@ -571,6 +571,13 @@ impl CallFlags {
     /// Part of what a `return` (or Python `raise`) computes: it runs once, as the function
     /// ends, however many rounds the loops around the `return` have run.
     pub const ON_EXIT: u16 = 1024;
+    /// The result is built into a value that leaves the function or is kept: bound to a
+    /// local that is passed to a call whose result is returned or stored (`engine =
+    /// create_engine(url); factory = sessionmaker(bind=engine); return factory`), as `return
+    /// make(engine)` passes it on directly. The value lives on inside the other; whether
+    /// that copies it or keeps it is not known, so only the rules about resources that
+    /// outlive their function (a client, a loaded model) read it. (Python.)
+    pub const HANDED_ON: u16 = 2048;
 }
 
 impl Call {

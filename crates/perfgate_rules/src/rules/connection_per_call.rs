@@ -28,18 +28,19 @@ Not reported: clients built in constructors (`__init__`, `new`, `default`, a bui
 `build`, the synchronous methods of a type named `*Loader`), in `main` or other start-up
 code (functions reached only from entry points), stored on `self` or in a global, returned
 to the caller (also through an adaptor or inside what is returned: `make().map_err(..)`,
-`Output { client: Arc::new(make()?) }`; or as the output of a returned future, as a
-connector service's `call` hands back `Box::pin(async move { .. Ok((io, addr)) })`), or
-created inside a `OnceLock`/`LazyLock`/`lazy_static` initialiser, a cache's `get_with(key,
-init)` or a memoized (`@lru_cache`) function. A client created inside a hot loop is
-reported by `alloc-in-loop` instead. A socket or WebSocket (`TcpStream::connect`,
-`connect_async`, `asyncio.open_connection`, `websockets.connect`) is the session itself
-where the function serves it: it loops over the connection, relays it
-(`copy_bidirectional`) or awaits a project function that loops (a proxy tunnel, a
-subscriber); one connection per call is then the design. The same socket opened for one
-request and reply is reported. Nor are connectivity probes, whose names say so
-(`is_endpoint_reachable`, `tcp_latency`, `health_check`, `can_connect`): a probe opens a
-fresh connection on purpose.
+`Output { client: Arc::new(make()?) }`; or passed into a value that is returned or kept:
+`factory = sessionmaker(bind=engine); return factory`, `self.api = Api(client)`; or as the
+output of a returned future, as a connector service's `call` hands back
+`Box::pin(async move { .. Ok((io, addr)) })`), or created inside a
+`OnceLock`/`LazyLock`/`lazy_static` initialiser, a cache's `get_with(key, init)` or a
+memoized (`@lru_cache`) function. A client created inside a hot loop is reported by
+`alloc-in-loop` instead. A socket or WebSocket (`TcpStream::connect`, `connect_async`,
+`asyncio.open_connection`, `websockets.connect`) is the session itself where the function
+serves it: it loops over the connection, relays it (`copy_bidirectional`) or awaits a
+project function that loops (a proxy tunnel, a subscriber); one connection per call is then
+the design. The same socket opened for one request and reply is reported. Nor are
+connectivity probes, whose names say so (`is_endpoint_reachable`, `tcp_latency`,
+`health_check`, `can_connect`): a probe opens a fresh connection on purpose.
 
 ## Why is this bad?
 A client owns a connection pool. Building one per call throws away every pooled

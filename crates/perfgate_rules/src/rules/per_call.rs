@@ -52,8 +52,11 @@ pub(crate) fn check<'c>(
     // A call that is itself a round trip (`requests.get(url)`) builds its connection and
     // drops it before returning: keeping its result, a response, keeps no connection.
     let one_shot = |id: CallId| a.info(id).has_kind(Kind::RoundTrip);
-    let kept =
-        |id: CallId| a.call(id).has(CallFlags::RETURNED | CallFlags::STORED) && !one_shot(id);
+    let kept = |id: CallId| {
+        a.call(id)
+            .has(CallFlags::RETURNED | CallFlags::STORED | CallFlags::HANDED_ON)
+            && !one_shot(id)
+    };
     // Calls with a catalogue fact of the kinds asked for, in call order.
     let mut candidates: Vec<CallId> = kinds
         .iter()
