@@ -1903,6 +1903,24 @@ impl FnLower<'_> {
     /// `expr_inner` recurses once per nesting level, and its frame is what limits the depth.
     #[inline(never)]
     fn moved(&mut self, n: Node, s: Src) {
+        let mut n = n;
+        // Through conversions that consume their receiver (`slot.into_boxed_slice()`,
+        // `name.into()`: by the `into_*` convention): what they make is the local itself.
+        for _ in 0..4 {
+            if n.kind_name() != "call_expression" {
+                break;
+            }
+            let Some(f) = n.child_by_field_id(FIELDS.function) else {
+                return;
+            };
+            let into = f.kind_name() == "field_expression"
+                && f.child_by_field_id(FIELDS.field)
+                    .is_some_and(|m| s.of(m).starts_with("into"));
+            match f.child_by_field_id(FIELDS.value).filter(|_| into) {
+                Some(recv) => n = recv,
+                None => return,
+            }
+        }
         if matches!(n.kind_name(), "identifier" | "shorthand_field_initializer") {
             self.stored_names.insert(s.of(n).trim().to_owned());
         }

@@ -24,15 +24,15 @@ Finds sized allocations (`Vec::with_capacity`, `vec![0; n]`, `String::with_capac
 when neither their arguments nor their receiver change from one iteration to the next.
 
 Not reported: random draws (`torch.randn`, `torch.rand`: each call must give new values),
-allocations whose size or contents depend on the loop variable, on values
-computed in the loop body or on collections it changes (`parts.append(x)` then
-`bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers
-that take a kept one's place (`out.push(std::mem::replace(&mut chunk,
-Vec::with_capacity(n)))`), buffers that are kept (pushed into a collection,
-stored, returned or yielded, or moved into a struct or tuple handed on: `tx.send(Batch {
-input_ids, .. })`; each iteration needs its own), loops over a small
-constant range, and loops paced by a wait, a sleep in them or a timed wait in their `while`
-test (a retry or a poll: `loop {
+allocations whose size or contents depend on the loop variable, on values computed in the
+loop body or on collections it changes (`parts.append(x)` then
+`bytearray(b"".join(parts))`), empty buffers made to be filled (`bytearray()`), buffers that
+take a kept one's place (`out.push(std::mem::replace(&mut chunk, Vec::with_capacity(n)))`),
+buffers that are kept (pushed into a collection, stored, returned or yielded, or moved into
+a struct or tuple handed on: `tx.send(Batch { input_ids, .. })`, also through a conversion
+that consumes it: `table.push((row.into_boxed_slice(), seed))`; each iteration needs its
+own), loops over a small constant range, and loops paced by a wait, a sleep in them or a
+timed wait in their `while` test (a retry or a poll: `loop {
 match TcpStream::connect(addr).await { Ok(_) => break, Err(_) => sleep(RETRY).await } }`).
 One-off HTTP calls like `requests.get` in a loop are `n-plus-one`'s.
 
