@@ -26,12 +26,13 @@ Only the same resource loaded again is reported: the load's arguments are consta
 the loading function is async (a request or task handler) or loops. A helper that loads
 whatever path its caller passes (`convert_file(path)`) is doing its job.
 
-Not reported: reads of live kernel state (`/proc/...`, `/sys/...`, `/dev/...`, whose
-content changes), loading in constructors, in a loader's synchronous methods (a type
-named `*Loader` is there to load), `main` and other start-up code, results stored on
-`self` or in a global (lazy initialisation), returned to the caller, or loaded inside a
-`OnceLock`/`LazyLock` initialiser, a cache's `get_with(key, init)` or a memoized
-(`@lru_cache`) function.
+Not reported: reads of live kernel state (`/proc/...`, `/sys/...`, `/dev/...`, whose content
+changes), loading in constructors, in a loader's synchronous methods (a type named `*Loader`
+is there to load) or a synchronous function named for loading (`load_model_hook`,
+`restore_checkpoint`: how often it runs is its callers' affair), `main` and other start-up
+code, results stored on `self` or in a global (lazy initialisation), returned to the caller,
+or loaded inside a `OnceLock`/`LazyLock` initialiser, a cache's `get_with(key, init)` or a
+memoized (`@lru_cache`) function.
 
 ## Why is this bad?
 Loading a model reads hundreds of megabytes to gigabytes from disk, deserialises it and
