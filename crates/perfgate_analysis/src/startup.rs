@@ -1,4 +1,5 @@
-//! Which functions run only at start-up: reached solely from entry points.
+//! Which functions run only at start-up: entry points, schema migrations, and what only
+//! they reach.
 
 use crate::{Analysis, FuncId, Shape, Target};
 
@@ -62,6 +63,23 @@ pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {
     for f in a.functions_shaped(Shape::ENTRY, Shape::TEST) {
         startup[flat(f)] = true;
         work.push(flat(f));
+    }
+    // Schema migrations run when the service is deployed or starts, whoever calls them
+    // (usually a migrator, through a trait object or a list of them).
+    for (fi, file) in a.files.iter().enumerate() {
+        if !perfgate_model::is_migration_path(&file.path) {
+            continue;
+        }
+        for func in 0..file.module.functions.len() {
+            let f = FuncId {
+                file: fi as u32,
+                func: func as u32,
+            };
+            if a.shape(f) & Shape::TEST == 0 && !startup[flat(f)] {
+                startup[flat(f)] = true;
+                work.push(flat(f));
+            }
+        }
     }
     while let Some(f) = work.pop() {
         let out = edges.of(f);

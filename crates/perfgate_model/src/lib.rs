@@ -368,6 +368,18 @@ pub fn is_test_dir(dir: &str) -> bool {
         .any(|w| matches!(w, "test" | "tests" | "testing"))
 }
 
+/// Is a file schema-migration code by its path: a directory or the file's name has the word
+/// `migration`, `migrations` or `migrate` (split at `_`, `-` and `.`): `migrations/0001_init.py`,
+/// `migration_manager/migrations/migration_0022.rs`, `db/migrate.rs`. Migrations run when
+/// a service is deployed or starts, once per schema change, not per request.
+pub fn is_migration_path(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        segment
+            .split(['_', '-', '.'])
+            .any(|w| matches!(w, "migration" | "migrations" | "migrate"))
+    })
+}
+
 /// Is a function a test helper by its name (`new_for_test`, `with_param_for_tests`)? Only
 /// names no production function would have: `test_connection` may be a health check.
 pub fn is_test_helper_name(name: &str) -> bool {
@@ -1048,6 +1060,27 @@ impl SourceFile {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn migrations_are_named_by_whole_words() {
+        for p in [
+            "migrations/0001_initial.py",
+            "crates/core/src/db/migration_manager/migrations/migration_0022.rs",
+            "sqlx-postgres/src/migrate.rs",
+            "alembic/versions/add-index.migration.py",
+            "sea-orm-migration/src/cli.rs",
+        ] {
+            assert!(super::is_migration_path(p), "{p}");
+        }
+        for p in [
+            "src/immigration.py",
+            "src/migrator.rs",
+            "data/migrated_users.py",
+            "api.py",
+        ] {
+            assert!(!super::is_migration_path(p), "{p}");
+        }
+    }
+
     #[test]
     fn test_folders_are_named_by_whole_words() {
         for d in [

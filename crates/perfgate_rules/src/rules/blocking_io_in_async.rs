@@ -49,28 +49,30 @@ pub async fn extract_from_file(&self, path: &Path) -> Result<Vec<Frame>> {
     self.extract_keyframes(&video).await
 }
 ```
-In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or `await
-asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`, `block_in_place`,
-`asyncio.to_thread` or `run_in_executor`, directly or through a project helper that passes
-its closure on to one (`asyncify(move || std::fs::read(p))`) or calls it inside the closure
-it hands one (`spawn_blocking(move || { let _g = span.enter(); f() })`), or through a helper
-that passes it on to such a helper (quickwit's re-exported `run_cpu_intensive(f)` handing
-`f` to its pool's method), is not reported, nor is a call of a function that runs itself on
-a worker thread (textual's `@work(thread=True)`, asgiref's `@sync_to_async`, channels'
-`@database_sync_to_async`), and neither are tests (test files, folders named for tests such
-as `tests/`, `test_utils/` or `k8s-e2e-tests/`, `#[cfg(test)]` code, helpers named
-`*_for_tests`) and start-up code: functions reached only from `main`, module-level code, a
-function named as start-up (`startup`, `on_startup`, `setup`, `bootstrap`, `initialize`, and
-in Python the same behind underscores: `_startup`, and a classmethod `init` or `configure`
-that sets a library up: `Tortoise.init(config=..)`), a Rust method that builds a component
-from its configuration (`HttpSinkConfig::build`, run when the configuration is loaded) or a
-server's start-up and shutdown hooks (`@app.on_event("startup")`, an ASGI `lifespan`), and
-not from a loop or spawned task there (a `main` that loops over requests is serving); an
-async block handed to `block_on` runs once, so a command line's subcommands
-(`rt.block_on(async { commands::export(cfg).await })`) are start-up code too; nor is a
-memoized function of no arguments (`@lru_cache def get_settings():`), whose body runs once
-per process (one keyed on its arguments still blocks for each new key), nor a lazily built
-module global (`global _config` / `if _config is None: _config = load()`) or class attribute
+In Python use `aiofiles`, `httpx.AsyncClient`, `asyncio.create_subprocess_exec`, or
+`await asyncio.to_thread(blocking_fn, ...)`. Work handed to `spawn_blocking`,
+`block_in_place`, `asyncio.to_thread` or `run_in_executor`, directly or through a project
+helper that passes its closure on to one (`asyncify(move || std::fs::read(p))`) or calls it
+inside the closure it hands one (`spawn_blocking(move || { let _g = span.enter(); f() })`),
+or through a helper that passes it on to such a helper (quickwit's re-exported
+`run_cpu_intensive(f)` handing `f` to its pool's method), is not reported, nor is a call of
+a function that runs itself on a worker thread (textual's `@work(thread=True)`, asgiref's
+`@sync_to_async`, channels' `@database_sync_to_async`), and neither are tests (test files,
+folders named for tests such as `tests/`, `test_utils/` or `k8s-e2e-tests/`, `#[cfg(test)]`
+code, helpers named `*_for_tests`) and start-up code: schema migrations (a file or folder
+with the word `migration`, `migrations` or `migrate` in its name), functions reached only
+from `main`, module-level code, a function named as start-up (`startup`, `on_startup`,
+`setup`, `bootstrap`, `initialize`, and in Python the same behind underscores: `_startup`,
+and a classmethod `init` or `configure` that sets a library up: `Tortoise.init(config=..)`),
+a Rust method that builds a component from its configuration (`HttpSinkConfig::build`, run
+when the configuration is loaded) or a server's start-up and shutdown hooks
+(`@app.on_event("startup")`, an ASGI `lifespan`), and not from a loop or spawned task there
+(a `main` that loops over requests is serving); an async block handed to `block_on` runs
+once, so a command line's subcommands (`rt.block_on(async { commands::export(cfg).await })`)
+are start-up code too; nor is a memoized function of no arguments
+(`@lru_cache def get_settings():`), whose body runs once per process (one keyed on its
+arguments still blocks for each new key), nor a lazily built module global (`global _config`
+/ `if _config is None: _config = load()`) or class attribute
 (`if len(cls.settings) == 0: cls.settings = cls.scan()`; one kept on `self` is built per
 instance, and is reported, unless the class hands out one instance per process: a `__new__`
 that returns the instance it keeps on the class, whose `if not self.running:` start-up runs
