@@ -33,7 +33,10 @@ handlers await. A query in a module that uses only an embedded database (it impo
 `sqlx::sqlite` or `aiosqlite`, and no Postgres or MySQL) reads a local file: no peer can
 leave it hanging. Nor is a stream's read in a loop that drains it until its peer closes it
 (`while True: data = await reader.read(4096)` ... `if not data: break`, a subprocess's pipe
-or a relay): the loop serves the stream by design, as a session serves its connection.
+or a relay): the loop serves the stream by design, as a session serves its connection. Nor
+is a query in a schema migration (a file or folder with the word `migration`, `migrations`
+or `migrate` in its name): altering a large table takes as long as it takes, and a timeout
+would leave it half done.
 
 ## Why is this bad?
 A peer that accepts the connection and never answers holds the task forever: its memory,
@@ -97,6 +100,8 @@ impl crate::Rule for Rule {
                     && !made_by_bounded_factory(a, cid, &timeout_files)
                     && !(is_query(a, cid) && embedded_database_only(a, cid.func.file))
                     && !drains_stream(a, cid)
+                    && !(is_query(a, cid)
+                        && perfgate_model::is_migration_path(&a.file(cid.func).path))
             })
             .collect();
         if unbounded.is_empty() {
