@@ -598,6 +598,31 @@ impl<'m, 's> FnLower<'m, 's> {
         (self.func, self.nested)
     }
 
+    /// `target = f(a, b=c)`: the names `target` is built from. A target that is an
+    /// attribute or an item (`self.factory = sessionmaker(bind=engine)`) keeps the value,
+    /// and is recorded as [`STORED_VALUE`].
+    fn record_built_from(&mut self, target: &'m Expr, call: &'m ast::ExprCall) {
+        let into = match target {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(_) | Expr::Subscript(_) => STORED_VALUE,
+            _ => return,
+        };
+        let start = self.built_args.len();
+        let args = &call.arguments;
+        self.built_args.extend(
+            args.args
+                .iter()
+                .chain(args.keywords.iter().map(|k| &k.value))
+                .filter_map(|e| match e {
+                    Expr::Name(arg) => Some(arg.id.as_str()),
+                    _ => None,
+                }),
+        );
+        if self.built_args.len() > start {
+            self.built_from.push((into, start..self.built_args.len()));
+        }
+    }
+
     /// Marks [`CallFlags::HANDED_ON`] the calls that bound the locals a returned or stored
     /// value was built from, through a few rounds of values built from values.
     fn mark_handed_on(&mut self) {
@@ -795,27 +820,7 @@ impl<'m, 's> FnLower<'m, 's> {
             Stmt::Assign(a) => {
                 let call = self.lower_expr(&a.value);
                 if let ([target], Expr::Call(c)) = (&a.targets[..], a.value.as_ref()) {
-                    // Into a local, or kept on an object (`self.factory = sessionmaker(bind=
-                    // engine)`), which `STORED_VALUE` stands for.
-                    let into = match target {
-                        Expr::Name(n) => Some(n.id.as_str()),
-                        Expr::Attribute(_) | Expr::Subscript(_) => Some(STORED_VALUE),
-                        _ => None,
-                    };
-                    if let Some(into) = into {
-                        let start = self.built_args.len();
-                        let args = c.arguments.args.iter();
-                        self.built_args.extend(
-                            args.chain(c.arguments.keywords.iter().map(|k| &k.value))
-                                .filter_map(|e| match e {
-                                    Expr::Name(arg) => Some(arg.id.as_str()),
-                                    _ => None,
-                                }),
-                        );
-                        if self.built_args.len() > start {
-                            self.built_from.push((into, start..self.built_args.len()));
-                        }
-                    }
+                    self.record_built_from(target, c);
                 }
                 for t in &a.targets {
                     self.bind_target(t, None, call, &a.value, span_of(a));
