@@ -71,9 +71,9 @@ impl Slice {
     }
 }
 
-/// Arena pages are faulted in this much at a time, in one call (see [`Arena::grow`]). What
-/// the last step faulted in past the end is never used: two threads' four arenas left about 2
-/// MB of it at a megabyte a step (the generated corpus: 54.4 -> 52.2 MB resident at 256 KiB).
+/// Arena pages are faulted in this much at a time, in one call (see [`Arena::grow`]).
+/// What the last step faulted in past the end is never used: two threads' four arenas left
+/// about 2 MB of it at a megabyte a step (generated corpus: 54.4 -> 52.2 MB resident).
 const POPULATE: usize = 1 << 18;
 
 /// A thread's two arenas and which one serves. `end` is zero when none does, so the

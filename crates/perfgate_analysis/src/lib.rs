@@ -214,9 +214,10 @@ impl<'p> Analysis<'p> {
         a
     }
 
-    /// Is this function reached only from entry points (`main`, module-level code)? Then it
-    /// runs once, at start-up, and blocking there is not latency anyone waits on. A
-    /// function nothing in the project calls is not: a framework may call it per request.
+    /// Is this function reached only from entry points (`main`, module-level code), or part
+    /// of a schema migration? Then it runs once, at start-up or deploy, and blocking there is
+    /// not latency anyone waits on. A function nothing in the project calls is not (outside
+    /// migrations): a framework may call it per request.
     /// Calls from tests do not count either way (see `startup::compute`).
     pub fn startup_only(&self, id: FuncId) -> bool {
         self.startup[id.file as usize][id.func as usize]

@@ -4,11 +4,12 @@
 use crate::{Analysis, FuncId, Shape, Target};
 
 /// A function is start-up code when it is an entry point (`main`, `#[tokio::main]`,
-/// module-level code) or when it has callers, every one of them is start-up code, and none
-/// calls it from a loop, closure or spawned task: `main` that loops over requests is
-/// serving, not starting. Tests and benchmarks are not callers here: a handler that only a
-/// test calls directly is one the framework calls, as if nothing called it, and a
-/// function called from `main` and from a test runs once in production. Computed by counting down each function's callers not yet
+/// module-level code), a schema migration's ([`perfgate_model::is_migration_path`]), or
+/// when it has callers, every one of them is start-up code, and none calls it from a loop,
+/// closure or spawned task: `main` that loops over requests is serving, not starting. Tests
+/// and benchmarks are not callers here: a handler that only a test calls directly is one the
+/// framework calls, as if nothing called it, and a function called from `main` and from a
+/// test runs once in production. Computed by counting down each function's callers not yet
 /// known to be start-up code: linear in the number of call edges. Functions are numbered
 /// across files and edges kept in flat arrays: this runs on one thread over every function.
 pub(crate) fn compute(a: &Analysis) -> Vec<Vec<bool>> {

@@ -368,10 +368,11 @@ pub fn is_test_dir(dir: &str) -> bool {
         .any(|w| matches!(w, "test" | "tests" | "testing"))
 }
 
-/// Is a file schema-migration code by its path: a directory or the file's name has the word
-/// `migration`, `migrations` or `migrate` (split at `_`, `-` and `.`): `migrations/0001_init.py`,
-/// `migration_manager/migrations/migration_0022.rs`, `db/migrate.rs`. Migrations run when
-/// a service is deployed or starts, once per schema change, not per request.
+/// Is a file schema-migration code by its path: a directory or the file's name has the
+/// word `migration`, `migrations` or `migrate` (split at `_`, `-` and `.`):
+/// `migrations/0001_init.py`, `migration_manager/migrations/migration_0022.rs`,
+/// `db/migrate.rs`. Migrations run when a service is deployed or starts, once per schema
+/// change, not per request.
 pub fn is_migration_path(path: &str) -> bool {
     path.split('/').any(|segment| {
         segment

@@ -25,7 +25,8 @@ later await uses (directly or through the statements in between, such as
 one, and none is already inside `join!`/`try_join!`/`select!`/`gather`/ `create_task`. Only
 awaits of real work are considered: the project's own async functions and network calls from
 the catalogue — not sleeps, locks or channel operations, whose order is the point. Start-up
-code and tests are not checked.
+code (schema migrations included: a file or folder with the word `migration`, `migrations`
+or `migrate` in its name) and tests are not checked.
 
 Order that no value shows is respected too. An await between two others (a write, a
 permission check, a transaction) ends the group; so does a check of an earlier result
