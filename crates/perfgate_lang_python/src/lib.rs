@@ -43,7 +43,9 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
     }
     let (module_path, is_package) = module_path_for(rel_path);
     // Test code: `test_*.py`, `*_test.py`, `conftest.py`, `testing_utils.py`, or anything
-    // under a tests folder (`perfgate_model::is_test_dir`).
+    // under a tests folder (`perfgate_model::is_test_dir`); benchmarks and profiling scripts
+    // too (`bench_*.py`, `benchmark_*.py`, under a folder `perfgate_model::is_bench_dir`
+    // names), whose loops of requests and GPU syncs are the measurement.
     let (dirs, file) = rel_path.rsplit_once('/').unwrap_or(("", rel_path));
     let stem = file.strip_suffix(".py").unwrap_or(file);
     let is_test_file = stem.starts_with("test_")
@@ -52,7 +54,11 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
         || matches!(stem, "test" | "tests" | "testing" | "conftest")
-        || dirs.split('/').any(perfgate_model::is_test_dir);
+        || stem.starts_with("bench_")
+        || stem.starts_with("benchmark_")
+        || dirs
+            .split('/')
+            .any(|d| perfgate_model::is_test_dir(d) || perfgate_model::is_bench_dir(d));
     let parsed =
         ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     if small && may_exceed_limits(source) {

@@ -14,7 +14,8 @@ pub const MAX_NESTING: usize = 200;
 /// The module path of a file from its path relative to the checked root:
 /// `crates/my-crate/src/engine/clip.rs` -> `["my_crate", "engine", "clip"]`.
 /// Also says whether the file is test or bench code (`tests/`, `benches/`, or a folder named
-/// for tests anywhere in its path: `lib/k8s-e2e-tests/src/..`, `src/test_util/..`).
+/// for tests or benchmarks anywhere in its path: `lib/k8s-e2e-tests/src/..`,
+/// `src/test_util/..`, `mistralrs-bench/src/..`, `xtask/src/bench/..`).
 pub fn module_path_for(rel_path: &str) -> (Path, bool) {
     let parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
     let anchor = parts
@@ -32,9 +33,10 @@ pub fn module_path_for(rel_path: &str) -> (Path, bool) {
         None => ("crate".to_owned(), &parts[..], false),
     };
     let is_test = is_test
-        || parts
-            .split_last()
-            .is_some_and(|(_, dirs)| dirs.iter().any(|d| perfgate_model::is_test_dir(d)));
+        || parts.split_last().is_some_and(|(_, dirs)| {
+            dirs.iter()
+                .any(|d| perfgate_model::is_test_dir(d) || perfgate_model::is_bench_dir(d))
+        });
     let mut path: Path = perfgate_model::thin_vec![crate_name.into()];
     for (i, p) in rest.iter().enumerate() {
         let last = i + 1 == rest.len();

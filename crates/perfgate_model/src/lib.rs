@@ -368,6 +368,21 @@ pub fn is_test_dir(dir: &str) -> bool {
         .any(|w| matches!(w, "test" | "tests" | "testing"))
 }
 
+/// Is a directory measurement code by its name: one of its words (split at `_` and `-`) is
+/// `bench`, `benches`, `benchmark`, `benchmarks`, `benchmarking` or `profiling`:
+/// `benches`, `benchmark`, `mistralrs-bench`, `development/profiling`. Its code loads a
+/// system on purpose, request after request, and times it: a load generator's loop of
+/// requests or a timing loop's `torch.cuda.synchronize()` is the point, not a defect.
+/// Whole words only: `workbench` and `profiles` are not.
+pub fn is_bench_dir(dir: &str) -> bool {
+    dir.split(['_', '-']).any(|w| {
+        matches!(
+            w,
+            "bench" | "benches" | "benchmark" | "benchmarks" | "benchmarking" | "profiling"
+        )
+    })
+}
+
 /// Is a file schema-migration code by its path: a directory or the file's name has the
 /// word `migration`, `migrations` or `migrate` (split at `_`, `-` and `.`):
 /// `migrations/0001_init.py`, `migration_manager/migrations/migration_0022.rs`,
@@ -1106,6 +1121,24 @@ mod tests {
             "pytest_plugin",
         ] {
             assert!(!super::is_test_dir(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn bench_folders_are_named_by_whole_words() {
+        for d in [
+            "benches",
+            "bench",
+            "benchmark",
+            "benchmarks",
+            "mistralrs-bench",
+            "perf_benchmarking",
+            "profiling",
+        ] {
+            assert!(super::is_bench_dir(d), "{d}");
+        }
+        for d in ["workbench", "profiles", "chat_profiles", "profiler", "src"] {
+            assert!(!super::is_bench_dir(d), "{d}");
         }
     }
 
