@@ -7,7 +7,7 @@ use crate::{Checker, RuleMeta};
 use perfgate_analysis::{CallId, Shape, Target};
 use perfgate_catalog::Kind;
 use perfgate_model::{
-    CallFlags, Callee, Category, Confidence, Finding, Language, Receiver, Severity,
+    CallFlags, Callee, Category, Confidence, Finding, Language, LoopKind, Receiver, Severity,
 };
 
 pub struct Rule;
@@ -34,7 +34,11 @@ jobs such as a token refresher, `while not stop.wait(interval):`), futures colle
 together (`asyncio.gather`, `join_all`, `buffer_unordered`), and loops over a small constant
 range or a table named as a constant (`for region in REGIONS`; not
 `for url in LINK.findall(text)`, whose items are the data's). The same holds for the other
-loop rules. Nor are loops over a response read as it streams in
+loop rules. Nor are `while` loops and Rust `loop`s that make each round's request from the
+round before (a page's cursor: `while next_page is not None:`, a redirect, a retry, a
+worker's next message): there is nothing to batch. A `while` that takes its items off a
+collection its test reads (`while pending: uid = pending.pop()`) is reported, as is a Rust
+`while let` over a stream of rows. Nor are loops over a response read as it streams in
 (`for line in response.iter_lines()`, `aiter_lines()`, `iter_content()`): a request made in
 answer to one server-sent message (an event stream asking for the request's data) cannot be
 batched with messages that have not arrived. Nor is a round trip made while a lazily built
@@ -99,7 +103,7 @@ impl crate::Rule for Rule {
                     continue;
                 }
                 let l = &f.loops[li as usize];
-                if reads_a_stream(&l.header) {
+                if reads_a_stream(&l.header) || !walks_elements(f, li) {
                     continue;
                 }
                 // Named from the source text, which is read again for it: only once the call
@@ -191,6 +195,34 @@ const STREAM_READERS: &[&str] = &[
 /// messages that have not arrived.
 fn reads_a_stream(header: &str) -> bool {
     STREAM_READERS.iter().any(|m| header.contains(m))
+}
+
+/// Does the loop walk the elements of a collection: a `for` loop or a comprehension, a Rust
+/// `while let` (`while let Some(row) = rows.try_next().await?`), or a `while`/`loop` whose
+/// body takes items off a collection its test reads (`while pending: uid = pending.pop()`)?
+/// Any other `while` or `loop` makes its own next round from the last: a page's cursor
+/// (`while next_page is not None`), a retry, a poll, a worker's next message. Each round
+/// needs the one before it, so there is no batch to make.
+fn walks_elements(f: &perfgate_model::Function, li: u32) -> bool {
+    let l = &f.loops[li as usize];
+    match l.kind {
+        LoopKind::For | LoopKind::Comprehension => true,
+        LoopKind::While if l.is_while_let() => true,
+        LoopKind::While | LoopKind::Loop => f.calls.iter().any(|c| {
+            c.ctx.loop_idx() == Some(li)
+                && matches!(&c.callee, Callee::Method { recv: Receiver::Local(n) | Receiver::SelfField(n), name }
+                    if TAKES_AN_ITEM.contains(&name.as_str()) && mentions(&l.header, n))
+        }),
+    }
+}
+
+/// Methods that take an item off a collection.
+const TAKES_AN_ITEM: &[&str] = &["pop", "popleft", "pop_front", "pop_back", "popitem"];
+
+/// Does `text` name `word` as a whole identifier?
+fn mentions(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == word)
 }
 
 /// Does the call, or an earlier link of its receiver chain, read what the loop changes?
