@@ -356,7 +356,19 @@ impl<'p> Index<'p> {
                         let lang = m.language as usize;
                         // Every segment, not the first alone: a package under `src/` or
                         // `backend/` is imported by a shorter path than its module path.
-                        roots[lang].extend(m.module_path.iter().map(|s| s.as_str()));
+                        // But a Python module's own name is a root only at the top: Python
+                        // has no relative path without an import, and `logging` in
+                        // `pkg/core/logging.py` leaves `import logging` the standard
+                        // library's (Rust's `clip::f()` in `engine/mod.rs` names its child).
+                        let own = match m.language {
+                            Language::Python if m.module_path.len() > 1 => 1,
+                            _ => 0,
+                        };
+                        roots[lang].extend(
+                            m.module_path[..m.module_path.len() - own]
+                                .iter()
+                                .map(|s| s.as_str()),
+                        );
                         // The last file of a module path wins, as a map insert does.
                         match modules[lang].entry(seg_hash(&m.module_path)) {
                             std::collections::hash_map::Entry::Vacant(e) => {
@@ -1724,6 +1736,12 @@ impl<'a> Resolver<'a, '_> {
                 None => None,
             },
             Receiver::CallResult(c) => Some(*c),
+            Receiver::SelfField(field) => {
+                return f
+                    .owner
+                    .as_deref()
+                    .is_some_and(|owner| self.library_field(owner, field));
+            }
             _ => None,
         };
         let Some(c) = call.and_then(|c| f.calls.get(c as usize)) else {
@@ -1737,6 +1755,41 @@ impl<'a> Resolver<'a, '_> {
             }
             Callee::Method { recv, .. } => self.library_value(f, recv, c.span.start, depth + 1),
             Callee::Unknown => false,
+        }
+    }
+
+    /// Whether a field of a project type holds a value a library made: its owner's method
+    /// that assigns it (`self.logger = logging.getLogger(name)` in `__init__`) calls a
+    /// library path for it. (Python: a Rust field's declared type says as much.)
+    fn library_field(&self, owner: &str, field: &str) -> bool {
+        let Some(tf) = self.index.type_file(self.lang(), owner, self.file) else {
+            return false;
+        };
+        let module = &self.files[tf as usize].module;
+        let Some(decl) = module.types.iter().find(|t| t.name == owner) else {
+            return false;
+        };
+        let Some(b) = decl.fields.iter().find(|b| b.name == field) else {
+            return false;
+        };
+        // The field's binding is a copy of the assigning method's local `self.<field>`, and
+        // its call index is that method's.
+        let Some(call) = b.init_call else {
+            return false;
+        };
+        let Some(method) = module
+            .functions
+            .iter()
+            .find(|m| m.owner.as_deref() == Some(owner) && m.span.encloses(b.span))
+        else {
+            return false;
+        };
+        match method.calls.get(call as usize).map(|c| &c.callee) {
+            Some(Callee::Path(p)) => {
+                let full = self.expand(module, p);
+                self.index.is_library_path(self.lang(), &full)
+            }
+            _ => false,
         }
     }
 
