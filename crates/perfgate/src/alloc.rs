@@ -294,7 +294,7 @@ pub fn init() {
 pub fn init_reusable() {
     no_huge_pages();
     keep_freed_memory();
-    tree_sitter_on_mimalloc();
+    tree_sitter_on_arenas();
     reserve_arenas();
     perfgate_model::scratch::install(&ArenaScratch);
 }
@@ -360,19 +360,105 @@ fn no_huge_pages() {
 }
 
 /// tree-sitter's C heap (its parse stacks, subtrees and trees, allocated and freed node by
-/// node) on mimalloc rather than the C library's malloc, which was 4.5% of checking a Rust
-/// project. Not on the arenas: a thread's parser, and its buffers, outlive each file.
-fn tree_sitter_on_mimalloc() {
-    use libmimalloc_sys::{mi_calloc, mi_free, mi_malloc, mi_realloc};
-    // SAFETY: set once, before any tree-sitter object exists; mimalloc's functions have the
+/// node): inside a scratch run, the thread's scratch arena, like Python's parse trees; else
+/// mimalloc rather than the C library's malloc, which was 4.5% of checking a Rust project.
+///
+/// The Rust front end makes a parser per file and disposes of it and its trees inside the
+/// run (in `perfgate_model::scratch::c_heap`), so nothing of tree-sitter's outlives the
+/// arena it lives in; freeing a tree node by node (`ts_tree_delete`) and mimalloc's own work
+/// were 6% of parsing and lowering Rust.
+fn tree_sitter_on_arenas() {
+    // SAFETY: set once, before any tree-sitter object exists; the functions below have the
     // C allocator's contracts, and every block tree-sitter frees it allocated through them.
     unsafe {
         tree_sitter::set_allocator(Some(tree_sitter::Allocator {
-            malloc: mi_malloc,
-            calloc: mi_calloc,
-            realloc: mi_realloc,
-            free: mi_free,
+            malloc: ts_malloc,
+            calloc: ts_calloc,
+            realloc: ts_realloc,
+            free: ts_free,
         }));
+    }
+}
+
+/// A C block in the arena starts this far after its header, which holds its size: `free`
+/// and `realloc` are not told it. Also the block's alignment, as `malloc`'s is.
+const C_HEADER: usize = 16;
+
+/// A C block of `size` bytes from the scratch arena, if one serves on this thread and the
+/// code running promised that its C objects die with the run
+/// (`perfgate_model::scratch::c_heap`).
+fn c_bump(size: usize) -> Option<*mut libc::c_void> {
+    if ARENA.with(|a| a.mode.get()) != SCRATCH || !perfgate_model::scratch::c_heap_open() {
+        return None;
+    }
+    let layout = Layout::from_size_align(size.checked_add(C_HEADER)?, C_HEADER).ok()?;
+    let p = bump(layout)?;
+    // SAFETY: a fresh arena block of `C_HEADER + size` bytes, aligned to `C_HEADER`.
+    unsafe {
+        (p as *mut usize).write(size);
+        Some(p.add(C_HEADER) as *mut libc::c_void)
+    }
+}
+
+/// The size a C arena block was allocated with.
+///
+/// # Safety
+/// `p` is a block that [`c_bump`] returned.
+unsafe fn c_size(p: *mut libc::c_void) -> usize {
+    ((p as *mut u8).sub(C_HEADER) as *const usize).read()
+}
+
+unsafe extern "C" fn ts_malloc(size: usize) -> *mut libc::c_void {
+    match c_bump(size) {
+        Some(p) => p,
+        None => libmimalloc_sys::mi_malloc(size),
+    }
+}
+
+unsafe extern "C" fn ts_calloc(count: usize, size: usize) -> *mut libc::c_void {
+    let Some(total) = count.checked_mul(size) else {
+        return std::ptr::null_mut();
+    };
+    match c_bump(total) {
+        // Arena memory is reused from file to file: it is not zero.
+        Some(p) => {
+            std::ptr::write_bytes(p as *mut u8, 0, total);
+            p
+        }
+        None => libmimalloc_sys::mi_calloc(count, size),
+    }
+}
+
+unsafe extern "C" fn ts_realloc(p: *mut libc::c_void, size: usize) -> *mut libc::c_void {
+    if p.is_null() {
+        return ts_malloc(size);
+    }
+    if !in_arenas(p as *mut u8) {
+        return libmimalloc_sys::mi_realloc(p, size);
+    }
+    let old = c_size(p);
+    let block = (p as *mut u8).sub(C_HEADER);
+    // The arena's last block (a growing stack or array) grows where it stands.
+    if resize_last(block, old + C_HEADER, size + C_HEADER) {
+        (block as *mut usize).write(size);
+        return p;
+    }
+    let q = ts_malloc(size);
+    if !q.is_null() {
+        std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, old.min(size));
+        release(block, old + C_HEADER);
+    }
+    q
+}
+
+unsafe extern "C" fn ts_free(p: *mut libc::c_void) {
+    if p.is_null() {
+        return;
+    }
+    if in_arenas(p as *mut u8) {
+        release((p as *mut u8).sub(C_HEADER), c_size(p) + C_HEADER);
+    } else {
+        libmimalloc_sys::mi_free(p);
     }
 }
 

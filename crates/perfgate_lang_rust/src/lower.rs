@@ -146,6 +146,17 @@ pub(crate) fn lower_file(
     is_test: bool,
     bench_file: bool,
 ) -> Result<Module, FrontendError> {
+    // The parser and its trees are made and done with in here: their C heap may be the
+    // scratch memory the file is lowered on.
+    perfgate_model::scratch::c_heap(|| lower_file_with(src, module_path, is_test, bench_file))
+}
+
+fn lower_file_with(
+    src: &str,
+    module_path: Path,
+    is_test: bool,
+    bench_file: bool,
+) -> Result<Module, FrontendError> {
     let mut parser = new_parser()?;
     let tree = parser
         .parse(src, None)
@@ -186,7 +197,12 @@ pub(crate) fn lower_file(
         test: is_test || test_file,
     };
     cx.lower_items(root, s, &scope);
-    Ok(cx.module)
+    // On scratch memory the parser and the tree are freed with it, not node by node.
+    drop(c);
+    let FileLower { module, parser, .. } = cx;
+    perfgate_model::scratch::dispose(parser);
+    perfgate_model::scratch::dispose(tree);
+    Ok(module)
 }
 
 /// Plain (non-doc) comments that mention `perfgate:`.
@@ -2360,6 +2376,7 @@ impl FnLower<'_> {
         }
         self.macro_depth -= 1;
         self.parent_call = saved;
+        perfgate_model::scratch::dispose(tree);
         idx
     }
 }

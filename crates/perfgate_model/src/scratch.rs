@@ -21,9 +21,10 @@
 //! reachable after [`run`] returns, other than through what `keep` copied (deeply: a
 //! shared pointer copied by reference count still points into scratch memory). Process-wide
 //! lazies first initialised inside a run would break it; the code that runs there has none
-//! (ruff's parser, tree-sitter's Rust grammar, whose C heap is its own, the front ends'
-//! lowering, the call resolver and the API catalogue's lookups), and what may be made
-//! lazily there for later (a source file's text, read again) is made in [`outside`].
+//! (ruff's parser, tree-sitter's Rust grammar, the front ends' lowering, the call resolver
+//! and the API catalogue's lookups), and what may be made lazily there for later (a source
+//! file's text, read again) is made in [`outside`]. A C library's heap (tree-sitter's) is
+//! scratch memory only inside [`c_heap`], whose caller keeps no C object past it.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -110,6 +111,32 @@ pub fn dispose<T>(value: T) {
     }
 }
 
+thread_local! {
+    /// Inside [`c_heap`]: what C libraries allocate may come from scratch memory.
+    static C_HEAP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with a C library's heap (tree-sitter's, through the hooks the binary installs)
+/// on the run's scratch memory, where a run serves: the caller makes every C object it
+/// uses inside `f` and is done with them (dropped, or [`dispose`]d) before `f` returns, so
+/// that none outlives the memory it lives in. Outside `f`, a parser kept from file to file
+/// (a benchmark's) keeps its buffers on the usual heap.
+pub fn c_heap<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            C_HEAP.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(C_HEAP.with(|c| c.replace(true)));
+    f()
+}
+
+/// Inside [`c_heap`] on this thread?
+pub fn c_heap_open() -> bool {
+    C_HEAP.with(Cell::get)
+}
+
 /// Marks this thread as inside a discarding run's `work`, until dropped (on unwinding too).
 struct Flag(bool);
 
@@ -148,6 +175,21 @@ mod tests {
     }
 
     static COUNTING: Counting = Counting(AtomicUsize::new(0), AtomicBool::new(false));
+
+    #[test]
+    fn the_c_heap_is_open_only_inside_its_scope() {
+        assert!(!super::c_heap_open());
+        let inner = super::c_heap(|| {
+            let nested = super::c_heap(super::c_heap_open);
+            (nested, super::c_heap_open())
+        });
+        assert_eq!(inner, (true, true));
+        assert!(!super::c_heap_open());
+        // Closed again when the scope unwinds.
+        let unwound = std::panic::catch_unwind(|| super::c_heap(|| panic!("in scope")));
+        assert!(unwound.is_err());
+        assert!(!super::c_heap_open());
+    }
 
     /// Counts its drops.
     struct Tracked<'a>(&'a AtomicUsize);
