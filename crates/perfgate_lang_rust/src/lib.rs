@@ -65,17 +65,34 @@ pub fn lower_in_crate(
     rel_path: &str,
     crate_name: Option<&str>,
 ) -> Result<Module, FrontendError> {
+    let (mut module_path, is_test) = module_path_for(rel_path);
+    if let Some(name) = crate_name {
+        module_path[0] = name.replace('-', "_").into();
+    }
+    let bench_file = rel_path.split('/').any(|d| d == "benches");
+    // A test file by its path (`tests/`, `test_utils/`, `mistralrs-bench/`) keeps nothing
+    // in the model but its path: no rule reads test code, and its functions would be left
+    // out anyway. Parsing it was a third of the work on crates with integration tests.
+    if is_test && !bench_file {
+        return Ok(Module {
+            language: perfgate_model::Language::Rust,
+            module_path,
+            imports: Vec::new(),
+            types: Vec::new(),
+            functions: Vec::new(),
+            globals: Vec::new(),
+            had_syntax_errors: false,
+            directive_comments: Vec::new(),
+            test_modules: Vec::new(),
+            generated: false,
+        });
+    }
     let depth = max_bracket_depth(source.as_bytes());
     if depth > MAX_NESTING {
         return Err(FrontendError(format!(
             "brackets nested {depth} deep (limit {MAX_NESTING})"
         )));
     }
-    let (mut module_path, is_test) = module_path_for(rel_path);
-    if let Some(name) = crate_name {
-        module_path[0] = name.replace('-', "_").into();
-    }
-    let bench_file = rel_path.split('/').any(|d| d == "benches");
     lower::lower_file(source, module_path, is_test, bench_file)
 }
 
