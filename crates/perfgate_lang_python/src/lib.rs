@@ -59,6 +59,24 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
         || dirs
             .split('/')
             .any(|d| perfgate_model::is_test_dir(d) || perfgate_model::is_bench_dir(d));
+    // A test file keeps only its benchmarks (see `lower::lower_module`): one that cannot
+    // define any, and has no perfgate comment whose suppressions need checking, is not
+    // parsed. Parsing the tests was most of the work on a well-tested project's test files.
+    if is_test_file && !may_define_benchmarks(source) && !source.contains(perfgate_model::DIRECTIVE)
+    {
+        return Ok(lower::test_module(source, module_path));
+    }
+    lower_parsed(source, module_path, is_package, is_test_file, small)
+}
+
+/// [`lower`] past its checks: parse and lower.
+fn lower_parsed(
+    source: &str,
+    module_path: Path,
+    is_package: bool,
+    is_test_file: bool,
+    small: bool,
+) -> Result<Module, FrontendError> {
     let parsed =
         ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     if small && may_exceed_limits(source) {
@@ -97,6 +115,25 @@ pub fn lower(source: &str, rel_path: &str) -> Result<Module, FrontendError> {
     // The tree is freed with the scratch memory it lives in, when it does.
     perfgate_model::scratch::dispose(parsed);
     Ok(module)
+}
+
+/// Could the source define a benchmark, as `lower::is_benchmark` reads one: a function
+/// with a `benchmark` parameter (pytest-benchmark's fixture), or named `time_*`, `mem_*`,
+/// `peakmem_*` or `track_*` (asv's)? Read from the text, before parsing: the word
+/// `benchmark` anywhere, or `def` and such a name.
+fn may_define_benchmarks(source: &str) -> bool {
+    if memchr::memmem::find(source.as_bytes(), b"benchmark").is_some() {
+        return true;
+    }
+    memchr::memmem::find_iter(source.as_bytes(), b"def").any(|at| {
+        let rest = &source[at + 3..];
+        // `def` then at least one blank (or a line continuation) before the name.
+        let name = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '\\');
+        name.len() < rest.len()
+            && ["time_", "mem_", "peakmem_", "track_"]
+                .iter()
+                .any(|p| name.starts_with(p))
+    })
 }
 
 /// Files up to this size skip [`prescan`]; their limits are checked on the tokens, where

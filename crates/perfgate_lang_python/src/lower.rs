@@ -96,6 +96,29 @@ pub(crate) fn lower_module(
     module
 }
 
+/// The model of a test file without benchmarks, as [`lower_module`] makes it from the
+/// parse tree, made without one: its path and its module-level code's signature.
+pub(crate) fn test_module(src: &str, module_path: Path) -> Module {
+    Module {
+        language: Language::Python,
+        module_path,
+        imports: Vec::new(),
+        types: Vec::new(),
+        functions: vec![Function {
+            name: "<module>".into(),
+            qualname: "<module>".into(),
+            span: Span::new(0, src.len()),
+            role: FunctionRole::Test,
+            ..Function::default()
+        }],
+        globals: Vec::new(),
+        had_syntax_errors: false,
+        directive_comments: Vec::new(),
+        test_modules: Vec::new(),
+        generated: false,
+    }
+}
+
 /// A definition found while lowering a body, lowered after it (keeps recursion shallow).
 enum Nested<'a> {
     Function {

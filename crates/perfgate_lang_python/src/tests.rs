@@ -294,3 +294,50 @@ class Server:
         ["Server.api", "Server.api.wrapper", "Server.tool"]
     );
 }
+
+/// A test file that cannot define a benchmark is not parsed, and its model is the one the
+/// parse would have made.
+#[test]
+fn test_files_without_benchmarks_are_modelled_unparsed() {
+    let sources = [
+        "import pytest\n\n\nasync def test_fetch(client):\n    assert (await client.get('/')).ok\n",
+        "",
+        "# just a comment, no newline at the end",
+        "class TestApi:\n    def test_time_out(self):\n        start_time_ms = 3\n",
+        "def helper(x):\n    return x\n\n\nclass Case:\n    value: int = 3\n",
+    ];
+    for src in sources {
+        assert!(!may_define_benchmarks(src), "{src}");
+        let (path, is_package) = module_path_for("tests/test_api.py");
+        let parsed = lower_parsed(src, path, is_package, true, true).unwrap();
+        let fast = lower(src, "tests/test_api.py").unwrap();
+        assert_eq!(format!("{fast:?}"), format!("{parsed:?}"), "{src}");
+    }
+}
+
+#[test]
+fn benchmarks_are_found_in_the_text_before_parsing() {
+    for src in [
+        "def test_encode(benchmark):\n    benchmark(encode, 'x')\n",
+        "class Suite:\n    def time_parse(self):\n        parse()\n",
+        "async  def  peakmem_load():\n    pass\n",
+        "def \\\n    track_size():\n    return 1\n",
+        "def mem_list():\n    return [0] * 100\n",
+    ] {
+        assert!(may_define_benchmarks(src), "{src}");
+    }
+    // A benchmark in a test file is still modelled.
+    let m = lower(
+        "def test_encode(benchmark):\n    benchmark(encode, 'x')\n",
+        "tests/test_perf.py",
+    )
+    .unwrap();
+    assert!(m.functions.iter().any(|f| f.name == "test_encode"));
+    // A perfgate comment is parsed, for its suppressions to be checked.
+    let m = lower(
+        "x = 1  # perfgate: ignore[no-such-rule]\n",
+        "tests/test_a.py",
+    )
+    .unwrap();
+    assert_eq!(m.directive_comments.len(), 1);
+}

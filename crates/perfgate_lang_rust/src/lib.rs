@@ -72,8 +72,9 @@ pub fn lower_in_crate(
     let bench_file = rel_path.split('/').any(|d| d == "benches");
     // A test file by its path (`tests/`, `test_utils/`, `mistralrs-bench/`) keeps nothing
     // in the model but its path: no rule reads test code, and its functions would be left
-    // out anyway. Parsing it was a third of the work on crates with integration tests.
-    if is_test && !bench_file {
+    // out anyway. Parsing it was a third of the work on crates with integration tests. One
+    // with a perfgate comment is parsed, for its suppressions to be checked.
+    if is_test && !bench_file && !source.contains(perfgate_model::DIRECTIVE) {
         return Ok(Module {
             language: perfgate_model::Language::Rust,
             module_path,
