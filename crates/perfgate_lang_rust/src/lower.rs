@@ -158,9 +158,8 @@ fn lower_file_with(
     bench_file: bool,
 ) -> Result<Module, FrontendError> {
     let mut parser = new_parser()?;
-    let tree = parser
-        .parse(src, None)
-        .ok_or_else(|| FrontendError("the parser gave up".into()))?;
+    // A benchmark file's test modules are read: they may hold its routines.
+    let tree = parse_production(&mut parser, src, !bench_file)?;
     let root = tree.root_node();
     let mut cx = FileLower {
         module: Module {
@@ -203,6 +202,124 @@ fn lower_file_with(
     perfgate_model::scratch::dispose(parser);
     perfgate_model::scratch::dispose(tree);
     Ok(module)
+}
+
+/// Parse a file, leaving out its `#[cfg(test)]` modules written inline in rustfmt's layout
+/// (see [`inline_test_modules`]): no rule reads them, and they were a tenth to a quarter of
+/// real crates' bytes. If what is left does not parse cleanly, the whole file is parsed.
+fn parse_production(
+    parser: &mut Parser,
+    src: &str,
+    skip_tests: bool,
+) -> Result<tree_sitter::Tree, FrontendError> {
+    let gave_up = || FrontendError("the parser gave up".into());
+    let skipped = if skip_tests {
+        inline_test_modules(src)
+    } else {
+        Vec::new()
+    };
+    if skipped.is_empty() {
+        return parser.parse(src, None).ok_or_else(gave_up);
+    }
+    let point = |byte: usize| {
+        let before = &src.as_bytes()[..byte];
+        let row = memchr::memchr_iter(b'\n', before).count();
+        let column = byte - memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        tree_sitter::Point { row, column }
+    };
+    let range = |start: usize, end: usize| tree_sitter::Range {
+        start_byte: start,
+        end_byte: end,
+        start_point: point(start),
+        end_point: point(end),
+    };
+    let mut kept = Vec::with_capacity(skipped.len() + 1);
+    let mut from = 0;
+    for &(start, end) in &skipped {
+        if start > from {
+            kept.push(range(from, start));
+        }
+        from = end;
+    }
+    if from < src.len() {
+        kept.push(range(from, src.len()));
+    }
+    let partial = match parser.set_included_ranges(&kept) {
+        Ok(()) => parser.parse(src, None),
+        Err(_) => None,
+    };
+    // The parser re-parses macro bodies later: whole texts again.
+    let _ = parser.set_included_ranges(&[]);
+    match partial {
+        Some(tree) if !tree.root_node().has_error() => Ok(tree),
+        _ => parser.parse(src, None).ok_or_else(gave_up),
+    }
+}
+
+/// Byte ranges of the file's inline test modules, each from its `#[cfg(test)]` to its
+/// closing brace, where the layout proves where that brace is: the attribute and then
+/// `mod name {` each on a line of their own at the left margin, every line up to a `}` back
+/// at the margin indented or blank, and the braces on those lines, counted naively (strings
+/// included), closing only there. Anything else (a module on one line, a raw string at the
+/// margin, braces in strings that do not pair, a `perfgate:` comment) is parsed.
+pub(crate) fn inline_test_modules(src: &str) -> Vec<(usize, usize)> {
+    const ATTR: &str = "#[cfg(test)]";
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(i) = memchr::memmem::find(&src.as_bytes()[pos..], ATTR.as_bytes()) {
+        let start = pos + i;
+        pos = start + ATTR.len();
+        if start > 0 && src.as_bytes()[start - 1] != b'\n' {
+            continue;
+        }
+        if let Some(end) = test_module_end(src, start + ATTR.len()) {
+            if !src[start..end].contains(perfgate_model::DIRECTIVE) {
+                out.push((start, end));
+            }
+            pos = end;
+        }
+    }
+    out
+}
+
+/// After a `#[cfg(test)]` at the margin: the end (past its closing line) of the `mod name {`
+/// block that follows it, if the layout proves it (see [`inline_test_modules`]).
+fn test_module_end(src: &str, after_attr: usize) -> Option<usize> {
+    let mut lines = src[after_attr..].split_inclusive('\n');
+    let mut at = after_attr;
+    let rest_of_attr = lines.next()?;
+    at += rest_of_attr.len();
+    if !rest_of_attr.trim().is_empty() {
+        return None;
+    }
+    let header = lines.next()?;
+    at += header.len();
+    let h = header.trim_end();
+    let module = ["mod ", "pub mod ", "pub(crate) mod ", "pub(super) mod "]
+        .iter()
+        .any(|p| h.starts_with(p));
+    if !module || !h.ends_with('{') || h.matches('{').count() != 1 || h.contains('}') {
+        return None;
+    }
+    let mut depth: i64 = 1;
+    for line in lines {
+        at += line.len();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let opens = line.matches('{').count() as i64;
+        let closes = line.matches('}').count() as i64;
+        if line.starts_with([' ', '\t']) {
+            depth += opens - closes;
+            if depth <= 0 {
+                return None;
+            }
+            continue;
+        }
+        // Back at the margin: the module's closing brace, or no module this layout proves.
+        return (line.trim_end() == "}" && depth == 1).then_some(at);
+    }
+    None
 }
 
 /// Plain (non-doc) comments that mention `perfgate:`.

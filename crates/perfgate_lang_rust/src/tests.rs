@@ -505,3 +505,53 @@ fn a(f: F) {
         ["outside_match", "outside_if_let", "outside_is_err"]
     );
 }
+
+/// Inline test modules laid out as rustfmt writes them are left out of the parse; the
+/// production code around them is modelled as from the whole file.
+#[test]
+fn inline_test_modules_are_not_parsed() {
+    let src = "pub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn loads() {\n        let s = format!(\"{}\", load(\"a\"));\n        assert!(s.is_empty());\n    }\n}\n\npub async fn serve() {\n    let _ = load(\"x\");\n}\n";
+    let ranges = lower::inline_test_modules(src);
+    assert_eq!(ranges.len(), 1);
+    let (start, end) = ranges[0];
+    assert!(src[start..].starts_with("#[cfg(test)]\nmod tests {"));
+    assert!(src[..end].ends_with("    }\n}\n"));
+    let m = lower(src, "src/lib.rs").unwrap();
+    let names: Vec<&str> = m.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["load", "serve"]);
+    assert!(!m.had_syntax_errors);
+    // Spans are the file's own: `serve` comes after the skipped module.
+    let serve = &m.functions[1];
+    assert_eq!(
+        &src[serve.name_span.start as usize..serve.name_span.end as usize],
+        "serve"
+    );
+}
+
+/// Where the layout does not prove where a test module ends, the whole file is parsed.
+#[test]
+fn test_modules_of_other_layouts_are_parsed() {
+    for src in [
+        // On one line.
+        "#[cfg(test)]\nmod tests { #[test] fn t() {} }\n\npub fn a() {}\n",
+        // A raw string at the margin.
+        "#[cfg(test)]\nmod tests {\n    const J: &str = r#\"{\n}\n\"#;\n}\n",
+        // Braces in strings that do not pair.
+        "#[cfg(test)]\nmod tests {\n    const OPEN: &str = \"{\";\n}\n",
+        // Something else at the margin before the closing brace.
+        "#[cfg(test)]\nmod tests {\n    fn t() {}\nfn production() {}\n}\n",
+        // A suppression to check.
+        "#[cfg(test)]\nmod tests {\n    // perfgate: ignore[no-such-rule]\n}\n",
+        // Indented, inside another module.
+        "mod outer {\n    #[cfg(test)]\n    mod tests {\n    }\n}\n",
+        // Not a module.
+        "#[cfg(test)]\nfn helper() {\n}\n",
+    ] {
+        assert!(lower::inline_test_modules(src).is_empty(), "{src}");
+    }
+    // Two modules in one file, each left out.
+    let two = "#[cfg(test)]\nmod a {\n}\n\npub fn b() {}\n\n#[cfg(test)]\npub(crate) mod c {\n    fn d() {\n    }\n}\n";
+    assert_eq!(lower::inline_test_modules(two).len(), 2);
+    let m = lower(two, "src/lib.rs").unwrap();
+    assert_eq!(m.functions.len(), 1);
+}
