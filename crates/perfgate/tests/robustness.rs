@@ -158,6 +158,10 @@ fn soup() -> impl Strategy<Value = String> {
         "else",
         "?",
         ",",
+        // Inline test modules, which the Rust front end may leave out of its parse.
+        "\n#[cfg(test)]\n",
+        "mod tests {\n",
+        "\n}\n",
     ]);
     prop::collection::vec(tokens, 0..200).prop_map(|v| v.concat())
 }
