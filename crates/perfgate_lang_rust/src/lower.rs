@@ -257,8 +257,8 @@ fn parse_production(
 }
 
 /// Byte ranges of the file's inline test modules, each from its `#[cfg(test)]` to its
-/// closing brace, where the layout proves where that brace is: the attribute and then
-/// `mod name {` each on a line of their own at the left margin, every line up to a `}` back
+/// closing brace, where the layout proves where that brace is: the attribute, any others,
+/// and `mod name {` each on a line of their own at the left margin, every line up to a `}` back
 /// at the margin indented or blank, and the braces on those lines, counted naively (strings
 /// included), closing only there. Anything else (a module on one line, a raw string at the
 /// margin, braces in strings that do not pair, a `perfgate:` comment) is parsed.
@@ -292,8 +292,13 @@ fn test_module_end(src: &str, after_attr: usize) -> Option<usize> {
     if !rest_of_attr.trim().is_empty() {
         return None;
     }
-    let header = lines.next()?;
+    // Other attributes of the module, each on a line of its own (`#[allow(unused)]`).
+    let mut header = lines.next()?;
     at += header.len();
+    while header.starts_with("#[") && header.trim_end().ends_with(']') {
+        header = lines.next()?;
+        at += header.len();
+    }
     let h = header.trim_end();
     let module = ["mod ", "pub mod ", "pub(crate) mod ", "pub(super) mod "]
         .iter()

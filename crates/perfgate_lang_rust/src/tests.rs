@@ -549,6 +549,9 @@ fn test_modules_of_other_layouts_are_parsed() {
     ] {
         assert!(lower::inline_test_modules(src).is_empty(), "{src}");
     }
+    // With more attributes of its own.
+    let attrs = "pub fn a() {}\n\n#[cfg(test)]\n#[allow(clippy::unwrap_used)]\nmod tests {\n    fn t() {}\n}\n";
+    assert_eq!(lower::inline_test_modules(attrs), [(15, attrs.len())]);
     // Two modules in one file, each left out.
     let two = "#[cfg(test)]\nmod a {\n}\n\npub fn b() {}\n\n#[cfg(test)]\npub(crate) mod c {\n    fn d() {\n    }\n}\n";
     assert_eq!(lower::inline_test_modules(two).len(), 2);
