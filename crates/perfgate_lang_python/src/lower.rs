@@ -29,18 +29,7 @@ pub(crate) fn lower_module(
 ) -> Module {
     let mut cx = ModuleLower {
         src,
-        module: Module {
-            language: Language::Python,
-            module_path,
-            imports: Vec::new(),
-            types: Vec::new(),
-            functions: Vec::new(),
-            globals: Vec::new(),
-            had_syntax_errors: false,
-            directive_comments: Vec::new(),
-            test_modules: Vec::new(),
-            generated: false,
-        },
+        module: Module::empty(Language::Python, module_path),
         is_package,
         is_test_file,
         class_fields: FxHashMap::default(),
@@ -100,10 +89,6 @@ pub(crate) fn lower_module(
 /// parse tree, made without one: its path and its module-level code's signature.
 pub(crate) fn test_module(src: &str, module_path: Path) -> Module {
     Module {
-        language: Language::Python,
-        module_path,
-        imports: Vec::new(),
-        types: Vec::new(),
         functions: vec![Function {
             name: "<module>".into(),
             qualname: "<module>".into(),
@@ -111,11 +96,7 @@ pub(crate) fn test_module(src: &str, module_path: Path) -> Module {
             role: FunctionRole::Test,
             ..Function::default()
         }],
-        globals: Vec::new(),
-        had_syntax_errors: false,
-        directive_comments: Vec::new(),
-        test_modules: Vec::new(),
-        generated: false,
+        ..Module::empty(Language::Python, module_path)
     }
 }
 

@@ -75,18 +75,7 @@ pub fn lower_in_crate(
     // out anyway. Parsing it was a third of the work on crates with integration tests. One
     // with a perfgate comment is parsed, for its suppressions to be checked.
     if is_test && !bench_file && !source.contains(perfgate_model::DIRECTIVE) {
-        return Ok(Module {
-            language: perfgate_model::Language::Rust,
-            module_path,
-            imports: Vec::new(),
-            types: Vec::new(),
-            functions: Vec::new(),
-            globals: Vec::new(),
-            had_syntax_errors: false,
-            directive_comments: Vec::new(),
-            test_modules: Vec::new(),
-            generated: false,
-        });
+        return Ok(Module::empty(perfgate_model::Language::Rust, module_path));
     }
     let depth = max_bracket_depth(source.as_bytes());
     if depth > MAX_NESTING {

@@ -163,16 +163,9 @@ fn lower_file_with(
     let root = tree.root_node();
     let mut cx = FileLower {
         module: Module {
-            language: Language::Rust,
-            module_path,
-            imports: Vec::new(),
-            types: Vec::new(),
-            functions: Vec::new(),
-            globals: Vec::new(),
             had_syntax_errors: root.has_error(),
             directive_comments: directive_comments(root, src),
-            test_modules: Vec::new(),
-            generated: false,
+            ..Module::empty(Language::Rust, module_path)
         },
         bench_file,
         variants: FxHashMap::default(),

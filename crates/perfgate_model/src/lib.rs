@@ -107,6 +107,23 @@ pub struct Module {
 }
 
 impl Module {
+    /// A module with nothing in it yet: what a front end starts from, and the whole model of
+    /// a test file that is not parsed.
+    pub fn empty(language: Language, module_path: Path) -> Module {
+        Module {
+            language,
+            module_path,
+            imports: Vec::new(),
+            types: Vec::new(),
+            functions: Vec::new(),
+            globals: Vec::new(),
+            had_syntax_errors: false,
+            directive_comments: Vec::new(),
+            test_modules: Vec::new(),
+            generated: false,
+        }
+    }
+
     /// A deep copy that allocates list by list across functions (every function's calls,
     /// then every function's loops, ...) instead of function by function. On memory that is
     /// handed out in order (perfgate's arenas), a pass over one kind of list of every
