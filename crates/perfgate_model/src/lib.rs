@@ -381,8 +381,12 @@ pub const STARTUP_NAMES: &[&str] = &["startup", "on_startup", "setup", "bootstra
 /// `k8s-e2e-tests`, `tokio-test`. Whole words only: `latest`, `contest` and `attestation`
 /// are not.
 pub fn is_test_dir(dir: &str) -> bool {
-    dir.split(['_', '-'])
-        .any(|w| matches!(w, "test" | "tests" | "testing"))
+    has_word(dir, &['_', '-'], &["test", "tests", "testing"])
+}
+
+/// Is one of `name`'s words, split at `separators`, among `words`?
+fn has_word(name: &str, separators: &[char], words: &[&str]) -> bool {
+    name.split(separators).any(|w| words.contains(&w))
 }
 
 /// Is a directory measurement code by its name: one of its words (split at `_` and `-`) is
@@ -392,12 +396,15 @@ pub fn is_test_dir(dir: &str) -> bool {
 /// requests or a timing loop's `torch.cuda.synchronize()` is the point, not a defect.
 /// Whole words only: `workbench` and `profiles` are not.
 pub fn is_bench_dir(dir: &str) -> bool {
-    dir.split(['_', '-']).any(|w| {
-        matches!(
-            w,
-            "bench" | "benches" | "benchmark" | "benchmarks" | "benchmarking" | "profiling"
-        )
-    })
+    const WORDS: &[&str] = &[
+        "bench",
+        "benches",
+        "benchmark",
+        "benchmarks",
+        "benchmarking",
+        "profiling",
+    ];
+    has_word(dir, &['_', '-'], WORDS)
 }
 
 /// Is a file schema-migration code by its path: a directory or the file's name has the
@@ -407,9 +414,11 @@ pub fn is_bench_dir(dir: &str) -> bool {
 /// change, not per request.
 pub fn is_migration_path(path: &str) -> bool {
     path.split('/').any(|segment| {
-        segment
-            .split(['_', '-', '.'])
-            .any(|w| matches!(w, "migration" | "migrations" | "migrate"))
+        has_word(
+            segment,
+            &['_', '-', '.'],
+            &["migration", "migrations", "migrate"],
+        )
     })
 }
 
@@ -1093,70 +1102,77 @@ impl SourceFile {
 
 #[cfg(test)]
 mod tests {
+    /// `names` holds for every one of `named` and for none of `not`.
+    fn check(names: fn(&str) -> bool, named: &[&str], not: &[&str]) {
+        for n in named {
+            assert!(names(n), "{n}");
+        }
+        for n in not {
+            assert!(!names(n), "{n}");
+        }
+    }
+
     #[test]
     fn migrations_are_named_by_whole_words() {
-        for p in [
-            "migrations/0001_initial.py",
-            "crates/core/src/db/migration_manager/migrations/migration_0022.rs",
-            "sqlx-postgres/src/migrate.rs",
-            "alembic/versions/add-index.migration.py",
-            "sea-orm-migration/src/cli.rs",
-        ] {
-            assert!(super::is_migration_path(p), "{p}");
-        }
-        for p in [
-            "src/immigration.py",
-            "src/migrator.rs",
-            "data/migrated_users.py",
-            "api.py",
-        ] {
-            assert!(!super::is_migration_path(p), "{p}");
-        }
+        check(
+            super::is_migration_path,
+            &[
+                "migrations/0001_initial.py",
+                "crates/core/src/db/migration_manager/migrations/migration_0022.rs",
+                "sqlx-postgres/src/migrate.rs",
+                "alembic/versions/add-index.migration.py",
+                "sea-orm-migration/src/cli.rs",
+            ],
+            &[
+                "src/immigration.py",
+                "src/migrator.rs",
+                "data/migrated_users.py",
+                "api.py",
+            ],
+        );
     }
 
     #[test]
     fn test_folders_are_named_by_whole_words() {
-        for d in [
-            "tests",
-            "test",
-            "testing",
-            "test_utils",
-            "testing_support",
-            "model_testing",
-            "k8s-e2e-tests",
-            "tokio-test",
-            "k8s-test-framework",
-        ] {
-            assert!(super::is_test_dir(d), "{d}");
-        }
-        for d in [
-            "latest",
-            "contest",
-            "attestation",
-            "src",
-            "testdata",
-            "pytest_plugin",
-        ] {
-            assert!(!super::is_test_dir(d), "{d}");
-        }
+        check(
+            super::is_test_dir,
+            &[
+                "tests",
+                "test",
+                "testing",
+                "test_utils",
+                "testing_support",
+                "model_testing",
+                "k8s-e2e-tests",
+                "tokio-test",
+                "k8s-test-framework",
+            ],
+            &[
+                "latest",
+                "contest",
+                "attestation",
+                "src",
+                "testdata",
+                "pytest_plugin",
+            ],
+        );
     }
 
     #[test]
     fn bench_folders_are_named_by_whole_words() {
-        for d in [
-            "benches",
-            "bench",
-            "benchmark",
-            "benchmarks",
-            "mistralrs-bench",
-            "perf_benchmarking",
-            "profiling",
-        ] {
-            assert!(super::is_bench_dir(d), "{d}");
-        }
-        for d in ["workbench", "profiles", "chat_profiles", "profiler", "src"] {
-            assert!(!super::is_bench_dir(d), "{d}");
-        }
+        check(
+            super::is_bench_dir,
+            &[
+                "benches",
+                "bench",
+                "benchmark",
+                "benchmarks",
+                "mistralrs-bench",
+                "perf_benchmarking",
+                "profiling",
+            ],
+            &["workbench", "profiles", "chat_profiles", "profiler", "src"],
+        );
     }
 
     #[test]
